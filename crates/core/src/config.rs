@@ -1,0 +1,157 @@
+//! Typed configuration. Every default below is a figure from `DOMAIN.md`
+//! (the provider's published terms); a provider overrides them in
+//! `atobarai.toml` or with `ATOBARAI__SECTION__KEY` environment variables.
+//! Figures are data, never constants in business logic.
+
+use crate::money::Yen;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub credit: CreditConfig,
+    pub billing: BillingConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CreditConfig {
+    /// The one shared limit at sign-up (both products together).
+    pub signup_limit_yen: Yen,
+    /// The shared limit once bank debit is registered as payment method.
+    pub bank_debit_limit_yen: Yen,
+    /// Most a customer may owe on the per-order invoice product.
+    pub per_order_outstanding_cap_yen: Yen,
+    /// Most a customer may owe for in-store (code payment) purchases.
+    pub in_store_cap_yen: Yen,
+    /// In-store cap for a customer without enough paid online history
+    /// (0: code payment is not offered to them yet).
+    pub in_store_new_customer_cap_yen: Yen,
+    /// Fully paid online orders needed before the full in-store cap applies.
+    pub in_store_paid_online_orders_min: u32,
+    /// Minimum age at registration.
+    pub age_years_min: i32,
+}
+
+impl Default for CreditConfig {
+    fn default() -> Self {
+        CreditConfig {
+            signup_limit_yen: Yen::new(50_000),
+            bank_debit_limit_yen: Yen::new(100_000),
+            per_order_outstanding_cap_yen: Yen::new(55_000),
+            in_store_cap_yen: Yen::new(15_000),
+            in_store_new_customer_cap_yen: Yen::new(0),
+            in_store_paid_online_orders_min: 3,
+            age_years_min: 18,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BillingConfig {
+    /// Per-order invoice: due this many days after it is issued (at capture).
+    pub per_order_due_days: i32,
+    /// Monthly statement due day of the month after close, per method.
+    pub convenience_store_due_day: i8,
+    pub paper_bill_due_day: i8,
+    pub bank_debit_day: i8,
+    /// Payment fee per statement, per method.
+    pub convenience_store_fee_yen: Yen,
+    pub paper_bill_fee_yen: Yen,
+    pub bank_debit_fee_yen: Yen,
+    /// Late fee added on each of `late_fee_days` from the month after the
+    /// first missed due date.
+    pub late_fee_yen: Yen,
+    pub late_fee_days: Vec<i8>,
+    /// Delay damages, in basis points per year (1460 = 14.6 %).
+    pub delay_damages_bp_per_year: i64,
+    /// Points: basis points of the paid amount (50 = 0.5 % = 1 pt per ¥200).
+    pub points_bp: i64,
+    pub points_paid_tier_bp: i64,
+    pub paid_tier_fee_yen: Yen,
+    pub points_expiry_months: i8,
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        BillingConfig {
+            per_order_due_days: 14,
+            convenience_store_due_day: 10,
+            paper_bill_due_day: 20,
+            bank_debit_day: 27,
+            convenience_store_fee_yen: Yen::new(209),
+            paper_bill_fee_yen: Yen::new(209),
+            bank_debit_fee_yen: Yen::new(0),
+            late_fee_yen: Yen::new(100),
+            late_fee_days: vec![10, 25],
+            delay_damages_bp_per_year: 1460,
+            points_bp: 50,
+            points_paid_tier_bp: 150,
+            paid_tier_fee_yen: Yen::new(300),
+            points_expiry_months: 6,
+        }
+    }
+}
+
+/// Limits on everything a caller can send (TigerBeetle style: a bound on
+/// every input). Units are last in every name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub line_items_max: usize,
+    pub line_quantity_max: i64,
+    pub id_chars_max: usize,
+    pub text_chars_max: usize,
+    pub request_body_bytes_max: usize,
+    /// How long an idempotency key is remembered.
+    pub idempotency_retention_hours: i64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            line_items_max: 100,
+            line_quantity_max: 10_000,
+            id_chars_max: 64,
+            text_chars_max: 200,
+            request_body_bytes_max: 64 * 1024,
+            idempotency_retention_hours: 24,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_published_terms() {
+        let c = Config::default();
+        assert_eq!(c.credit.signup_limit_yen, Yen::new(50_000));
+        assert_eq!(c.credit.bank_debit_limit_yen, Yen::new(100_000));
+        assert_eq!(c.credit.per_order_outstanding_cap_yen, Yen::new(55_000));
+        assert_eq!(c.credit.in_store_cap_yen, Yen::new(15_000));
+        assert_eq!(c.billing.per_order_due_days, 14);
+        assert_eq!(
+            (
+                c.billing.convenience_store_due_day,
+                c.billing.paper_bill_due_day,
+                c.billing.bank_debit_day
+            ),
+            (10, 20, 27)
+        );
+        assert_eq!(c.billing.convenience_store_fee_yen, Yen::new(209));
+        assert_eq!(c.billing.late_fee_days, vec![10, 25]);
+    }
+
+    #[test]
+    fn partial_override_keeps_other_defaults() {
+        let c: Config =
+            serde_json::from_str(r#"{"credit": {"signup_limit_yen": 30000}}"#).unwrap();
+        assert_eq!(c.credit.signup_limit_yen, Yen::new(30_000));
+        assert_eq!(c.credit.bank_debit_limit_yen, Yen::new(100_000));
+        assert!(serde_json::from_str::<Config>(r#"{"credit": {"typo": 1}}"#).is_err());
+    }
+}

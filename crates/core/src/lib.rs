@@ -1,0 +1,18 @@
+//! `atobarai-core` owns the vocabulary every other crate speaks: money
+//! ([`Yen`]), engine time ([`At`], [`JstDate`]), public identifiers, the
+//! product / channel / category taxonomy with its liquidity classes, and the
+//! typed configuration whose defaults come from `DOMAIN.md`.
+//!
+//! Architecture invariant: this crate depends on nothing else in the
+//! workspace, does no I/O and never reads the clock.
+
+pub mod config;
+pub mod ids;
+pub mod money;
+pub mod taxonomy;
+pub mod time;
+
+pub use config::Config;
+pub use money::{MoneyError, Yen};
+pub use taxonomy::{Category, Channel, LiquidityClass, PaymentMethod, Product};
+pub use time::{At, JstDate};

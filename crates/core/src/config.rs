@@ -148,8 +148,7 @@ mod tests {
 
     #[test]
     fn partial_override_keeps_other_defaults() {
-        let c: Config =
-            serde_json::from_str(r#"{"credit": {"signup_limit_yen": 30000}}"#).unwrap();
+        let c: Config = serde_json::from_str(r#"{"credit": {"signup_limit_yen": 30000}}"#).unwrap();
         assert_eq!(c.credit.signup_limit_yen, Yen::new(30_000));
         assert_eq!(c.credit.bank_debit_limit_yen, Yen::new(100_000));
         assert!(serde_json::from_str::<Config>(r#"{"credit": {"typo": 1}}"#).is_err());

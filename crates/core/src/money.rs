@@ -56,15 +56,24 @@ impl Yen {
     }
 
     pub fn checked_add(self, other: Yen) -> Result<Yen, MoneyError> {
-        self.0.checked_add(other.0).map(Yen).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_add(other.0)
+            .map(Yen)
+            .ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_sub(self, other: Yen) -> Result<Yen, MoneyError> {
-        self.0.checked_sub(other.0).map(Yen).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_sub(other.0)
+            .map(Yen)
+            .ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_mul(self, factor: i64) -> Result<Yen, MoneyError> {
-        self.0.checked_mul(factor).map(Yen).ok_or(MoneyError::Overflow)
+        self.0
+            .checked_mul(factor)
+            .map(Yen)
+            .ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_neg(self) -> Result<Yen, MoneyError> {
@@ -87,7 +96,9 @@ impl Yen {
         }
         // With a positive denominator, Euclidean division is floor division.
         let quotient = product.div_euclid(denominator);
-        i64::try_from(quotient).map(Yen).map_err(|_| MoneyError::Overflow)
+        i64::try_from(quotient)
+            .map(Yen)
+            .map_err(|_| MoneyError::Overflow)
     }
 
     pub fn min(self, other: Yen) -> Yen {
@@ -169,12 +180,18 @@ mod tests {
     #[test]
     fn ratio_rounds_down() {
         // 14.6% a year for 1 day on ¥30,000: 30000*146/365000 = 12.0
-        assert_eq!(Yen::new(30000).mul_ratio_floor(146, 365_000), Ok(Yen::new(12)));
+        assert_eq!(
+            Yen::new(30000).mul_ratio_floor(146, 365_000),
+            Ok(Yen::new(12))
+        );
         // 1 point per ¥200 of ¥399 = 1.995 -> 1
         assert_eq!(Yen::new(399).mul_ratio_floor(1, 200), Ok(Yen::new(1)));
         assert_eq!(Yen::new(-1).mul_ratio_floor(1, 2), Ok(Yen::new(-1)));
         assert_eq!(Yen::new(1).mul_ratio_floor(1, -2), Ok(Yen::new(-1)));
-        assert_eq!(Yen::new(1).mul_ratio_floor(1, 0), Err(MoneyError::DivisionByZero));
+        assert_eq!(
+            Yen::new(1).mul_ratio_floor(1, 0),
+            Err(MoneyError::DivisionByZero)
+        );
     }
 
     proptest! {

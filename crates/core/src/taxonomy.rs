@@ -99,7 +99,10 @@ impl Category {
 impl LiquidityClass {
     /// Cash-equivalent classes: a code or balance that can be sold as is.
     pub const fn is_cash_equivalent(self) -> bool {
-        matches!(self, LiquidityClass::GiftCard | LiquidityClass::PrepaidEmoney)
+        matches!(
+            self,
+            LiquidityClass::GiftCard | LiquidityClass::PrepaidEmoney
+        )
     }
 }
 

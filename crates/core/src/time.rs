@@ -217,7 +217,10 @@ mod tests {
         let d = JstDate::parse("2026-01-31").unwrap();
         assert_eq!(d.first_of_next_month().unwrap().to_string(), "2026-02-01");
         assert_eq!(
-            JstDate::parse("2026-02-01").unwrap().with_day_clamped(31).to_string(),
+            JstDate::parse("2026-02-01")
+                .unwrap()
+                .with_day_clamped(31)
+                .to_string(),
             "2026-02-28"
         );
         assert_eq!(d.plus_days(14).unwrap().to_string(), "2026-02-14");

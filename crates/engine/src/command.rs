@@ -1,0 +1,200 @@
+//! Commands: everything that can change engine state. They are journaled
+//! (postcard-encoded) before their outcome leaves the process, so their shape
+//! is a storage format: add variants and fields at the end, never reorder.
+
+use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
+use serde::{Deserialize, Serialize};
+
+/// One journaled command with the time it happened and, for API requests,
+/// the idempotency key it was sent with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub at: At,
+    pub idem: Option<Idem>,
+    pub command: Command,
+}
+
+/// An `Idempotency-Key` as the engine remembers it: scoped to the caller,
+/// with a hash of the request so a reuse with another body is caught.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Idem {
+    pub principal: Principal,
+    pub key: String,
+    pub request_hash: [u8; 16],
+}
+
+/// Who sent a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Principal {
+    /// Index of the merchant.
+    Merchant(u32),
+    /// Index of the operator and their role.
+    Operator(u32, Role),
+    /// The command line on the operator's machine (merchant/operator add).
+    System,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    Admin,
+    Analyst,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "analyst" => Some(Role::Analyst),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// Register a merchant whose API key is `key_id` + a secret; only the
+    /// SHA-256 of the secret is kept.
+    AddMerchant {
+        name: String,
+        key_id: String,
+        secret_sha256: [u8; 32],
+    },
+    AddOperator {
+        name: String,
+        role: Role,
+        key_id: String,
+        secret_sha256: [u8; 32],
+    },
+    RegisterCustomer {
+        merchant: u32,
+        profile: CustomerProfile,
+        payment_method: PaymentMethod,
+    },
+    Authorize {
+        merchant: u32,
+        input: AuthorizeInput,
+    },
+    Capture {
+        principal: Principal,
+        order: u64,
+        amount: Option<Yen>,
+    },
+    Cancel {
+        principal: Principal,
+        order: u64,
+    },
+    Refund {
+        principal: Principal,
+        order: u64,
+        amount: Yen,
+    },
+    RecordPayment {
+        principal: Principal,
+        input: PaymentInput,
+    },
+    SetPaymentMethod {
+        principal: Principal,
+        customer: u64,
+        payment_method: PaymentMethod,
+    },
+    /// Move the engine's clock forward (never backwards).
+    AdvanceClock {
+        to: At,
+    },
+    AddSuspension {
+        input: SuspensionInput,
+    },
+    LiftSuspension {
+        suspension: u64,
+    },
+    /// An operator's verdict on an order held for review.
+    ResolveReview {
+        order: u64,
+        verdict: ReviewVerdict,
+    },
+}
+
+impl Command {
+    /// A stable name for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::AddMerchant { .. } => "add_merchant",
+            Command::AddOperator { .. } => "add_operator",
+            Command::RegisterCustomer { .. } => "register_customer",
+            Command::Authorize { .. } => "authorize",
+            Command::Capture { .. } => "capture",
+            Command::Cancel { .. } => "cancel",
+            Command::Refund { .. } => "refund",
+            Command::RecordPayment { .. } => "record_payment",
+            Command::SetPaymentMethod { .. } => "set_payment_method",
+            Command::AdvanceClock { .. } => "advance_clock",
+            Command::AddSuspension { .. } => "add_suspension",
+            Command::LiftSuspension { .. } => "lift_suspension",
+            Command::ResolveReview { .. } => "resolve_review",
+        }
+    }
+}
+
+/// A customer's registration data, already validated by the shell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerProfile {
+    pub external_id: String,
+    pub name: String,
+    pub name_kana: String,
+    pub birth_date: JstDate,
+    pub phone: String,
+    pub email: String,
+    pub postal_code: String,
+    pub address: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub sku: String,
+    pub name: String,
+    pub category: Category,
+    pub unit_price: Yen,
+    pub quantity: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeInput {
+    pub merchant_order_id: String,
+    pub customer: u64,
+    pub product: Product,
+    pub channel: Channel,
+    pub items: Vec<LineItem>,
+    pub shipping_address: String,
+    pub device_id: String,
+    pub ip: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentInput {
+    pub customer: u64,
+    pub amount: Yen,
+    pub channel: String,
+    pub reference: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuspensionInput {
+    pub category: Category,
+    pub merchant: Option<u32>,
+    pub channel: Option<Channel>,
+    pub from: At,
+    pub until: Option<At>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReviewVerdict {
+    Approve,
+    Decline,
+}

@@ -1,0 +1,71 @@
+//! The seam where the risk engine plugs in. The credit rules (limits, caps,
+//! overdue, suspensions) run first and can only decline; a [`RiskPolicy`]
+//! then sees the order with the customer's history and may approve, hold
+//! for review or decline, with reasons.
+//!
+//! [`BaselinePolicy`] is the policy shipped until the dedicated risk engine
+//! lands: two rules straight from the signals providers already watch
+//! (DOMAIN.md §2): a cart of cash-equivalents only, and a first purchase
+//! containing cash-equivalents, are held for an analyst.
+
+use crate::command::AuthorizeInput;
+use crate::reason::{Reason, ReasonCode};
+use atobarai_core::{At, Yen};
+
+/// What a policy may read about the customer at decision time.
+#[derive(Clone, Copy, Debug)]
+pub struct CustomerFacts {
+    pub orders_approved: u32,
+    pub paid_online_orders: u32,
+    pub exposure: Yen,
+    pub limit: Yen,
+}
+
+/// The order under decision.
+pub struct RiskContext<'a> {
+    pub at: At,
+    pub order: &'a AuthorizeInput,
+    pub amount: Yen,
+    pub customer: CustomerFacts,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RiskAction {
+    Approve,
+    Review,
+    Decline,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RiskVerdict {
+    pub action: RiskAction,
+    pub reasons: Vec<Reason>,
+}
+
+/// A deterministic risk policy: same context, same verdict.
+pub trait RiskPolicy: Send + Sync {
+    fn assess(&self, ctx: &RiskContext<'_>) -> RiskVerdict;
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BaselinePolicy;
+
+impl RiskPolicy for BaselinePolicy {
+    fn assess(&self, ctx: &RiskContext<'_>) -> RiskVerdict {
+        let items = &ctx.order.items;
+        let cash_equivalent =
+            |i: &crate::command::LineItem| i.category.liquidity().is_cash_equivalent();
+        let mut reasons = Vec::new();
+        if !items.is_empty() && items.iter().all(cash_equivalent) {
+            reasons.push(ReasonCode::CashEquivalentOnlyCart.into());
+        } else if ctx.customer.orders_approved == 0 && items.iter().any(cash_equivalent) {
+            reasons.push(ReasonCode::FirstUseCashEquivalent.into());
+        }
+        let action = if reasons.is_empty() {
+            RiskAction::Approve
+        } else {
+            RiskAction::Review
+        };
+        RiskVerdict { action, reasons }
+    }
+}

@@ -1,0 +1,207 @@
+//! Engine state: plain data in vectors indexed by dense ids. Everything here
+//! is serialized into snapshots and hashed into the digest, so it must be
+//! deterministic: no hash-map iteration reaches the serialized form.
+
+use crate::command::{CustomerProfile, LineItem, Role};
+use crate::reason::Reason;
+use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Merchant {
+    pub name: String,
+    pub key_id: String,
+    pub secret_sha256: [u8; 32],
+    pub created_at: At,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operator {
+    pub name: String,
+    pub role: Role,
+    pub key_id: String,
+    pub secret_sha256: [u8; 32],
+    pub created_at: At,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerStatus {
+    Active,
+    Suspended,
+}
+
+impl CustomerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerStatus::Active => "active",
+            CustomerStatus::Suspended => "suspended",
+        }
+    }
+}
+
+/// A customer and the running totals the credit decision needs in O(1).
+///
+/// `exposure = held + outstanding − credit`, where `held` is authorized but
+/// not captured, `outstanding` is captured − refunded − paid over open
+/// orders, and `credit` is money paid beyond what was owed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub merchant: u32,
+    pub profile: Box<CustomerProfile>,
+    pub payment_method: PaymentMethod,
+    /// A change of payment method takes effect from this month's first day.
+    pub pending_method: Option<(PaymentMethod, JstDate)>,
+    pub status: CustomerStatus,
+    pub limit: Yen,
+    pub held: Yen,
+    pub outstanding: Yen,
+    pub credit: Yen,
+    /// Held + outstanding on the per-order invoice product.
+    pub per_order_exposure: Yen,
+    /// Held + outstanding of in-store purchases.
+    pub in_store_exposure: Yen,
+    /// Online orders whose invoice has been paid in full.
+    pub paid_online_orders: u32,
+    /// Orders ever approved (approve or review) for this customer.
+    pub orders_approved: u32,
+    /// Orders with money still owed, ordered by (due date, order index):
+    /// payments are allocated from the front.
+    pub open_orders: Vec<u32>,
+    pub created_at: At,
+}
+
+impl Customer {
+    pub fn exposure(&self) -> Yen {
+        // The three totals are each bounded by sums of bounded amounts.
+        Yen::new(self.held.get() + self.outstanding.get() - self.credit.get())
+    }
+
+    pub fn available(&self) -> Yen {
+        Yen::new(self.limit.get() - self.exposure().get())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Decline,
+    Review,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Decline => "decline",
+            Decision::Review => "review",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Approved; the amount is held against the limit until capture.
+    Authorized,
+    /// Held for an analyst; the amount is held against the limit.
+    InReview,
+    Declined,
+    /// Shipped and invoiced; owed until paid.
+    Captured,
+    Cancelled,
+    /// Captured, then refunded in full.
+    Refunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Authorized => "authorized",
+            OrderStatus::InReview => "in_review",
+            OrderStatus::Declined => "declined",
+            OrderStatus::Captured => "captured",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+
+    pub fn holds_limit(self) -> bool {
+        matches!(self, OrderStatus::Authorized | OrderStatus::InReview)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub merchant: u32,
+    pub customer: u32,
+    pub merchant_order_id: Box<str>,
+    pub product: Product,
+    pub channel: Channel,
+    pub status: OrderStatus,
+    pub decision: Decision,
+    pub reasons: Vec<Reason>,
+    pub amount: Yen,
+    pub captured: Yen,
+    pub refunded: Yen,
+    pub paid: Yen,
+    pub available_after: Yen,
+    pub authorized_at: At,
+    pub captured_at: Option<At>,
+    pub due_date: Option<JstDate>,
+    pub detail: Box<OrderDetail>,
+}
+
+impl Order {
+    /// What the customer still owes on this order (never negative).
+    pub fn owed(&self) -> Yen {
+        Yen::new((self.captured.get() - self.refunded.get() - self.paid.get()).max(0))
+    }
+}
+
+/// What the risk engine reads and people look at, kept out of line so the
+/// hot fields of [`Order`] stay compact.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub items: Vec<LineItem>,
+    pub shipping_address: String,
+    pub device_id: String,
+    pub ip: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub customer: u32,
+    pub amount: Yen,
+    pub channel: String,
+    pub reference: String,
+    pub at: At,
+    /// Part of the amount that settled orders; the rest became credit.
+    pub applied: Yen,
+    pub exposure_after: Yen,
+    pub available_after: Yen,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suspension {
+    pub category: Category,
+    pub merchant: Option<u32>,
+    pub channel: Option<Channel>,
+    pub from: At,
+    pub until: Option<At>,
+    pub created_at: At,
+    pub lifted_at: Option<At>,
+}
+
+impl Suspension {
+    /// Does this suspension stop `category` for `merchant` on `channel` at `at`?
+    pub fn applies(&self, category: Category, merchant: u32, channel: Channel, at: At) -> bool {
+        self.category == category
+            && self.merchant.is_none_or(|m| m == merchant)
+            && self.channel.is_none_or(|c| c == channel)
+            && at >= self.from
+            && self.until.is_none_or(|u| at < u)
+            && self.lifted_at.is_none_or(|l| at < l)
+    }
+}

@@ -1,0 +1,821 @@
+//! The identity graph: accounts (dense `u32` ids) linked by the keyed hashes
+//! of what they share.
+//!
+//! Only STRONG links (phone, e-mail, device) merge accounts into a cluster;
+//! a shared address unit (medium) or IP address (weak, and only within a time
+//! window) is recorded and can be queried, but never merges on its own:
+//! families and dormitories share addresses and must not become one person.
+//!
+//! Clusters are kept incrementally with union-find (union by size); the
+//! cluster id is the smallest account id in it, so it does not depend on the
+//! order links arrived in. Withdrawing a strong link recomputes the one
+//! cluster it was in.
+//!
+//! Determinism: no observable iteration over a hash map. Serialization
+//! writes accounts and keys in id order and nothing derived, so the same
+//! operations give the same bytes; deserializing rebuilds the rest.
+//!
+//! Memory: per account ~80 bytes plus ~30 bytes per distinct key; the
+//! `graph_scale` example measures it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use smallvec::SmallVec;
+
+use crate::key::KeyHash;
+
+pub type AccountId = u32;
+/// The smallest account id in the cluster.
+pub type ClusterId = u32;
+type KeyId = u32;
+
+const NONE: u32 = u32::MAX;
+/// At most this many accounts (ids are dense `u32`, and `u32::MAX` is "none").
+pub const ACCOUNTS_MAX: u32 = u32::MAX - 1;
+/// At most this many distinct keys.
+pub const KEYS_MAX: u32 = u32::MAX - 1;
+/// At most this many links on one account; a real customer has a handful.
+pub const LINKS_PER_ACCOUNT_MAX: usize = 256;
+/// Default IP window: an IP shared within a day counts, an older one not.
+pub const IP_WINDOW_MS_DEFAULT: i64 = 24 * 60 * 60 * 1000;
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// What kind of thing two accounts share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    Phone,
+    Email,
+    Device,
+    AddressUnit,
+    Ip,
+    /// A name: an attribute, never a link.
+    Name,
+}
+
+/// How much a shared key says about two accounts being one person.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strength {
+    /// Merges clusters.
+    Strong,
+    /// Recorded and queryable; never merges.
+    Medium,
+    /// Recorded, queryable within a time window; never merges.
+    Weak,
+    /// Not a link at all.
+    Attribute,
+}
+
+impl LinkKind {
+    pub const ALL: [LinkKind; 6] = [
+        LinkKind::Phone,
+        LinkKind::Email,
+        LinkKind::Device,
+        LinkKind::AddressUnit,
+        LinkKind::Ip,
+        LinkKind::Name,
+    ];
+
+    pub fn strength(self) -> Strength {
+        match self {
+            LinkKind::Phone | LinkKind::Email | LinkKind::Device => Strength::Strong,
+            LinkKind::AddressUnit => Strength::Medium,
+            LinkKind::Ip => Strength::Weak,
+            LinkKind::Name => Strength::Attribute,
+        }
+    }
+
+    pub fn is_strong(self) -> bool {
+        self.strength() == Strength::Strong
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Phone => "phone",
+            LinkKind::Email => "email",
+            LinkKind::Device => "device",
+            LinkKind::AddressUnit => "address_unit",
+            LinkKind::Ip => "ip",
+            LinkKind::Name => "name",
+        }
+    }
+}
+
+/// One step of an explanation: `from` and `to` share `key` of `kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub from: AccountId,
+    pub to: AccountId,
+    pub kind: LinkKind,
+    pub key: KeyHash,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GraphError {
+    #[error("account {0} does not exist")]
+    UnknownAccount(AccountId),
+    #[error("the graph holds the most accounts it can")]
+    TooManyAccounts,
+    #[error("the graph holds the most keys it can")]
+    TooManyKeys,
+    #[error("account {0} already has {LINKS_PER_ACCOUNT_MAX} links")]
+    TooManyLinks(AccountId),
+    #[error("a name is an attribute: use set_name, not link")]
+    NameIsNotALink,
+    #[error("this key was first linked as {existing:?}, not {given:?}")]
+    KindMismatch { existing: LinkKind, given: LinkKind },
+}
+
+/// A link as stored: the key, and the last time it was seen, in minutes since
+/// the epoch (minute precision is plenty for an IP window, and halves the size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Link {
+    key: KeyId,
+    seen_min: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Account {
+    created_at_ms: i64,
+    name: Option<KeyHash>,
+    links: SmallVec<[Link; 5]>,
+}
+
+fn ms_to_min(ms: i64) -> u32 {
+    (ms.max(0) / 60_000).min(i64::from(u32::MAX)) as u32
+}
+
+fn min_to_ms(min: u32) -> i64 {
+    i64::from(min) * 60_000
+}
+
+/// Key hashes are already uniform (HMAC output): the first eight bytes are
+/// the hash. Deterministic, and never iterated observably.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(17) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, _: usize) {}
+}
+
+type KeyMap = HashMap<KeyHash, KeyId, BuildHasherDefault<KeyHasher>>;
+
+/// Settings that change what the graph answers (not what it stores).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphConfig {
+    /// An IP link counts for `accounts_sharing_at` only if seen within this
+    /// many milliseconds before the query time.
+    pub ip_window_ms: i64,
+}
+
+impl Default for GraphConfig {
+    fn default() -> Self {
+        GraphConfig {
+            ip_window_ms: IP_WINDOW_MS_DEFAULT,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    config: GraphConfig,
+    accounts: Vec<Account>,
+    key_hash: Vec<KeyHash>,
+    key_kind: Vec<LinkKind>,
+    /// One member inline per key; the others (shared keys only) below.
+    key_first: Vec<AccountId>,
+    key_more: BTreeMap<KeyId, Vec<AccountId>>,
+    key_index: KeyMap,
+    // Union-find over accounts.
+    parent: Vec<AccountId>,
+    size: Vec<u32>,
+    /// Smallest member, valid at roots.
+    min: Vec<AccountId>,
+    /// Members of a cluster form a ring through `next`.
+    next: Vec<AccountId>,
+}
+
+impl Graph {
+    pub fn new(config: GraphConfig) -> Graph {
+        Graph {
+            config,
+            ..Graph::default()
+        }
+    }
+
+    /// Pre-sizes every table; at scale this avoids the transient doubling of
+    /// a growing hash table.
+    pub fn with_capacity(config: GraphConfig, accounts: usize, keys: usize) -> Graph {
+        Graph {
+            config,
+            accounts: Vec::with_capacity(accounts),
+            key_hash: Vec::with_capacity(keys),
+            key_kind: Vec::with_capacity(keys),
+            key_first: Vec::with_capacity(keys),
+            key_more: BTreeMap::new(),
+            key_index: KeyMap::with_capacity_and_hasher(keys, BuildHasherDefault::default()),
+            parent: Vec::with_capacity(accounts),
+            size: Vec::with_capacity(accounts),
+            min: Vec::with_capacity(accounts),
+            next: Vec::with_capacity(accounts),
+        }
+    }
+
+    pub fn config(&self) -> GraphConfig {
+        self.config
+    }
+
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
+    pub fn key_count(&self) -> usize {
+        self.key_hash.len()
+    }
+
+    /// Adds an account and returns its id (the next dense id).
+    pub fn add_account(&mut self, created_at_ms: i64) -> Result<AccountId, GraphError> {
+        let id = u32::try_from(self.accounts.len()).map_err(|_| GraphError::TooManyAccounts)?;
+        if id >= ACCOUNTS_MAX {
+            return Err(GraphError::TooManyAccounts);
+        }
+        self.accounts.push(Account {
+            created_at_ms,
+            name: None,
+            links: SmallVec::new(),
+        });
+        self.parent.push(id);
+        self.size.push(1);
+        self.min.push(id);
+        self.next.push(id);
+        Ok(id)
+    }
+
+    /// Attaches the (hashed) name: an attribute for feature queries, not a link.
+    pub fn set_name(&mut self, account: AccountId, name: KeyHash) -> Result<(), GraphError> {
+        self.account_mut(account)?.name = Some(name);
+        Ok(())
+    }
+
+    pub fn created_at_ms(&self, account: AccountId) -> Option<i64> {
+        self.accounts.get(account as usize).map(|a| a.created_at_ms)
+    }
+
+    fn account_mut(&mut self, account: AccountId) -> Result<&mut Account, GraphError> {
+        self.accounts
+            .get_mut(account as usize)
+            .ok_or(GraphError::UnknownAccount(account))
+    }
+
+    fn key_id(&self, kind: LinkKind, key: &KeyHash) -> Option<KeyId> {
+        self.key_index
+            .get(key)
+            .copied()
+            .filter(|&k| self.key_kind[k as usize] == kind)
+    }
+
+    /// Records that `account` has `key` of `kind`, seen at `at_ms`. Linking
+    /// again refreshes the time. A strong key merges the account's cluster
+    /// with every cluster that has the key.
+    pub fn link(
+        &mut self,
+        account: AccountId,
+        kind: LinkKind,
+        key: KeyHash,
+        at_ms: i64,
+    ) -> Result<(), GraphError> {
+        if kind == LinkKind::Name {
+            return Err(GraphError::NameIsNotALink);
+        }
+        if account as usize >= self.accounts.len() {
+            return Err(GraphError::UnknownAccount(account));
+        }
+        let seen_min = ms_to_min(at_ms);
+        let kid = match self.key_index.get(&key) {
+            Some(&k) => {
+                let existing = self.key_kind[k as usize];
+                if existing != kind {
+                    return Err(GraphError::KindMismatch {
+                        existing,
+                        given: kind,
+                    });
+                }
+                k
+            }
+            None => {
+                let k = u32::try_from(self.key_hash.len()).map_err(|_| GraphError::TooManyKeys)?;
+                if k >= KEYS_MAX {
+                    return Err(GraphError::TooManyKeys);
+                }
+                self.key_hash.push(key);
+                self.key_kind.push(kind);
+                self.key_first.push(NONE);
+                self.key_index.insert(key, k);
+                k
+            }
+        };
+        let acc = &mut self.accounts[account as usize];
+        if let Some(l) = acc.links.iter_mut().find(|l| l.key == kid) {
+            l.seen_min = l.seen_min.max(seen_min);
+            return Ok(());
+        }
+        if acc.links.len() >= LINKS_PER_ACCOUNT_MAX {
+            return Err(GraphError::TooManyLinks(account));
+        }
+        acc.links.push(Link { key: kid, seen_min });
+        let first = self.key_first[kid as usize];
+        if first == NONE {
+            self.key_first[kid as usize] = account;
+        } else {
+            self.key_more.entry(kid).or_default().push(account);
+            if kind.is_strong() {
+                self.union(account, first);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the link; returns whether there was one. Withdrawing a strong
+    /// link recomputes the cluster the account was in.
+    pub fn withdraw(
+        &mut self,
+        account: AccountId,
+        kind: LinkKind,
+        key: KeyHash,
+    ) -> Result<bool, GraphError> {
+        if account as usize >= self.accounts.len() {
+            return Err(GraphError::UnknownAccount(account));
+        }
+        let Some(kid) = self.key_id(kind, &key) else {
+            return Ok(false);
+        };
+        let acc = &mut self.accounts[account as usize];
+        let Some(pos) = acc.links.iter().position(|l| l.key == kid) else {
+            return Ok(false);
+        };
+        acc.links.remove(pos);
+        // Remove from the key's members.
+        let k = kid as usize;
+        let mut had_others = false;
+        if self.key_first[k] == account {
+            match self.key_more.get_mut(&kid) {
+                Some(more) if !more.is_empty() => {
+                    had_others = true;
+                    self.key_first[k] = more.remove(0);
+                    if more.is_empty() {
+                        self.key_more.remove(&kid);
+                    }
+                }
+                _ => self.key_first[k] = NONE,
+            }
+        } else if let Some(more) = self.key_more.get_mut(&kid) {
+            had_others = true;
+            more.retain(|&a| a != account);
+            if more.is_empty() {
+                self.key_more.remove(&kid);
+            }
+        }
+        if kind.is_strong() && had_others {
+            self.recompute_cluster(account);
+        }
+        Ok(true)
+    }
+
+    // ---- union-find ----
+
+    fn find(&self, mut a: AccountId) -> AccountId {
+        while self.parent[a as usize] != a {
+            a = self.parent[a as usize];
+        }
+        a
+    }
+
+    fn find_compress(&mut self, a: AccountId) -> AccountId {
+        let root = self.find(a);
+        let mut x = a;
+        while self.parent[x as usize] != root {
+            let next = self.parent[x as usize];
+            self.parent[x as usize] = root;
+            x = next;
+        }
+        root
+    }
+
+    fn union(&mut self, a: AccountId, b: AccountId) {
+        let (ra, rb) = (self.find_compress(a), self.find_compress(b));
+        if ra == rb {
+            return;
+        }
+        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        self.parent[small as usize] = big;
+        self.size[big as usize] += self.size[small as usize];
+        self.min[big as usize] = self.min[big as usize].min(self.min[small as usize]);
+        // Splice the two member rings.
+        let (nb, ns) = (self.next[big as usize], self.next[small as usize]);
+        self.next[big as usize] = ns;
+        self.next[small as usize] = nb;
+    }
+
+    fn ring(&self, start: AccountId) -> Vec<AccountId> {
+        let mut out = vec![start];
+        let mut x = self.next[start as usize];
+        while x != start {
+            out.push(x);
+            x = self.next[x as usize];
+        }
+        out
+    }
+
+    fn recompute_cluster(&mut self, account: AccountId) {
+        let members = self.ring(account);
+        for &m in &members {
+            let i = m as usize;
+            self.parent[i] = m;
+            self.size[i] = 1;
+            self.min[i] = m;
+            self.next[i] = m;
+        }
+        for &m in &members {
+            let links: SmallVec<[Link; 5]> = self.accounts[m as usize].links.clone();
+            for l in links {
+                if !self.key_kind[l.key as usize].is_strong() {
+                    continue;
+                }
+                let first = self.key_first[l.key as usize];
+                if first != NONE && first != m {
+                    self.union(m, first);
+                }
+            }
+        }
+    }
+
+    // ---- queries ----
+
+    /// The cluster an account is in (the smallest account id in it).
+    pub fn cluster_of(&self, account: AccountId) -> Option<ClusterId> {
+        if account as usize >= self.accounts.len() {
+            return None;
+        }
+        Some(self.min[self.find(account) as usize])
+    }
+
+    /// Number of accounts in the account's cluster.
+    pub fn cluster_size(&self, account: AccountId) -> usize {
+        if account as usize >= self.accounts.len() {
+            return 0;
+        }
+        self.size[self.find(account) as usize] as usize
+    }
+
+    /// The accounts of a cluster, ascending. Empty if `cluster` is not a
+    /// cluster id.
+    pub fn members(&self, cluster: ClusterId) -> Vec<AccountId> {
+        if self.cluster_of(cluster) != Some(cluster) {
+            return Vec::new();
+        }
+        let mut m = self.ring(cluster);
+        m.sort_unstable();
+        m
+    }
+
+    fn key_members(&self, kid: KeyId) -> impl Iterator<Item = AccountId> + '_ {
+        let first = self.key_first[kid as usize];
+        std::iter::once(first)
+            .filter(|&a| a != NONE)
+            .chain(self.key_more.get(&kid).into_iter().flatten().copied())
+    }
+
+    /// Every account that has this key, ascending.
+    pub fn accounts_sharing(&self, kind: LinkKind, key: &KeyHash) -> Vec<AccountId> {
+        let Some(kid) = self.key_id(kind, key) else {
+            return Vec::new();
+        };
+        let mut v: Vec<AccountId> = self.key_members(kid).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// Accounts that have this key and were seen with it within the window
+    /// ending at `at_ms` (IP: the configured window; other kinds: ever).
+    pub fn accounts_sharing_at(&self, kind: LinkKind, key: &KeyHash, at_ms: i64) -> Vec<AccountId> {
+        let Some(kid) = self.key_id(kind, key) else {
+            return Vec::new();
+        };
+        let from_min = ms_to_min(at_ms.saturating_sub(self.config.ip_window_ms));
+        let mut v: Vec<AccountId> = self
+            .key_members(kid)
+            .filter(|&a| {
+                kind != LinkKind::Ip
+                    || self.accounts[a as usize]
+                        .links
+                        .iter()
+                        .any(|l| l.key == kid && l.seen_min >= from_min)
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The links of an account: (kind, key, last seen ms), in link order.
+    pub fn links_of(&self, account: AccountId) -> Vec<(LinkKind, KeyHash, i64)> {
+        self.accounts
+            .get(account as usize)
+            .map(|a| {
+                a.links
+                    .iter()
+                    .map(|l| {
+                        (
+                            self.key_kind[l.key as usize],
+                            self.key_hash[l.key as usize],
+                            min_to_ms(l.seen_min),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Why `a` and `b` are one cluster: the shortest chain of strong shared
+    /// keys from `a` to `b`. `None` if they are in different clusters;
+    /// `Some(vec![])` if `a == b`.
+    pub fn explain(&self, a: AccountId, b: AccountId) -> Option<Vec<Evidence>> {
+        if self.cluster_of(a)? != self.cluster_of(b)? {
+            return None;
+        }
+        if a == b {
+            return Some(Vec::new());
+        }
+        let mut came_from: BTreeMap<AccountId, (AccountId, KeyId)> = BTreeMap::new();
+        let mut queue = VecDeque::from([a]);
+        came_from.insert(a, (a, NONE));
+        while let Some(x) = queue.pop_front() {
+            for l in &self.accounts[x as usize].links {
+                if !self.key_kind[l.key as usize].is_strong() {
+                    continue;
+                }
+                let mut neighbours: Vec<AccountId> = self.key_members(l.key).collect();
+                neighbours.sort_unstable();
+                for y in neighbours {
+                    if came_from.contains_key(&y) {
+                        continue;
+                    }
+                    came_from.insert(y, (x, l.key));
+                    if y == b {
+                        let mut path = Vec::new();
+                        let mut cur = b;
+                        while cur != a {
+                            let (prev, kid) = came_from[&cur];
+                            path.push(Evidence {
+                                from: prev,
+                                to: cur,
+                                kind: self.key_kind[kid as usize],
+                                key: self.key_hash[kid as usize],
+                            });
+                            cur = prev;
+                        }
+                        path.reverse();
+                        return Some(path);
+                    }
+                    queue.push_back(y);
+                }
+            }
+        }
+        // Unreachable while the union-find is consistent with the links.
+        None
+    }
+
+    /// Distinct names among the accounts that have this key (device, address unit, …).
+    pub fn distinct_names_sharing(&self, kind: LinkKind, key: &KeyHash) -> usize {
+        let Some(kid) = self.key_id(kind, key) else {
+            return 0;
+        };
+        self.key_members(kid)
+            .filter_map(|a| self.accounts[a as usize].name)
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+
+    /// Accounts with this key created within `window_ms` up to `at_ms`
+    /// (e.g. new accounts at an address unit in the last 30 days).
+    pub fn new_accounts_sharing(
+        &self,
+        kind: LinkKind,
+        key: &KeyHash,
+        at_ms: i64,
+        window_ms: i64,
+    ) -> usize {
+        let Some(kid) = self.key_id(kind, key) else {
+            return 0;
+        };
+        let from = at_ms.saturating_sub(window_ms);
+        self.key_members(kid)
+            .filter(|&a| {
+                let c = self.accounts[a as usize].created_at_ms;
+                c > from && c <= at_ms
+            })
+            .count()
+    }
+
+    /// Features of the account's cluster for the risk engine.
+    pub fn cluster_features(&self, account: AccountId, at_ms: i64) -> Option<ClusterFeatures> {
+        let cluster = self.cluster_of(account)?;
+        let members = self.members(cluster);
+        let names: BTreeSet<KeyHash> = members
+            .iter()
+            .filter_map(|&m| self.accounts[m as usize].name)
+            .collect();
+        let mut devices = BTreeSet::new();
+        let mut addresses = BTreeSet::new();
+        let mut phones = BTreeSet::new();
+        let mut emails = BTreeSet::new();
+        for &m in &members {
+            for l in &self.accounts[m as usize].links {
+                match self.key_kind[l.key as usize] {
+                    LinkKind::Device => devices.insert(l.key),
+                    LinkKind::AddressUnit => addresses.insert(l.key),
+                    LinkKind::Phone => phones.insert(l.key),
+                    LinkKind::Email => emails.insert(l.key),
+                    LinkKind::Ip | LinkKind::Name => false,
+                };
+            }
+        }
+        let newest = members
+            .iter()
+            .map(|&m| self.accounts[m as usize].created_at_ms)
+            .max()
+            .unwrap_or(i64::MIN);
+        let new_30d = members
+            .iter()
+            .filter(|&&m| {
+                let c = self.accounts[m as usize].created_at_ms;
+                c > at_ms.saturating_sub(30 * DAY_MS) && c <= at_ms
+            })
+            .count();
+        Some(ClusterFeatures {
+            cluster,
+            accounts: members.len(),
+            distinct_names: names.len(),
+            distinct_devices: devices.len(),
+            distinct_address_units: addresses.len(),
+            distinct_phones: phones.len(),
+            distinct_emails: emails.len(),
+            accounts_created_last_30d: new_30d,
+            newest_account_created_at_ms: newest,
+        })
+    }
+
+    /// Checks the internal invariants (union-find agrees with key membership,
+    /// rings agree with sizes). For tests and after deserializing.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (i, acc) in self.accounts.iter().enumerate() {
+            let a = i as AccountId;
+            for l in &acc.links {
+                if !self.key_members(l.key).any(|m| m == a) {
+                    return Err(format!(
+                        "account {a} links key {} but is not a member",
+                        l.key
+                    ));
+                }
+                if self.key_kind[l.key as usize].is_strong() {
+                    for m in self.key_members(l.key) {
+                        if self.find(m) != self.find(a) {
+                            return Err(format!(
+                                "accounts {a} and {m} share a strong key but not a cluster"
+                            ));
+                        }
+                    }
+                }
+            }
+            let root = self.find(a);
+            if self.parent[root as usize] == root && root == a {
+                let ring = self.ring(a);
+                if ring.len() != self.size[a as usize] as usize {
+                    return Err(format!(
+                        "cluster {a}: ring {} != size {}",
+                        ring.len(),
+                        self.size[a as usize]
+                    ));
+                }
+                if ring.iter().copied().min() != Some(self.min[a as usize]) {
+                    return Err(format!("cluster {a}: min is wrong"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the risk engine reads about an account's cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClusterFeatures {
+    pub cluster: ClusterId,
+    pub accounts: usize,
+    pub distinct_names: usize,
+    pub distinct_devices: usize,
+    pub distinct_address_units: usize,
+    pub distinct_phones: usize,
+    pub distinct_emails: usize,
+    pub accounts_created_last_30d: usize,
+    pub newest_account_created_at_ms: i64,
+}
+
+/// The serialized form: the operations' results, nothing derived.
+#[derive(Serialize)]
+struct GraphReprRef<'a> {
+    version: u32,
+    config: GraphConfig,
+    accounts: &'a [Account],
+    key_hash: &'a [KeyHash],
+    key_kind: &'a [LinkKind],
+}
+
+#[derive(Deserialize)]
+struct GraphRepr {
+    version: u32,
+    config: GraphConfig,
+    accounts: Vec<Account>,
+    key_hash: Vec<KeyHash>,
+    key_kind: Vec<LinkKind>,
+}
+
+const REPR_VERSION: u32 = 1;
+
+impl Serialize for Graph {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        GraphReprRef {
+            version: REPR_VERSION,
+            config: self.config,
+            accounts: &self.accounts,
+            key_hash: &self.key_hash,
+            key_kind: &self.key_kind,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Graph {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Graph, D::Error> {
+        use serde::de::Error;
+        let r = GraphRepr::deserialize(d)?;
+        if r.version != REPR_VERSION {
+            return Err(D::Error::custom(format!(
+                "graph version {} (expected {REPR_VERSION})",
+                r.version
+            )));
+        }
+        if r.key_hash.len() != r.key_kind.len() || r.accounts.len() >= ACCOUNTS_MAX as usize {
+            return Err(D::Error::custom("graph tables disagree in length"));
+        }
+        let mut g = Graph::with_capacity(r.config, r.accounts.len(), r.key_hash.len());
+        for (i, (h, k)) in r.key_hash.iter().zip(&r.key_kind).enumerate() {
+            if g.key_index.insert(*h, i as KeyId).is_some() {
+                return Err(D::Error::custom("duplicate key hash"));
+            }
+            g.key_hash.push(*h);
+            g.key_kind.push(*k);
+            g.key_first.push(NONE);
+        }
+        for acc in &r.accounts {
+            g.add_account(acc.created_at_ms).map_err(D::Error::custom)?;
+        }
+        // Replay memberships and unions in account order.
+        for (i, acc) in r.accounts.iter().enumerate() {
+            let a = i as AccountId;
+            for l in &acc.links {
+                let k = l.key as usize;
+                if k >= g.key_hash.len() {
+                    return Err(D::Error::custom("link to an unknown key"));
+                }
+                let first = g.key_first[k];
+                if first == NONE {
+                    g.key_first[k] = a;
+                } else {
+                    g.key_more.entry(l.key).or_default().push(a);
+                    if g.key_kind[k].is_strong() {
+                        g.union(a, first);
+                    }
+                }
+            }
+        }
+        g.accounts = r.accounts;
+        Ok(g)
+    }
+}

@@ -198,3 +198,28 @@ pub enum ReviewVerdict {
     Approve,
     Decline,
 }
+
+impl Envelope {
+    /// The journal encoding (postcard): compact, and stable as long as the
+    /// command types only grow at their ends.
+    pub fn encode(&self) -> Vec<u8> {
+        // Plain data into a Vec: serialization cannot fail.
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, postcard::Error> {
+        postcard::from_bytes(bytes)
+    }
+}
+
+impl Command {
+    /// A 128-bit fingerprint of the command, used to tell an idempotent
+    /// retry (same key, same request) from a reused key.
+    pub fn fingerprint(&self) -> [u8; 16] {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(postcard::to_stdvec(self).unwrap_or_default());
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&digest[..16]);
+        out
+    }
+}

@@ -1,0 +1,268 @@
+//! `atobarai`: the command line. It parses arguments, sets up telemetry and
+//! configuration, and hands over to the library crates; no business logic
+//! lives here.
+
+use anyhow::{Context, Result, bail};
+use atobarai_core::Config;
+use atobarai_engine::{Command, Outcome, Role};
+use atobarai_server::node::NodeError;
+use atobarai_server::{AppState, ClockMode, Node, NodeOptions};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "atobarai",
+    version,
+    about = "Deferred payment (後払い) engine: credit decisions, billing and abuse detection"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct StoreArgs {
+    /// Directory of the embedded store (journal and snapshots).
+    #[arg(long, default_value = "./atobarai-data", env = "ATOBARAI_DATA_DIR")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL for the journal instead of the embedded store.
+    #[arg(long, env = "DATABASE_URL")]
+    database: Option<String>,
+    /// Configuration file (TOML); `ATOBARAI__SECTION__KEY` variables override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the HTTP API on the store.
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// `system`: wall time; `manual`: time moves only by POST /v1/admin/clock.
+        #[arg(long, value_enum, default_value_t = Clock::System)]
+        clock: Clock,
+        /// Take a snapshot after this many journaled commands.
+        #[arg(long, default_value_t = 1_000_000)]
+        snapshot_every: u64,
+    },
+    /// Manage merchants.
+    Merchant {
+        #[command(subcommand)]
+        command: MerchantCmd,
+    },
+    /// Manage operators (risk analysts and administrators).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum MerchantCmd {
+    /// Add a merchant; prints its API key as the last line.
+    Add {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCmd {
+    /// Add an operator; prints its API key as the last line.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Clock {
+    System,
+    Manual,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Analyst,
+}
+
+fn load_config(path: Option<&PathBuf>) -> Result<Config> {
+    let mut builder = config::Config::builder();
+    if let Some(p) = path {
+        builder = builder.add_source(config::File::from(p.as_path()));
+    }
+    builder = builder.add_source(
+        config::Environment::with_prefix("ATOBARAI")
+            .prefix_separator("__")
+            .separator("__")
+            .try_parsing(true),
+    );
+    let cfg: Config = builder
+        .build()
+        .context("reading configuration")?
+        .try_deserialize()
+        .context("configuration has an invalid value")?;
+    Ok(cfg)
+}
+
+fn open_node(store: &StoreArgs, clock: ClockMode, snapshot_every: u64) -> Result<Node> {
+    if let Some(url) = &store.database {
+        bail!(
+            "--database {}: the PostgreSQL journal backend is not built yet; use the embedded store (--data-dir)",
+            url.split('@').next_back().unwrap_or("")
+        );
+    }
+    let config = load_config(store.config.as_ref())?;
+    let bar = ProgressBar::hidden();
+    bar.set_style(
+        ProgressStyle::with_template("replaying journal {bar:40} {pos}/{len} records ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut progress = |done: u64, total: u64| {
+        if bar.is_hidden() && total > 100_000 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let opts = NodeOptions {
+        data_dir: store.data_dir.clone(),
+        clock,
+        config,
+        snapshot_every,
+    };
+    let node = Node::open(opts, &mut progress).map_err(|e| match e {
+        NodeError::Store(atobarai_store::StoreError::Locked(dir)) => anyhow::anyhow!(
+            "{} is in use by a running atobarai; stop it, or add merchants with POST /v1/admin/merchants",
+            dir.display()
+        ),
+        other => anyhow::Error::new(other),
+    })?;
+    bar.finish_and_clear();
+    Ok(node)
+}
+
+fn add_key(store: &StoreArgs, name: &str, role: Option<Role>) -> Result<()> {
+    // Keys are stamped with the engine's own clock, never wall time, so
+    // adding a key does not move a manual-clock store forward.
+    let node = open_node(store, ClockMode::Manual, u64::MAX)?;
+    let minted = atobarai_server::auth::mint();
+    let command = match role {
+        None => Command::AddMerchant {
+            name: name.to_string(),
+            key_id: minted.key_id,
+            secret_sha256: minted.secret_sha256,
+        },
+        Some(role) => Command::AddOperator {
+            name: name.to_string(),
+            role,
+            key_id: minted.key_id,
+            secret_sha256: minted.secret_sha256,
+        },
+    };
+    let result = node
+        .submit_blocking(None, command)
+        .map_err(|_| anyhow::anyhow!("the engine stopped"))?;
+    node.shutdown();
+    let applied = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+    match applied.outcome {
+        Outcome::Merchant(g) => println!("merchant {} ({}) added; its API key:", g.id, g.name),
+        Outcome::Operator(g) => println!("operator {} ({}) added; its API key:", g.id, g.name),
+        other => bail!("unexpected outcome {other:?}"),
+    }
+    println!("{}", minted.key);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) -> Result<()> {
+    let clock = match clock {
+        Clock::System => ClockMode::System,
+        Clock::Manual => ClockMode::Manual,
+    };
+    let node = Arc::new(open_node(&store, clock, snapshot_every)?);
+    let limits = Arc::new(load_config(store.config.as_ref())?.limits);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("binding {listen}"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, clock = clock.as_str(), data_dir = %store.data_dir.display(), "listening");
+        println!("atobarai listening on http://{addr} (clock: {})", clock.as_str());
+        let app = atobarai_server::router(AppState {
+            node: node.clone(),
+            limits,
+        });
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving HTTP")?;
+        node.shutdown_async().await;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ATOBARAI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Serve {
+            store,
+            listen,
+            clock,
+            snapshot_every,
+        } => serve(store, listen, clock, snapshot_every),
+        Cmd::Merchant {
+            command: MerchantCmd::Add { name, store },
+        } => add_key(&store, &name, None),
+        Cmd::Operator {
+            command: OperatorCmd::Add { name, role, store },
+        } => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Analyst => Role::Analyst,
+            };
+            add_key(&store, &name, Some(role))
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! `atobarai-server` is the shell around the engine: it owns I/O. It runs
+//! the single engine thread and the journal writer ([`node`]), turns HTTP
+//! requests into validated commands ([`http`]), authenticates callers,
+//! enforces idempotency keys, and exports metrics.
+//!
+//! Architecture invariants:
+//! - Nothing here decides credit: every decision is the engine's.
+//! - Bad input is refused before a command is built; nothing refused is
+//!   journaled.
+//! - A response leaves only after the commands before it are durable.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod node;
+pub mod openapi;
+
+pub use http::{AppState, router};
+pub use node::{ClockMode, Node, NodeOptions};

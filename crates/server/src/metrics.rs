@@ -1,0 +1,86 @@
+//! Prometheus metrics, one place. Labels are low-cardinality: command
+//! names, decisions and result classes, never ids.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabels {
+    pub command: &'static str,
+    /// `ok`, `replayed` or an error code class (`invalid`, `conflict`, …).
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    pub decision: &'static str,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    pub commands: Family<CommandLabels, Counter>,
+    pub decisions: Family<DecisionLabels, Counter>,
+    pub journal_commit_seconds: Histogram,
+    pub journal_batch_records: Histogram,
+    pub journal_records: Counter,
+    pub customers: Gauge,
+    pub orders: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let commands = Family::<CommandLabels, Counter>::default();
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        let journal_commit_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        let journal_batch_records = Histogram::new(exponential_buckets(1.0, 2.0, 14));
+        let journal_records = Counter::default();
+        let customers = Gauge::default();
+        let orders = Gauge::default();
+        let mut registry = Registry::with_prefix("atobarai");
+        registry.register("commands", "Commands by name and result", commands.clone());
+        registry.register("decisions", "Authorization decisions", decisions.clone());
+        registry.register(
+            "journal_commit_seconds",
+            "Time to write and fsync one journal batch",
+            journal_commit_seconds.clone(),
+        );
+        registry.register(
+            "journal_batch_records",
+            "Records per group commit",
+            journal_batch_records.clone(),
+        );
+        registry.register(
+            "journal_records",
+            "Records journaled",
+            journal_records.clone(),
+        );
+        registry.register("customers", "Registered customers", customers.clone());
+        registry.register("orders", "Orders (all decisions)", orders.clone());
+        Metrics {
+            registry: Mutex::new(registry),
+            commands,
+            decisions,
+            journal_commit_seconds,
+            journal_batch_records,
+            journal_records,
+            customers,
+            orders,
+        }
+    }
+}
+
+impl Metrics {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Ok(registry) = self.registry.lock() {
+            // Encoding into a String cannot fail.
+            let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        }
+        out
+    }
+}

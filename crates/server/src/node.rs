@@ -1,0 +1,470 @@
+//! The node: one engine thread and one journal-writer thread.
+//!
+//! ```text
+//! handlers ──(bounded)──► engine thread ──(bounded)──► writer thread
+//!            Msg           stamps time, applies,         appends all pending
+//!                          encodes records               batches in ONE
+//!                                                        transaction, fsync,
+//!                                                        then answers
+//! ```
+//!
+//! The engine applies batch N+1 while the writer fsyncs batch N, and every
+//! batch the writer finds waiting shares one fsync (group commit). Answers —
+//! including reads and errors — are released only after everything applied
+//! before them is durable, so no caller ever sees state a crash could lose.
+//! If the journal cannot be written the process stops (fail-stop): engine
+//! state would otherwise run ahead of the journal.
+
+use crate::auth::KeyCache;
+use crate::metrics::{CommandLabels, DecisionLabels, Metrics};
+use atobarai_core::{At, Config};
+use atobarai_engine::{Applied, Command, CommandError, Engine, Envelope, Idem, Outcome};
+use atobarai_store::{DataDir, Journal, Record, Snapshot, StoreError};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// Messages waiting for the engine thread, at most.
+const ENGINE_QUEUE_MAX: usize = 16_384;
+/// Messages the engine thread takes into one batch, at most.
+const ENGINE_BATCH_MAX: usize = 4_096;
+/// Batches applied but not yet durable, at most (back-pressure on the engine).
+const WRITER_QUEUE_MAX: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockMode {
+    /// Commands carry wall-clock time (never earlier than the last one).
+    System,
+    /// Time moves only by `POST /v1/admin/clock`.
+    Manual,
+}
+
+impl ClockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockMode::System => "system",
+            ClockMode::Manual => "manual",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    pub data_dir: PathBuf,
+    pub clock: ClockMode,
+    pub config: Config,
+    /// Take a snapshot after this many journaled commands.
+    pub snapshot_every: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("journal record {seq} cannot be decoded: {reason}")]
+    Corrupt { seq: u64, reason: String },
+    #[error("journal record {seq} no longer applies: {error}")]
+    Diverged { seq: u64, error: CommandError },
+    #[error("snapshot at {seq} does not match its digest")]
+    SnapshotDigest { seq: u64 },
+    #[error("failed to start a thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// The node is gone (shut down, or stopped after a journal failure).
+#[derive(Debug, Clone, Copy)]
+pub struct Unavailable;
+
+type Reply = Box<dyn FnOnce() + Send>;
+type ReadFn = Box<dyn FnOnce(&Engine) -> Reply + Send>;
+
+enum Msg {
+    Command {
+        idem: Option<Idem>,
+        command: Command,
+        reply: tokio::sync::oneshot::Sender<Result<Applied, CommandError>>,
+    },
+    Read(ReadFn),
+    Shutdown(tokio::sync::oneshot::Sender<()>),
+}
+
+#[derive(Default)]
+struct Batch {
+    records: Vec<Record>,
+    replies: Vec<Reply>,
+    keys: Vec<(String, atobarai_engine::Principal, [u8; 32])>,
+    snapshot: Option<Snapshot>,
+    last: bool,
+}
+
+pub struct Node {
+    tx: flume::Sender<Msg>,
+    pub keys: Arc<KeyCache>,
+    pub metrics: Arc<Metrics>,
+    pub clock: ClockMode,
+    threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Load the engine from a journal: newest snapshot, then every record after
+/// it. `progress(done, total)` is called as records replay.
+pub fn load_engine(
+    journal: &dyn Journal,
+    config: Config,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Engine, NodeError> {
+    let mut engine = match journal.latest_snapshot()? {
+        Some(s) => {
+            let engine = Engine::restore(config, &s.bytes).map_err(|e| NodeError::Corrupt {
+                seq: s.seq,
+                reason: e.to_string(),
+            })?;
+            if engine.digest() != s.digest || engine.applied() != s.seq {
+                return Err(NodeError::SnapshotDigest { seq: s.seq });
+            }
+            engine
+        }
+        None => Engine::new(config),
+    };
+    let from = engine.applied();
+    let total = journal.last_seq()?.saturating_sub(from);
+    let mut failure: Option<NodeError> = None;
+    let mut done = 0u64;
+    journal
+        .read_after(from, &mut |record| {
+            let outcome = Envelope::decode(&record.payload)
+                .map_err(|e| NodeError::Corrupt {
+                    seq: record.seq,
+                    reason: e.to_string(),
+                })
+                .and_then(|env| {
+                    engine.apply(&env).map_err(|error| NodeError::Diverged {
+                        seq: record.seq,
+                        error,
+                    })
+                });
+            match outcome {
+                Ok(_) if engine.applied() == record.seq => {}
+                Ok(_) => {
+                    failure = Some(NodeError::Corrupt {
+                        seq: record.seq,
+                        reason: "record did not change state on replay".into(),
+                    })
+                }
+                Err(e) => failure = Some(e),
+            }
+            done += 1;
+            if done % 65_536 == 0 || done == total {
+                progress(done, total);
+            }
+            if failure.is_some() {
+                // Stop reading: surface the failure below.
+                return Err(StoreError::Sequence {
+                    expected: record.seq,
+                    got: record.seq,
+                });
+            }
+            Ok(())
+        })
+        .or_else(|e| if failure.is_some() { Ok(()) } else { Err(e) })?;
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    Ok(engine)
+}
+
+impl Node {
+    /// Open the data directory, load the engine and start the threads.
+    pub fn open(opts: NodeOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<Node, NodeError> {
+        let dir = DataDir::open(&opts.data_dir)?;
+        let mut journal = dir.journal()?;
+        let engine = load_engine(&journal, opts.config.clone(), progress)?;
+        journal.set_meta("clock", opts.clock.as_str())?;
+        let keys = Arc::new(KeyCache::default());
+        for (id, principal, hash) in engine.keys() {
+            keys.insert(id, principal, hash);
+        }
+        let metrics = Arc::new(Metrics::default());
+        let stats = engine.stats();
+        metrics.customers.set(stats.customers as i64);
+        metrics.orders.set(stats.orders as i64);
+
+        let (tx, rx) = flume::bounded::<Msg>(ENGINE_QUEUE_MAX);
+        let (wtx, wrx) = flume::bounded::<Batch>(WRITER_QUEUE_MAX);
+        let engine_thread = {
+            let metrics = metrics.clone();
+            let (clock, every) = (opts.clock, opts.snapshot_every.max(1));
+            std::thread::Builder::new()
+                .name("engine".into())
+                .spawn(move || engine_loop(engine, rx, wtx, clock, every, &metrics))
+                .map_err(NodeError::Thread)?
+        };
+        let writer_thread = {
+            let (keys, metrics) = (keys.clone(), metrics.clone());
+            std::thread::Builder::new()
+                .name("journal".into())
+                .spawn(move || writer_loop(dir, journal, wrx, &keys, &metrics))
+                .map_err(NodeError::Thread)?
+        };
+        Ok(Node {
+            tx,
+            keys,
+            metrics,
+            clock: opts.clock,
+            threads: std::sync::Mutex::new(vec![engine_thread, writer_thread]),
+        })
+    }
+
+    /// Apply a command; the answer arrives once it is durable.
+    pub async fn submit(
+        &self,
+        idem: Option<Idem>,
+        command: Command,
+    ) -> Result<Result<Applied, CommandError>, Unavailable> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send_async(Msg::Command {
+                idem,
+                command,
+                reply,
+            })
+            .await
+            .map_err(|_| Unavailable)?;
+        rx.await.map_err(|_| Unavailable)
+    }
+
+    /// The same as [`Node::submit`] for callers outside an async runtime.
+    pub fn submit_blocking(
+        &self,
+        idem: Option<Idem>,
+        command: Command,
+    ) -> Result<Result<Applied, CommandError>, Unavailable> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Msg::Command {
+                idem,
+                command,
+                reply,
+            })
+            .map_err(|_| Unavailable)?;
+        rx.blocking_recv().map_err(|_| Unavailable)
+    }
+
+    /// Read engine state; answered after every earlier command is durable.
+    pub async fn read<R, F>(&self, f: F) -> Result<R, Unavailable>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Engine) -> R + Send + 'static,
+    {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let read: ReadFn = Box::new(move |engine: &Engine| {
+            let value = f(engine);
+            Box::new(move || {
+                let _ = reply.send(value);
+            }) as Reply
+        });
+        self.tx
+            .send_async(Msg::Read(read))
+            .await
+            .map_err(|_| Unavailable)?;
+        rx.await.map_err(|_| Unavailable)
+    }
+
+    /// Snapshot, flush and stop both threads.
+    pub fn shutdown(&self) {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        if self.tx.send(Msg::Shutdown(reply)).is_ok() {
+            let _ = rx.blocking_recv();
+        }
+        let threads = self
+            .threads
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+
+    pub async fn shutdown_async(self: Arc<Self>) {
+        let node = self.clone();
+        let _ = tokio::task::spawn_blocking(move || node.shutdown()).await;
+    }
+}
+
+fn now_for(clock: ClockMode, engine: &Engine) -> At {
+    match clock {
+        ClockMode::System => At::from_timestamp(jiff::Timestamp::now()).max(engine.now()),
+        ClockMode::Manual => engine.now(),
+    }
+}
+
+fn result_label(r: &Result<Applied, CommandError>) -> &'static str {
+    match r {
+        Ok(a) if a.changed => "ok",
+        Ok(_) => "replayed",
+        Err(e) => match e.kind {
+            atobarai_engine::ErrorKind::Invalid => "invalid",
+            atobarai_engine::ErrorKind::NotFound => "not_found",
+            atobarai_engine::ErrorKind::Conflict => "conflict",
+            atobarai_engine::ErrorKind::Forbidden => "forbidden",
+        },
+    }
+}
+
+fn engine_loop(
+    mut engine: Engine,
+    rx: flume::Receiver<Msg>,
+    wtx: flume::Sender<Batch>,
+    clock: ClockMode,
+    snapshot_every: u64,
+    metrics: &Metrics,
+) {
+    let mut last_snapshot = engine.applied();
+    while let Ok(first) = rx.recv() {
+        let mut batch = Batch::default();
+        let mut shutdown: Option<tokio::sync::oneshot::Sender<()>> = None;
+        let mut next = Some(first);
+        let mut taken = 0usize;
+        while let Some(msg) = next.take() {
+            taken += 1;
+            match msg {
+                Msg::Command {
+                    idem,
+                    command,
+                    reply,
+                } => {
+                    let env = Envelope {
+                        at: now_for(clock, &engine),
+                        idem,
+                        command,
+                    };
+                    let result = engine.apply(&env);
+                    metrics
+                        .commands
+                        .get_or_create(&CommandLabels {
+                            command: env.command.name(),
+                            result: result_label(&result),
+                        })
+                        .inc();
+                    if let Ok(applied) = &result
+                        && applied.changed
+                    {
+                        batch.records.push(Record {
+                            seq: engine.applied(),
+                            payload: env.encode(),
+                        });
+                        match (&env.command, &applied.outcome) {
+                            (Command::AddMerchant { .. } | Command::AddOperator { .. }, _) => {
+                                batch.keys = engine.keys();
+                            }
+                            (Command::Authorize { .. }, Outcome::Order(o)) => {
+                                let decision = match o.decision.as_str() {
+                                    "approve" => "approve",
+                                    "review" => "review",
+                                    _ => "decline",
+                                };
+                                metrics
+                                    .decisions
+                                    .get_or_create(&DecisionLabels { decision })
+                                    .inc();
+                            }
+                            _ => {}
+                        }
+                    }
+                    batch.replies.push(Box::new(move || {
+                        let _ = reply.send(result);
+                    }));
+                }
+                Msg::Read(f) => batch.replies.push(f(&engine)),
+                Msg::Shutdown(reply) => {
+                    shutdown = Some(reply);
+                    break;
+                }
+            }
+            if taken < ENGINE_BATCH_MAX {
+                next = rx.try_recv().ok();
+            }
+        }
+        let stats = engine.stats();
+        metrics.customers.set(stats.customers as i64);
+        metrics.orders.set(stats.orders as i64);
+        let due = engine.applied() - last_snapshot >= snapshot_every;
+        if shutdown.is_some() || due {
+            if engine.applied() != last_snapshot {
+                batch.snapshot = Some(Snapshot {
+                    seq: engine.applied(),
+                    digest: engine.digest(),
+                    bytes: engine.snapshot(),
+                });
+            }
+            last_snapshot = engine.applied();
+        }
+        if let Some(reply) = shutdown {
+            batch.last = true;
+            batch.replies.push(Box::new(move || {
+                let _ = reply.send(());
+            }));
+        }
+        let last = batch.last;
+        if wtx.send(batch).is_err() || last {
+            return;
+        }
+    }
+}
+
+fn writer_loop(
+    _dir: DataDir,
+    mut journal: atobarai_store::SqliteJournal,
+    wrx: flume::Receiver<Batch>,
+    keys: &KeyCache,
+    metrics: &Metrics,
+) {
+    while let Ok(first) = wrx.recv() {
+        let mut batches = vec![first];
+        while !batches.last().is_some_and(|b| b.last) {
+            match wrx.try_recv() {
+                Ok(b) => batches.push(b),
+                Err(_) => break,
+            }
+        }
+        let records: Vec<Record> = batches
+            .iter_mut()
+            .flat_map(|b| std::mem::take(&mut b.records))
+            .collect();
+        let started = Instant::now();
+        if let Err(e) = journal.append(&records) {
+            fail_stop(&e);
+        }
+        for snapshot in batches.iter().filter_map(|b| b.snapshot.as_ref()) {
+            if let Err(e) = journal.save_snapshot(snapshot) {
+                // A missing snapshot only slows the next start; keep serving.
+                tracing::error!(error = %e, seq = snapshot.seq, "snapshot not saved");
+            }
+        }
+        metrics
+            .journal_commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        metrics.journal_batch_records.observe(records.len() as f64);
+        metrics.journal_records.inc_by(records.len() as u64);
+        let mut last = false;
+        for b in batches {
+            for (id, principal, hash) in b.keys {
+                keys.insert(id, principal, hash);
+            }
+            for reply in b.replies {
+                reply();
+            }
+            last |= b.last;
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+fn fail_stop(e: &StoreError) -> ! {
+    tracing::error!(error = %e, "journal write failed; stopping so no answer outruns the journal");
+    eprintln!("atobarai: journal write failed ({e}); stopping");
+    std::process::exit(70)
+}

@@ -1,0 +1,48 @@
+//! The OpenAPI document served at `GET /openapi.json`, generated from the
+//! handlers and types so it cannot drift from the code.
+
+use crate::dto::*;
+use crate::error::{ErrorBody, ErrorDetail};
+use crate::http::{self, BalanceView, ClockView, MerchantCreated};
+use atobarai_engine::{CustomerView, OrderView, PaymentView, ReasonView, SuspensionView};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "atobarai", description = "Deferred payment (後払い) engine: credit decisions, orders, payments."),
+    paths(
+        http::create_customer, http::get_customer, http::get_balance, http::set_payment_method,
+        http::create_authorization, http::get_order, http::capture_order, http::cancel_order,
+        http::refund_order, http::create_payment, http::set_clock, http::get_clock,
+        http::create_suspension, http::list_suspensions, http::lift_suspension,
+        http::review_order, http::create_merchant,
+    ),
+    components(schemas(
+        CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
+        CreatePayment, SetPaymentMethodBody, ClockBody, CreateSuspension, ReviewBody,
+        CreateMerchant, CustomerView, OrderView, PaymentView, ReasonView, SuspensionView,
+        BalanceView, ClockView, MerchantCreated, ErrorBody, ErrorDetail,
+    )),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+pub fn document() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".into())
+}

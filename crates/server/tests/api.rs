@@ -1,0 +1,792 @@
+//! The HTTP contract of API.md, exercised over real HTTP against a server
+//! on an ephemeral port (one `spawn_app` helper, typed requests).
+
+use atobarai_engine::{Command, Outcome, Role};
+use atobarai_server::{AppState, ClockMode, Node, NodeOptions, auth};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct TestApp {
+    base: String,
+    http: reqwest::Client,
+    node: Arc<Node>,
+    dir: Option<tempfile::TempDir>,
+    merchant: String,
+    other_merchant: String,
+    admin: String,
+    analyst: String,
+    server: tokio::task::JoinHandle<()>,
+    keys: AtomicU64,
+}
+
+fn options(dir: &std::path::Path) -> NodeOptions {
+    NodeOptions {
+        data_dir: dir.to_path_buf(),
+        clock: ClockMode::Manual,
+        config: Default::default(),
+        snapshot_every: 50,
+    }
+}
+
+fn add_key(node: &Node, name: &str, role: Option<Role>) -> String {
+    let k = auth::mint();
+    let command = match role {
+        None => Command::AddMerchant {
+            name: name.into(),
+            key_id: k.key_id,
+            secret_sha256: k.secret_sha256,
+        },
+        Some(role) => Command::AddOperator {
+            name: name.into(),
+            role,
+            key_id: k.key_id,
+            secret_sha256: k.secret_sha256,
+        },
+    };
+    let applied = node.submit_blocking(None, command).unwrap().unwrap();
+    assert!(matches!(
+        applied.outcome,
+        Outcome::Merchant(_) | Outcome::Operator(_)
+    ));
+    k.key
+}
+
+async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = atobarai_server::router(AppState {
+        node,
+        limits: Arc::new(Default::default()),
+    });
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (format!("http://{addr}"), server)
+}
+
+async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = options(dir.path());
+    let (node, merchant, other_merchant, admin, analyst) = tokio::task::spawn_blocking(move || {
+        let node = Node::open(opts, &mut |_, _| {}).unwrap();
+        let m = add_key(&node, "shop", None);
+        let o = add_key(&node, "other shop", None);
+        let a = add_key(&node, "admin", Some(Role::Admin));
+        let r = add_key(&node, "analyst", Some(Role::Analyst));
+        (Arc::new(node), m, o, a, r)
+    })
+    .await
+    .unwrap();
+    let (base, server) = serve(node.clone()).await;
+    let app = TestApp {
+        base,
+        http: reqwest::Client::new(),
+        node,
+        dir: Some(dir),
+        merchant,
+        other_merchant,
+        admin,
+        analyst,
+        server,
+        keys: AtomicU64::new(0),
+    };
+    let (s, _) = app
+        .post(
+            &app.admin.clone(),
+            "/v1/admin/clock",
+            json!({"now": "2026-06-10T10:00:00+09:00"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    app
+}
+
+impl TestApp {
+    fn next_key(&self) -> String {
+        format!("k-{}", self.keys.fetch_add(1, Ordering::Relaxed))
+    }
+
+    async fn post_raw(
+        &self,
+        key: &str,
+        path: &str,
+        idem: Option<&str>,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(i) = idem {
+            req = req.header("Idempotency-Key", i);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            headers,
+        )
+    }
+
+    async fn post(&self, key: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let idem = self.next_key();
+        let (s, v, _) = self
+            .post_raw(key, path, Some(&idem), body.to_string().into_bytes())
+            .await;
+        (s, v)
+    }
+
+    async fn get(&self, key: &str, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn register(&self, external_id: &str) -> String {
+        let (s, v) = self
+            .post(
+                &self.merchant.clone(),
+                "/v1/customers",
+                customer_body(external_id),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().unwrap().to_string()
+    }
+
+    async fn authorize(&self, customer: &str, category: &str, price: i64) -> Value {
+        let (s, v) = self
+            .post(
+                &self.merchant.clone(),
+                "/v1/authorizations",
+                auth_body(customer, category, price),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+
+    async fn journal_seq(&self) -> u64 {
+        let v: Value = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["journal_seq"].as_u64().unwrap()
+    }
+
+    /// Stop the server and the node, then start both again on the same data.
+    async fn restart(mut self) -> TestApp {
+        self.server.abort();
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || node.shutdown())
+            .await
+            .unwrap();
+        let dir = self.dir.take().unwrap();
+        let opts = options(dir.path());
+        let node = tokio::task::spawn_blocking(move || {
+            Arc::new(Node::open(opts, &mut |_, _| {}).unwrap())
+        })
+        .await
+        .unwrap();
+        let (base, server) = serve(node.clone()).await;
+        TestApp {
+            base,
+            node,
+            server,
+            dir: Some(dir),
+            ..self
+        }
+    }
+}
+
+fn customer_body(external_id: &str) -> Value {
+    json!({"external_id": external_id, "name": "山田 太郎", "name_kana": "ヤマダ タロウ",
+        "birth_date": "1990-04-01", "phone": "090-1234-5678", "email": "taro@example.jp",
+        "postal_code": "100-0013", "address": "東京都千代田区霞が関1-3-1 霞ビル101",
+        "payment_method": "convenience_store"})
+}
+
+fn auth_body(customer: &str, category: &str, price: i64) -> Value {
+    json!({"merchant_order_id": "o-1", "customer": customer, "product": "monthly", "channel": "online",
+        "items": [{"sku": "SKU-1", "name": "商品", "category": category, "unit_price": price, "quantity": 1}],
+        "shipping_address": "東京都千代田区霞が関1-3-1", "device_id": "dev-9f2c", "ip": "203.0.113.7"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_authorize_capture_pay_restores_the_limit() {
+    let app = spawn_app().await;
+    let m = app.merchant.clone();
+    let cus = app.register("c-1").await;
+    let (_, c) = app.get(&m, &format!("/v1/customers/{cus}")).await;
+    assert_eq!(
+        (c["limit"].as_i64(), c["available"].as_i64()),
+        (Some(50000), Some(50000))
+    );
+
+    let order = app.authorize(&cus, "daily_goods", 12000).await;
+    assert_eq!(order["decision"], "approve");
+    assert_eq!(order["available_after"], 38000);
+    let id = order["order_id"].as_str().unwrap();
+    let (s, cap) = app
+        .post(&m, &format!("/v1/orders/{id}/capture"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{cap}");
+    assert_eq!(
+        (cap["status"].as_str(), cap["captured"].as_i64()),
+        (Some("captured"), Some(12000))
+    );
+    assert_eq!(cap["due_date"], "2026-07-10");
+
+    let (_, bal) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
+    assert_eq!(
+        (bal["principal"].as_i64(), bal["overdue"].as_bool()),
+        (Some(12000), Some(false))
+    );
+
+    let (s, pay) = app.post(&m, "/v1/payments", json!({"customer": cus, "amount": 12000, "channel": "convenience_store", "reference": "pay-1"})).await;
+    assert_eq!(s, StatusCode::OK, "{pay}");
+    assert_eq!(pay["available_after"], 50000);
+    // A known reference returns the first result and changes nothing.
+    let seq = app.journal_seq().await;
+    let (_, again) = app.post(&m, "/v1/payments", json!({"customer": cus, "amount": 12000, "channel": "convenience_store", "reference": "pay-1"})).await;
+    assert_eq!(again["payment_id"], pay["payment_id"]);
+    let (_, c) = app.get(&m, &format!("/v1/customers/{cus}")).await;
+    assert_eq!(
+        (c["exposure"].as_i64(), c["available"].as_i64()),
+        (Some(0), Some(50000))
+    );
+    assert_eq!(
+        app.journal_seq().await,
+        seq + 1,
+        "only the idempotency record of the new key is journaled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_limit_is_declined_with_its_code() {
+    let app = spawn_app().await;
+    let cus = app.register("c-1").await;
+    let d = app.authorize(&cus, "fashion", 50001).await;
+    assert_eq!(d["decision"], "decline");
+    assert_eq!(d["reasons"][0]["code"], "limit_exceeded");
+    assert!(
+        d["reasons"][0]["message_ja"]
+            .as_str()
+            .unwrap()
+            .contains("枠")
+    );
+    assert!(
+        d["reasons"][0]["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("limit")
+    );
+    let (_, o) = app
+        .get(
+            &app.merchant,
+            &format!("/v1/orders/{}", d["order_id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(o["decision"], "decline");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_replay_and_reused_key() {
+    let app = spawn_app().await;
+    let cus = app.register("c-1").await;
+    let body = auth_body(&cus, "food", 3000).to_string().into_bytes();
+    let (s1, first, h1) = app
+        .post_raw(
+            &app.merchant,
+            "/v1/authorizations",
+            Some("same"),
+            body.clone(),
+        )
+        .await;
+    let seq = app.journal_seq().await;
+    let (s2, second, h2) = app
+        .post_raw(&app.merchant, "/v1/authorizations", Some("same"), body)
+        .await;
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(first, second);
+    assert!(h1.get("idempotent-replayed").is_none());
+    assert_eq!(h2.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(app.journal_seq().await, seq, "a replay journals nothing");
+    let (_, c) = app
+        .get(&app.merchant, &format!("/v1/customers/{cus}"))
+        .await;
+    assert_eq!(
+        c["exposure"], 3000,
+        "a retried checkout holds the amount once"
+    );
+
+    let other = auth_body(&cus, "food", 3001).to_string().into_bytes();
+    let (s3, err, _) = app
+        .post_raw(&app.merchant, "/v1/authorizations", Some("same"), other)
+        .await;
+    assert_eq!(s3, StatusCode::CONFLICT);
+    assert_eq!(err["error"]["code"], "idempotency_key_reused");
+    // Keys are per caller: another merchant may use the same key string.
+    let cus2 = {
+        let (s, v) = app
+            .post(
+                &app.other_merchant.clone(),
+                "/v1/customers",
+                customer_body("x"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        v["id"].as_str().unwrap().to_string()
+    };
+    let (s4, _, _) = app
+        .post_raw(
+            &app.other_merchant,
+            "/v1/authorizations",
+            Some("same"),
+            auth_body(&cus2, "food", 1).to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(s4, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_every_order() {
+    let app = spawn_app().await;
+    let cus = app.register("c-1").await;
+    let mut orders = Vec::new();
+    // More orders than `snapshot_every` (50): the restart loads a snapshot
+    // and replays the tail.
+    for i in 0..70 {
+        let o = app.authorize(&cus, "food", 100 + i).await;
+        orders.push(o);
+    }
+    let app = app.restart().await;
+    for o in &orders {
+        let (s, v) = app
+            .get(
+                &app.merchant,
+                &format!("/v1/orders/{}", o["order_id"].as_str().unwrap()),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(v["amount"], o["amount"]);
+        assert_eq!(v["decision"], o["decision"]);
+    }
+    let (_, c) = app
+        .get(&app.merchant, &format!("/v1/customers/{cus}"))
+        .await;
+    let held: i64 = orders
+        .iter()
+        .filter(|o| o["decision"] == "approve")
+        .map(|o| o["amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(c["exposure"].as_i64(), Some(held));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_with_code_and_field_and_writes_nothing() {
+    let app = spawn_app().await;
+    let cus = app.register("c-1").await;
+    let other_cus = {
+        let (_, v) = app
+            .post(
+                &app.other_merchant.clone(),
+                "/v1/customers",
+                customer_body("o"),
+            )
+            .await;
+        v["id"].as_str().unwrap().to_string()
+    };
+    let item = |price: Value, qty: Value| json!({"sku": "S", "name": "n", "category": "food", "unit_price": price, "quantity": qty});
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut b = auth_body(&cus, "food", 1000);
+        f(&mut b);
+        b.to_string().into_bytes()
+    };
+    let long = "x".repeat(201);
+    let many: Vec<Value> = (0..101).map(|_| item(json!(1), json!(1))).collect();
+    let cases: Vec<(&str, Vec<u8>, u16, &str, &str)> = vec![
+        (
+            "malformed json",
+            b"{\"customer\": ".to_vec(),
+            400,
+            "invalid_json",
+            "",
+        ),
+        (
+            "invalid utf-8",
+            b"{\"merchant_order_id\": \"\xff\xfe\"}".to_vec(),
+            400,
+            "invalid_json",
+            "",
+        ),
+        ("not an object", b"[1,2]".to_vec(), 422, "invalid_type", ""),
+        (
+            "unknown product",
+            with(&|b| b["product"] = json!("lease")),
+            422,
+            "unknown_product",
+            "product",
+        ),
+        (
+            "unknown channel",
+            with(&|b| b["channel"] = json!("phone")),
+            422,
+            "unknown_channel",
+            "channel",
+        ),
+        (
+            "unknown category",
+            with(&|b| b["items"][0]["category"] = json!("cash")),
+            422,
+            "unknown_category",
+            "items[0].category",
+        ),
+        (
+            "empty cart",
+            with(&|b| b["items"] = json!([])),
+            422,
+            "items_empty",
+            "items",
+        ),
+        (
+            "too many items",
+            with(&|b| b["items"] = json!(many.clone())),
+            422,
+            "too_many_items",
+            "items",
+        ),
+        (
+            "zero price",
+            with(&|b| b["items"][0]["unit_price"] = json!(0)),
+            422,
+            "invalid_amount",
+            "items[0].unit_price",
+        ),
+        (
+            "negative price",
+            with(&|b| b["items"][0]["unit_price"] = json!(-5)),
+            422,
+            "invalid_amount",
+            "items[0].unit_price",
+        ),
+        (
+            "fractional price",
+            with(&|b| b["items"][0]["unit_price"] = json!(10.5)),
+            422,
+            "invalid_type",
+            "items[0].unit_price",
+        ),
+        (
+            "price past i64",
+            with(&|b| b["items"][0]["unit_price"] = json!(u64::MAX)),
+            422,
+            "invalid_type",
+            "items[0].unit_price",
+        ),
+        (
+            "zero quantity",
+            with(&|b| b["items"][0]["quantity"] = json!(0)),
+            422,
+            "invalid_quantity",
+            "items[0].quantity",
+        ),
+        (
+            "sum past i64",
+            with(&|b| {
+                b["items"] = json!([
+                    item(json!(1_000_000_000_000i64), json!(10_000)),
+                    item(json!(1_000_000_000_000i64), json!(10_000))
+                ])
+            }),
+            422,
+            "amount_too_large",
+            "items",
+        ),
+        (
+            "over-long name",
+            with(&|b| b["items"][0]["name"] = json!(long.clone())),
+            422,
+            "too_long",
+            "items[0].name",
+        ),
+        (
+            "missing field",
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("product");
+            }),
+            422,
+            "missing_field",
+            "product",
+        ),
+        (
+            "unknown field",
+            with(&|b| b["coupon"] = json!("x")),
+            422,
+            "unknown_field",
+            "coupon",
+        ),
+        (
+            "bad customer id",
+            with(&|b| b["customer"] = json!("cus_nope")),
+            404,
+            "customer_not_found",
+            "customer",
+        ),
+        (
+            "another merchant's customer",
+            with(&|b| b["customer"] = json!(other_cus.clone())),
+            404,
+            "customer_not_found",
+            "customer",
+        ),
+        (
+            "bad ip",
+            with(&|b| b["ip"] = json!("999.1.1.1")),
+            422,
+            "invalid_ip",
+            "ip",
+        ),
+        (
+            "per_order in store",
+            with(&|b| {
+                b["product"] = json!("per_order");
+                b["channel"] = json!("in_store");
+            }),
+            422,
+            "channel_not_supported",
+            "channel",
+        ),
+    ];
+    let seq = app.journal_seq().await;
+    for (name, body, status, code, field) in cases {
+        let (s, v, _) = app
+            .post_raw(
+                &app.merchant,
+                "/v1/authorizations",
+                Some(&app.next_key()),
+                body,
+            )
+            .await;
+        assert_eq!(s.as_u16(), status, "{name}: {v}");
+        assert_eq!(v["error"]["code"], code, "{name}: {v}");
+        if !field.is_empty() {
+            assert_eq!(v["error"]["field"], field, "{name}: {v}");
+        }
+    }
+    // Missing Idempotency-Key, oversized body, no key at all.
+    let (s, v, _) = app
+        .post_raw(&app.merchant, "/v1/authorizations", None, with(&|_| {}))
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (400, Some("idempotency_key_missing"))
+    );
+    let huge = format!("{{\"merchant_order_id\": \"{}\"}}", "x".repeat(70_000)).into_bytes();
+    let (s, v, _) = app
+        .post_raw(&app.merchant, "/v1/authorizations", Some("big"), huge)
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
+    let (s, v, _) = app
+        .post_raw("atb_nope", "/v1/authorizations", Some("x"), with(&|_| {}))
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    // Registration errors.
+    let mut young = customer_body("young");
+    young["birth_date"] = json!("2010-01-01");
+    let (s, v) = app
+        .post(&app.merchant.clone(), "/v1/customers", young)
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("birth_date"))
+    );
+    let mut bad_phone = customer_body("p");
+    bad_phone["phone"] = json!("12-34");
+    let (s, v) = app
+        .post(&app.merchant.clone(), "/v1/customers", bad_phone)
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (422, Some("invalid_phone"))
+    );
+    let (s, v) = app
+        .post(&app.merchant.clone(), "/v1/customers", customer_body("c-1"))
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (409, Some("external_id_taken"))
+    );
+    assert_eq!(
+        app.journal_seq().await,
+        seq,
+        "no refused request was journaled"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merchants_see_only_their_own_orders_and_roles_are_enforced() {
+    let app = spawn_app().await;
+    let cus = app.register("c-1").await;
+    let o = app.authorize(&cus, "food", 1000).await;
+    let path = format!("/v1/orders/{}", o["order_id"].as_str().unwrap());
+    let (s, _) = app.get(&app.other_merchant, &path).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = app.get(&app.analyst, &path).await;
+    assert_eq!((s, v["amount"].as_i64()), (StatusCode::OK, Some(1000)));
+    let (s, _) = app
+        .post(
+            &app.other_merchant.clone(),
+            &format!("{path}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = app
+        .post(
+            &app.analyst.clone(),
+            "/v1/admin/clock",
+            json!({"now": "2026-07-01T00:00:00+09:00"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .post(
+            &app.merchant.clone(),
+            "/v1/admin/suspensions",
+            json!({"category": "gift_card"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = app
+        .post(
+            &app.admin.clone(),
+            "/v1/admin/clock",
+            json!({"now": "2026-01-01T00:00:00+09:00"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("clock_backwards"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspension_declines_the_category_until_lifted() {
+    let app = spawn_app().await;
+    let cus = app.register("c-1").await;
+    let (s, sus) = app.post(&app.admin.clone(), "/v1/admin/suspensions", json!({"category": "game_console", "merchant": null, "channel": null, "from": "2026-06-10T10:00:00+09:00", "until": null})).await;
+    assert_eq!(s, StatusCode::CREATED, "{sus}");
+    let d = app.authorize(&cus, "game_console", 30000).await;
+    assert_eq!(d["reasons"][0]["code"], "category_suspended");
+    let resp = app
+        .http
+        .delete(format!(
+            "{}/v1/admin/suspensions/{}",
+            app.base,
+            sus["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, _) = app
+        .post(
+            &app.admin.clone(),
+            "/v1/admin/clock",
+            json!({"now": "2026-06-10T10:00:01+09:00"}),
+        )
+        .await;
+    let ok = app.authorize(&cus, "game_console", 30000).await;
+    assert_eq!(ok["decision"], "approve");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overdue_blocks_and_clock_moves_time() {
+    let app = spawn_app().await;
+    let m = app.merchant.clone();
+    let cus = app.register("c-1").await;
+    let o = app.authorize(&cus, "food", 30000).await;
+    let id = o["order_id"].as_str().unwrap();
+    app.post(
+        &m,
+        &format!("/v1/orders/{id}/capture"),
+        json!({"amount": 30000}),
+    )
+    .await;
+    let (s, _) = app
+        .post(
+            &app.admin.clone(),
+            "/v1/admin/clock",
+            json!({"now": "2026-07-11T00:00:00+09:00"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, bal) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
+    assert_eq!(bal["overdue"], true);
+    let d = app.authorize(&cus, "food", 100).await;
+    assert_eq!(d["reasons"][0]["code"], "overdue_invoice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_health_and_metrics() {
+    let app = spawn_app().await;
+    let doc: Value = app
+        .http
+        .get(format!("{}/openapi.json", app.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/v1/customers",
+        "/v1/authorizations",
+        "/v1/orders/{id}/capture",
+        "/v1/payments",
+        "/v1/admin/clock",
+        "/v1/admin/suspensions",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from openapi.json"
+        );
+    }
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("atobarai_journal_commit_seconds"));
+    assert!(metrics.contains("atobarai_commands_total{command=\"advance_clock\",result=\"ok\"}"));
+}

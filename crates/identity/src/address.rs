@@ -10,6 +10,7 @@
 //! that spellings the canonical keeps apart (七番丁19 / 7番町19) still match.
 
 use serde::Serialize;
+use unicode_normalization::char::is_combining_mark;
 
 use crate::gazetteer::{self, CITY_CHARS_MAX, CityId, Gazetteer, TOWN_CHARS_MAX, TownId};
 use crate::itaiji::fold_address_key;
@@ -141,12 +142,12 @@ pub fn normalize_address(input: &str) -> AddressResult {
     let mut protected: Vec<char> = Vec::new();
     let mut tail: &[char] = rest;
     if let (Some(c), Some(_)) = (city_id, pref) {
-        if let Some((tid, len)) = match_town(g, c, rest) {
-            if let Some(t) = g.town(tid) {
-                protected = gazetteer::strip_aza(&t.name).chars().collect();
-                tail = &rest[len.min(rest.len())..];
-                town_id = Some(tid);
-            }
+        if let Some((tid, len)) = match_town(g, c, rest)
+            && let Some(t) = g.town(tid)
+        {
+            protected = gazetteer::strip_aza(&t.name).chars().collect();
+            tail = &rest[len.min(rest.len())..];
+            town_id = Some(tid);
         }
     } else {
         town_id = None;
@@ -186,7 +187,8 @@ pub fn normalize_address(input: &str) -> AddressResult {
 /// Match keys: block ⊂ building ⊂ unit, each a plain string (hash it with
 /// [`crate::key_hash`] before it leaves the process).
 fn address_keys(pref: &str, city_short: &str, a: &Address) -> Vec<MatchKey> {
-    let block = format!("{}|{}|{}", pref, skeleton(city_short), skeleton(&a.street));
+    let city: String = city_short.chars().map(fold_address_key).collect();
+    let block = format!("{}|{}|{}", pref, city, skeleton(&a.street));
     let building = format!(
         "{}|{}",
         block,
@@ -219,21 +221,28 @@ fn building_key(b: &str) -> String {
 /// NFKC, control characters dropped, hyphen-like characters to `-` (the
 /// long-vowel mark only next to a digit), whitespace runs to one space.
 fn clean(input: &str) -> Vec<char> {
-    let n: Vec<char> = nfkc(input)
-        .chars()
-        .filter(|c| !c.is_control() || is_space(*c))
-        .collect();
+    let mut n: Vec<char> = Vec::with_capacity(input.len());
+    for c in nfkc(input).chars() {
+        if c.is_control() && !is_space(c) {
+            continue;
+        }
+        // A combining mark with nothing to combine with (NFKC turns ´ into a
+        // space and U+0301) would compose with whatever a removed space
+        // brings next to it.
+        if is_combining_mark(c) && n.last().is_none_or(|p: &char| is_space(*p)) {
+            continue;
+        }
+        n.push(c);
+    }
     let mut out: Vec<char> = Vec::with_capacity(n.len());
     for (i, &c) in n.iter().enumerate() {
         let prev = if i > 0 { n.get(i - 1).copied() } else { None };
         let next = n.get(i + 1).copied();
         let digitish =
             |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || is_kanji_numeral(c));
-        let mapped = if is_hyphen_like(c) {
-            '-'
-        } else if is_long_vowel(c)
-            && (digitish(prev) || (digitish(next) && !prev.is_some_and(is_kana)))
-        {
+        let long_vowel_as_hyphen =
+            is_long_vowel(c) && (digitish(prev) || (digitish(next) && !prev.is_some_and(is_kana)));
+        let mapped = if is_hyphen_like(c) || long_vowel_as_hyphen {
             '-'
         } else if is_space(c) {
             ' '
@@ -294,11 +303,17 @@ fn remove_spaces(chars: &[char]) -> Vec<char> {
     let mut out = Vec::with_capacity(chars.len());
     for (i, &c) in chars.iter().enumerate() {
         if c == ' ' {
+            // After a number a space ends the block (`1-3 東京ガーデンテラス`,
+            // `1-2-3 101`) unless a block marker follows (`1 丁目`).
             let prev = out.last().copied();
             let next = chars.get(i + 1).copied();
-            if prev.is_some_and(|p: char| p.is_ascii_digit())
-                && next.is_some_and(|n| n.is_ascii_digit())
-            {
+            let marker_next = next.is_some_and(|n| {
+                matches!(
+                    n,
+                    '丁' | '番' | '号' | '町' | '-' | 'の' | 'ノ' | '之' | '条' | '線'
+                )
+            });
+            if prev.is_some_and(|p: char| p.is_ascii_digit()) && next.is_some() && !marker_next {
                 out.push(' ');
             }
             continue;
@@ -314,6 +329,16 @@ struct Admin {
     town: Option<(TownId, usize)>,
     consumed: usize,
 }
+
+/// A reading of the leading text: score, prefecture, municipality, town
+/// match, and where the municipality ends.
+type Reading = (
+    Score,
+    Option<u8>,
+    Option<CityId>,
+    Option<(TownId, usize)>,
+    usize,
+);
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Score {
@@ -349,13 +374,7 @@ fn parse_admin(g: &Gazetteer, chars: &[char], flags: &mut Vec<Flag>) -> Admin {
     }
     pref_opts.push((None, 0, 0));
 
-    let mut best: Option<(
-        Score,
-        Option<u8>,
-        Option<CityId>,
-        Option<(TownId, usize)>,
-        usize,
-    )> = None;
+    let mut best: Option<Reading> = None;
     let mut tie = false;
     let mut consider = |score: Score,
                         pref: Option<u8>,
@@ -784,12 +803,14 @@ fn split_block(chars: &[char], _town_unknown: bool) -> Split {
         });
     }
     // 1-3-1-101: a fourth number is the room.
-    if numbers.len() >= 4 && room.is_none() && building.is_none() {
-        if let Some(&(ns, ne)) = numbers.last() {
-            room = Some(chars[ns..ne].iter().collect());
-            let cut = chars[start..ns].iter().collect::<String>();
-            block = cut.trim_end_matches(['-', ' ']).to_string();
-        }
+    if numbers.len() >= 4
+        && room.is_none()
+        && building.is_none()
+        && let Some(&(ns, ne)) = numbers.last()
+    {
+        room = Some(chars[ns..ne].iter().collect());
+        let cut = chars[start..ns].iter().collect::<String>();
+        block = cut.trim_end_matches(['-', ' ']).to_string();
     }
     let town_text = chars[..start].to_vec();
     Split {
@@ -827,11 +848,11 @@ fn trailing_text(chars: &[char]) -> (Vec<char>, Option<String>, Option<String>) 
     }
     // Room: digits (with an optional letter) at the end, before 号室/号/室 or not.
     for suffix in ["号室", "号", "室"] {
-        if let Some(b) = body.strip_suffix(suffix) {
-            if b.ends_with(|c: char| c.is_ascii_digit()) {
-                body = b;
-                break;
-            }
+        if let Some(b) = body.strip_suffix(suffix)
+            && b.ends_with(|c: char| c.is_ascii_digit())
+        {
+            body = b;
+            break;
         }
     }
     let room_start = body

@@ -251,6 +251,35 @@ fn serde_plain_name(k: KeyName) -> &'static str {
 /// Total and idempotent: never panics, and for a valid result
 /// `normalize(kind, canonical).canonical == Some(canonical)`.
 pub fn normalize(kind: Kind, value: &str) -> Normalized {
+    let first = normalize_once(kind, value);
+    if !matches!(kind, Kind::Address | Kind::Name) {
+        return first;
+    }
+    // Addresses and names are rebuilt from parts, and a rare input (a
+    // combining mark, a marker at a boundary) can give a canonical form that
+    // parses a little differently. Parsing the canonical form again, until it
+    // stops changing, makes idempotence hold by construction; the flags stay
+    // those of the original input.
+    let flags = first.flags.clone();
+    let mut current = first;
+    for _ in 0..CANONICAL_PASSES_MAX {
+        let Some(c) = current.canonical.clone() else {
+            break;
+        };
+        let again = normalize_once(kind, &c);
+        if again.canonical.as_deref() == Some(c.as_str()) {
+            return Normalized { flags, ..again };
+        }
+        current = again;
+    }
+    // No fixed point: refuse rather than return a form that moves.
+    Normalized::invalid(kind, flags)
+}
+
+/// Re-parses allowed before a canonical form must have settled.
+const CANONICAL_PASSES_MAX: usize = 4;
+
+fn normalize_once(kind: Kind, value: &str) -> Normalized {
     match kind {
         Kind::Address => {
             let r = address::normalize_address(value);

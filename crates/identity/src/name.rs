@@ -37,6 +37,8 @@ pub fn normalize_name(input: &str) -> Result<(Name, Vec<MatchKey>, Vec<Flag>), V
     if canonical.is_empty() {
         return Err(vec![Flag::Empty]);
     }
+    // Removing spaces can bring a base and a combining mark together.
+    let mut canonical = nfkc(&canonical);
     let is_kana = canonical.chars().all(|c| is_kana(c) || c == 'ー');
     if is_kana {
         canonical = hira_to_kata(&canonical);

@@ -108,12 +108,10 @@ fn clean(input: &str) -> String {
     let trimmed = s.trim();
     for label in ["TEL", "Tel", "tel.", "TEL.", "電話番号", "電話"] {
         if let Some(rest) = trimmed.strip_prefix(label) {
-            if !rest.starts_with(':') || label.starts_with('T') {
-                let rest = rest.trim_start_matches([':', ' ']);
-                if rest.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '(') {
-                    s = rest.to_string();
-                    return s;
-                }
+            let rest = rest.trim_start_matches([':', ' ']);
+            if rest.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '(') {
+                s = rest.to_string();
+                return s;
             }
         }
     }

@@ -370,15 +370,15 @@ pub fn compose_voiced_marks(s: &str) -> String {
             '゜' | '\u{309A}' | 'ﾟ' => Some('\u{309A}'),
             _ => None,
         };
-        if let (Some(m), Some(p)) = (mark, last) {
-            if is_kana(p) {
-                let composed: String = [p, m].iter().collect::<String>().nfc().collect();
-                if composed.chars().count() == 1 {
-                    out.pop();
-                    out.push_str(&composed);
-                    last = composed.chars().next();
-                    continue;
-                }
+        if let (Some(m), Some(p)) = (mark, last)
+            && is_kana(p)
+        {
+            let composed: String = [p, m].iter().collect::<String>().nfc().collect();
+            if composed.chars().count() == 1 {
+                out.pop();
+                out.push_str(&composed);
+                last = composed.chars().next();
+                continue;
             }
         }
         out.push(c);

@@ -1,0 +1,1 @@
+//! Billing rules (in progress).

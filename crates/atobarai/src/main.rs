@@ -29,7 +29,7 @@ struct StoreArgs {
     #[arg(long, default_value = "./atobarai-data", env = "ATOBARAI_DATA_DIR")]
     data_dir: PathBuf,
     /// PostgreSQL URL for the journal instead of the embedded store.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "ATOBARAI_DATABASE")]
     database: Option<String>,
     /// Configuration file (TOML); `ATOBARAI__SECTION__KEY` variables override it.
     #[arg(long)]

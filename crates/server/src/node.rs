@@ -79,6 +79,9 @@ pub struct Unavailable;
 type Reply = Box<dyn FnOnce() + Send>;
 type ReadFn = Box<dyn FnOnce(&Engine) -> Reply + Send>;
 
+// Nearly every message is a command, so boxing it would only add an
+// allocation per request.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Command {
         idem: Option<Idem>,
@@ -154,7 +157,7 @@ pub fn load_engine(
                 Err(e) => failure = Some(e),
             }
             done += 1;
-            if done % 65_536 == 0 || done == total {
+            if done.is_multiple_of(65_536) || done == total {
                 progress(done, total);
             }
             if failure.is_some() {

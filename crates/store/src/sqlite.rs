@@ -61,15 +61,13 @@ fn seq_i64(seq: u64) -> i64 {
 
 impl Journal for SqliteJournal {
     fn append(&mut self, records: &[Record]) -> Result<(), StoreError> {
-        let mut expected = self.last_seq + 1;
-        for r in records {
+        for (expected, r) in (self.last_seq + 1..).zip(records) {
             if r.seq != expected {
                 return Err(StoreError::Sequence {
                     expected,
                     got: r.seq,
                 });
             }
-            expected += 1;
         }
         let tx = self.conn.transaction()?;
         {

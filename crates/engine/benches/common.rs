@@ -1,0 +1,114 @@
+//! Shared set-up for the engine benchmarks: an engine with N customers.
+#![allow(dead_code)]
+
+use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
+use atobarai_engine::{
+    AuthorizeInput, Command, CustomerProfile, Engine, Envelope, Idem, LineItem, Principal,
+};
+
+pub fn t0() -> At {
+    At::parse_rfc3339("2026-06-10T12:00:00+09:00").unwrap()
+}
+
+pub fn engine_with_customers(n: u32) -> Engine {
+    let mut e = Engine::new(Default::default());
+    let apply = |e: &mut Engine, command| {
+        e.apply(&Envelope {
+            at: t0(),
+            idem: None,
+            command,
+        })
+        .unwrap();
+    };
+    apply(
+        &mut e,
+        Command::AddMerchant {
+            name: "bench".into(),
+            key_id: "k".into(),
+            secret_sha256: [0; 32],
+        },
+    );
+    for i in 0..n {
+        apply(
+            &mut e,
+            Command::RegisterCustomer {
+                merchant: 0,
+                profile: CustomerProfile {
+                    external_id: format!("c-{i}"),
+                    name: "山田 太郎".into(),
+                    name_kana: "ヤマダ タロウ".into(),
+                    birth_date: JstDate::parse("1990-04-01").unwrap(),
+                    phone: format!("090{:08}", i),
+                    email: format!("user{i}@example.jp"),
+                    postal_code: "100-0013".into(),
+                    address: "東京都千代田区霞が関1-3-1 霞ビル101".into(),
+                },
+                payment_method: PaymentMethod::ConvenienceStore,
+            },
+        );
+    }
+    e
+}
+
+/// A realistic authorization: 2 items, online, monthly, with an idempotency key.
+pub fn authorization(seq: u64, customer: u64) -> Envelope {
+    Envelope {
+        at: t0(),
+        idem: Some(Idem {
+            principal: Principal::Merchant(0),
+            key: format!("bench-{seq}"),
+            request_hash: [7; 16],
+        }),
+        command: Command::Authorize {
+            merchant: 0,
+            input: AuthorizeInput {
+                merchant_order_id: format!("o-{seq}"),
+                customer,
+                product: Product::Monthly,
+                channel: Channel::Online,
+                items: vec![
+                    LineItem {
+                        sku: "DG-1".into(),
+                        name: "洗剤".into(),
+                        category: Category::DailyGoods,
+                        unit_price: Yen::new(480),
+                        quantity: 2,
+                    },
+                    LineItem {
+                        sku: "ST-9".into(),
+                        name: "ボールペン".into(),
+                        category: Category::Other,
+                        unit_price: Yen::new(120),
+                        quantity: 1,
+                    },
+                ],
+                shipping_address: "東京都千代田区霞が関1-3-1 霞ビル101".into(),
+                device_id: "dev-9f2c".into(),
+                ip: "203.0.113.7".into(),
+            },
+        },
+    }
+}
+
+/// xorshift64*: a deterministic customer picker.
+pub struct Picker(pub u64);
+
+impl Picker {
+    pub fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}

@@ -1,0 +1,62 @@
+//! Latency distribution and throughput of in-process authorizations with
+//! 1M customers loaded, plus resident memory per customer.
+//! `cargo bench -p atobarai-engine --bench latency`
+
+#[path = "common.rs"]
+mod common;
+use common::*;
+use std::time::Instant;
+
+const CUSTOMERS: u32 = 1_000_000;
+const AUTHORIZATIONS: u64 = 2_000_000;
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; there are no options to parse.
+    let rss_before = rss_bytes();
+    let started = Instant::now();
+    let mut engine = engine_with_customers(CUSTOMERS);
+    let load_s = started.elapsed().as_secs_f64();
+    let rss_loaded = rss_bytes();
+    let per_customer = (rss_loaded.saturating_sub(rss_before)) / u64::from(CUSTOMERS);
+
+    // Build envelopes outside the timed loop: we measure the engine.
+    let mut picker = Picker(0x9E37_79B9_7F4A_7C15);
+    let envelopes: Vec<_> = (0..AUTHORIZATIONS)
+        .map(|seq| authorization(seq, picker.next(u64::from(CUSTOMERS))))
+        .collect();
+    let mut lat_ns = Vec::with_capacity(envelopes.len());
+    let mut approvals = 0u64;
+    let run = Instant::now();
+    for env in &envelopes {
+        let t = Instant::now();
+        let applied = engine.apply(env).expect("authorization applies");
+        lat_ns.push(t.elapsed().as_nanos() as u64);
+        if let atobarai_engine::Outcome::Order(o) = &applied.outcome
+            && o.decision == "approve"
+        {
+            approvals += 1;
+        }
+    }
+    let total_s = run.elapsed().as_secs_f64();
+    lat_ns.sort_unstable();
+    println!("engine authorize, {CUSTOMERS} customers loaded in {load_s:.2} s");
+    println!("  authorizations        {AUTHORIZATIONS} ({approvals} approved)");
+    println!(
+        "  throughput            {:.0} /s (one core)",
+        AUTHORIZATIONS as f64 / total_s
+    );
+    println!(
+        "  latency ns            p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+        percentile(&lat_ns, 0.50),
+        percentile(&lat_ns, 0.90),
+        percentile(&lat_ns, 0.99),
+        percentile(&lat_ns, 0.999),
+        lat_ns[lat_ns.len() - 1]
+    );
+    println!("  resident per customer {per_customer} bytes (RSS delta over loading)");
+}

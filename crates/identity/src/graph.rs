@@ -18,8 +18,7 @@
 //! Memory: per account ~80 bytes plus ~30 bytes per distinct key; the
 //! `graph_scale` example measures it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smallvec::SmallVec;
@@ -152,27 +151,13 @@ fn min_to_ms(min: u32) -> i64 {
     i64::from(min) * 60_000
 }
 
-/// Key hashes are already uniform (HMAC output): the first eight bytes are
-/// the hash. Deterministic, and never iterated observably.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(17) ^ u64::from_le_bytes(b))
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_usize(&mut self, _: usize) {}
+/// Key hashes are already uniform (HMAC output), so eight of their bytes
+/// are the table hash. Deterministic, and never iterated observably.
+fn table_hash(k: &KeyHash) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&k.0[..8]);
+    u64::from_le_bytes(b)
 }
-
-type KeyMap = HashMap<KeyHash, KeyId, BuildHasherDefault<KeyHasher>>;
 
 /// Settings that change what the graph answers (not what it stores).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,7 +184,8 @@ pub struct Graph {
     /// One member inline per key; the others (shared keys only) below.
     key_first: Vec<AccountId>,
     key_more: BTreeMap<KeyId, Vec<AccountId>>,
-    key_index: KeyMap,
+    /// Key ids, looked up by `key_hash[id]`.
+    key_index: hashbrown::HashTable<KeyId>,
     // Union-find over accounts.
     parent: Vec<AccountId>,
     size: Vec<u32>,
@@ -227,7 +213,7 @@ impl Graph {
             key_kind: Vec::with_capacity(keys),
             key_first: Vec::with_capacity(keys),
             key_more: BTreeMap::new(),
-            key_index: KeyMap::with_capacity_and_hasher(keys, BuildHasherDefault::default()),
+            key_index: hashbrown::HashTable::with_capacity(keys),
             parent: Vec::with_capacity(accounts),
             size: Vec::with_capacity(accounts),
             min: Vec::with_capacity(accounts),
@@ -281,10 +267,21 @@ impl Graph {
             .ok_or(GraphError::UnknownAccount(account))
     }
 
-    fn key_id(&self, kind: LinkKind, key: &KeyHash) -> Option<KeyId> {
+    fn lookup(&self, key: &KeyHash) -> Option<KeyId> {
         self.key_index
-            .get(key)
+            .find(table_hash(key), |&id| self.key_hash[id as usize] == *key)
             .copied()
+    }
+
+    fn insert_key(&mut self, id: KeyId) {
+        let hashes = &self.key_hash;
+        let h = table_hash(&hashes[id as usize]);
+        self.key_index
+            .insert_unique(h, id, |&other| table_hash(&hashes[other as usize]));
+    }
+
+    fn key_id(&self, kind: LinkKind, key: &KeyHash) -> Option<KeyId> {
+        self.lookup(key)
             .filter(|&k| self.key_kind[k as usize] == kind)
     }
 
@@ -305,8 +302,8 @@ impl Graph {
             return Err(GraphError::UnknownAccount(account));
         }
         let seen_min = ms_to_min(at_ms);
-        let kid = match self.key_index.get(&key) {
-            Some(&k) => {
+        let kid = match self.lookup(&key) {
+            Some(k) => {
                 let existing = self.key_kind[k as usize];
                 if existing != kind {
                     return Err(GraphError::KindMismatch {
@@ -324,7 +321,7 @@ impl Graph {
                 self.key_hash.push(key);
                 self.key_kind.push(kind);
                 self.key_first.push(NONE);
-                self.key_index.insert(key, k);
+                self.insert_key(k);
                 k
             }
         };
@@ -786,12 +783,13 @@ impl<'de> Deserialize<'de> for Graph {
         }
         let mut g = Graph::with_capacity(r.config, r.accounts.len(), r.key_hash.len());
         for (i, (h, k)) in r.key_hash.iter().zip(&r.key_kind).enumerate() {
-            if g.key_index.insert(*h, i as KeyId).is_some() {
+            if g.lookup(h).is_some() {
                 return Err(D::Error::custom("duplicate key hash"));
             }
             g.key_hash.push(*h);
             g.key_kind.push(*k);
             g.key_first.push(NONE);
+            g.insert_key(i as KeyId);
         }
         for acc in &r.accounts {
             g.add_account(acc.created_at_ms).map_err(D::Error::custom)?;

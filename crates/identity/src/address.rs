@@ -368,11 +368,15 @@ fn parse_admin(g: &Gazetteer, chars: &[char], flags: &mut Vec<Flag>) -> Admin {
     let mut pref_opts: Vec<(Option<u8>, usize, u8)> = Vec::with_capacity(3);
     for k in 2..=4.min(n) {
         if let Some(p) = g.pref_by_folded(slice(0, k)) {
-            let full = gazetteer::fold(g.pref_name(p)).chars().count() == k;
+            let full = g.is_full_pref_len(p, k);
             pref_opts.push((Some(p), k, if full { 2 } else { 1 }));
         }
     }
-    pref_opts.push((None, 0, 0));
+    // With a full prefecture name written, reading it as something else is
+    // not worth the lookups.
+    if !pref_opts.iter().any(|o| o.2 == 2) {
+        pref_opts.push((None, 0, 0));
+    }
 
     let mut best: Option<Reading> = None;
     let mut tie = false;
@@ -397,7 +401,11 @@ fn parse_admin(g: &Gazetteer, chars: &[char], flags: &mut Vec<Flag>) -> Admin {
     for &(pref, pref_end, pref_rank) in &pref_opts {
         let mut any_city = false;
         for k in 1..=CITY_CHARS_MAX.min(n - pref_end) {
-            for &cid in g.cities_by_folded(slice(pref_end, pref_end + k)) {
+            let s = slice(pref_end, pref_end + k);
+            if !g.is_city_prefix(s) {
+                break;
+            }
+            for &cid in g.cities_by_folded(s) {
                 let Some(city) = g.city(cid) else { continue };
                 if pref.is_some_and(|p| p != city.pref) {
                     continue;
@@ -496,6 +504,9 @@ fn match_town_folded(
     let mut found = None;
     for k in 1..=TOWN_CHARS_MAX.min(avail) {
         let s = &fs[offsets[from]..offsets[from + k]];
+        if !g.is_town_prefix(s) {
+            break;
+        }
         for &t in g.towns_by_folded(s) {
             if g.town(t).is_some_and(|t| t.city == city) {
                 found = Some((t, skip + k));
@@ -535,8 +546,14 @@ fn town_only(
     let from = start + skip;
     let avail = folded.len().saturating_sub(skip);
     let mut best: Option<(usize, Vec<TownId>)> = None;
-    for k in 2..=TOWN_CHARS_MAX.min(avail) {
+    for k in 1..=TOWN_CHARS_MAX.min(avail) {
         let s = &fs[offsets[from]..offsets[from + k]];
+        if !g.is_town_prefix(s) {
+            break;
+        }
+        if k < 2 {
+            continue;
+        }
         let towns: Vec<TownId> = g
             .towns_by_folded(s)
             .iter()

@@ -47,32 +47,44 @@ pub struct Gazetteer {
     pref_index: FoldMap<u8>,
     city_index: FoldMap<Vec<CityId>>,
     town_index: FoldMap<Vec<TownId>>,
+    /// Every prefix of every indexed name, so lookups stop as soon as the
+    /// text can no longer be the start of a name.
+    city_prefixes: FoldSet,
+    town_prefixes: FoldSet,
+    /// Length in chars of each prefecture's full folded name.
+    pref_full_chars: Vec<usize>,
 }
 
-/// FNV-1a: the keys are short folded strings and never observable, so a fast
-/// non-keyed hash is enough.
+/// A multiply-rotate hash over eight bytes at a time: the keys are short
+/// folded strings from our own data, never observable, so a fast non-keyed
+/// hash is enough.
 #[derive(Default)]
-pub struct Fnv(u64);
+pub struct WordHash(u64);
 
-impl Hasher for Fnv {
+impl Hasher for WordHash {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for b in bytes {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
         self.0 = h;
     }
 }
 
-type FoldMap<V> = HashMap<String, V, BuildHasherDefault<Fnv>>;
+type FoldMap<V> = HashMap<String, V, BuildHasherDefault<WordHash>>;
+type FoldSet = std::collections::HashSet<String, BuildHasherDefault<WordHash>>;
 
 /// Folding used for every gazetteer comparison: variant kanji, ヶ/ケ/が/ガ and
 /// の/ノ/之 spellings, the address-only folds. One char in, one char out, so
@@ -183,7 +195,29 @@ impl Gazetteer {
             }
             g.town_index.entry(key).or_default().push(i as TownId);
         }
+        for (names, set) in [(&g.city_index, &mut g.city_prefixes), (&g.town_index, &mut g.town_prefixes)] {
+            for name in names.keys() {
+                for (i, _) in name.char_indices().skip(1) {
+                    set.insert(name[..i].to_string());
+                }
+                set.insert(name.clone());
+            }
+        }
+        g.pref_full_chars = g.prefs.iter().map(|p| p.chars().count()).collect();
         g
+    }
+
+    pub fn is_city_prefix(&self, folded: &str) -> bool {
+        self.city_prefixes.contains(folded)
+    }
+
+    pub fn is_town_prefix(&self, folded: &str) -> bool {
+        self.town_prefixes.contains(folded)
+    }
+
+    /// Whether `chars` is the length of the prefecture's full name (東京都, not 東京).
+    pub fn is_full_pref_len(&self, pref: u8, chars: usize) -> bool {
+        self.pref_full_chars.get(pref as usize) == Some(&chars)
     }
 
     /// Prefecture whose folded name (full, or without 都府県) is `folded`.

@@ -213,6 +213,9 @@ pub const ADDRESS_KEY_FOLDS: &[(char, char)] = &[
 /// The variant table as a lookup (one match per char; the table is small
 /// enough that a sorted slice beats a hash map).
 pub fn fold_variant(c: char) -> char {
+    if c.is_ascii() {
+        return c;
+    }
     variant_index()
         .binary_search_by_key(&c, |&(k, _)| k)
         .map(|i| variant_index()[i].1)
@@ -221,6 +224,9 @@ pub fn fold_variant(c: char) -> char {
 
 /// Address-key folding: variants, then the address-only folds.
 pub fn fold_address_key(c: char) -> char {
+    if c.is_ascii() {
+        return c;
+    }
     let c = fold_variant(c);
     address_index()
         .binary_search_by_key(&c, |&(k, _)| k)

@@ -1,0 +1,47 @@
+//! Arbitrary sequences of graph operations: no panic, invariants hold, and a
+//! serialize/deserialize round trip gives back the same bytes and clusters.
+#![no_main]
+
+use atobarai_identity::graph::GraphConfig;
+use atobarai_identity::{Graph, KeyHash, LinkKind};
+use libfuzzer_sys::fuzz_target;
+
+const KINDS: [LinkKind; 6] = [
+    LinkKind::Phone,
+    LinkKind::Email,
+    LinkKind::Device,
+    LinkKind::AddressUnit,
+    LinkKind::Ip,
+    LinkKind::Name,
+];
+
+fuzz_target!(|data: &[u8]| {
+    let mut g = Graph::new(GraphConfig::default());
+    for op in data.chunks(4) {
+        let [code, a, k, v] = [op[0], *op.get(1).unwrap_or(&0), *op.get(2).unwrap_or(&0), *op.get(3).unwrap_or(&0)];
+        let account = u32::from(a) % (g.account_count() as u32 + 1);
+        let kind = KINDS[k as usize % KINDS.len()];
+        let key = KeyHash([v; 16]);
+        let at = i64::from(v) * 60_000;
+        match code % 4 {
+            0 => {
+                let _ = g.add_account(at);
+            }
+            1 | 2 => {
+                let _ = g.link(account, kind, key, at);
+            }
+            _ => {
+                let _ = g.withdraw(account, kind, key);
+            }
+        }
+    }
+    if let Err(e) = g.check_invariants() {
+        panic!("{e}");
+    }
+    let bytes = postcard::to_stdvec(&g).expect("serialize");
+    let back: Graph = postcard::from_bytes(&bytes).expect("deserialize");
+    assert_eq!(postcard::to_stdvec(&back).expect("serialize"), bytes);
+    for a in 0..g.account_count() as u32 {
+        assert_eq!(back.cluster_of(a), g.cluster_of(a));
+    }
+});

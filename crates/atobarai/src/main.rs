@@ -3,14 +3,19 @@
 //! lives here.
 
 use anyhow::{Context, Result, bail};
-use atobarai_core::Config;
-use atobarai_engine::{Command, Outcome, Role};
+use atobarai_core::{Config, ids};
+use atobarai_engine::{Command, Outcome, Role, prefix};
 use atobarai_server::node::NodeError;
 use atobarai_server::{AppState, ClockMode, Node, NodeOptions};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+// mimalloc: measurably faster than glibc malloc for the engine's many small
+// allocations, with no fragmentation growth under steady load.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -178,8 +183,16 @@ fn add_key(store: &StoreArgs, name: &str, role: Option<Role>) -> Result<()> {
     node.shutdown();
     let applied = result.map_err(|e| anyhow::anyhow!("{e}"))?;
     match applied.outcome {
-        Outcome::Merchant(g) => println!("merchant {} ({}) added; its API key:", g.id, g.name),
-        Outcome::Operator(g) => println!("operator {} ({}) added; its API key:", g.id, g.name),
+        Outcome::Merchant(g) => println!(
+            "merchant {} ({}) added; its API key:",
+            ids::encode(prefix::MERCHANT, u64::from(g.index)),
+            g.name
+        ),
+        Outcome::Operator(g) => println!(
+            "operator {} ({}) added; its API key:",
+            ids::encode(prefix::OPERATOR, u64::from(g.index)),
+            g.name
+        ),
         other => bail!("unexpected outcome {other:?}"),
     }
     println!("{}", minted.key);

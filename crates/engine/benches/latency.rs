@@ -2,6 +2,10 @@
 //! 1M customers loaded, plus resident memory per customer.
 //! `cargo bench -p atobarai-engine --bench latency`
 
+// The production binary uses mimalloc too.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "common.rs"]
 mod common;
 use common::*;
@@ -37,12 +41,15 @@ fn main() {
         let applied = engine.apply(env).expect("authorization applies");
         lat_ns.push(t.elapsed().as_nanos() as u64);
         if let atobarai_engine::Outcome::Order(o) = &applied.outcome
-            && o.decision == "approve"
+            && o.decision == atobarai_engine::Decision::Approve
         {
             approvals += 1;
         }
     }
     let total_s = run.elapsed().as_secs_f64();
+    let mut slowest: Vec<(u64, usize)> = lat_ns.iter().copied().zip(0..).collect();
+    slowest.sort_unstable_by(|a, b| b.cmp(a));
+    slowest.truncate(8);
     lat_ns.sort_unstable();
     println!("engine authorize, {CUSTOMERS} customers loaded in {load_s:.2} s");
     println!("  authorizations        {AUTHORIZATIONS} ({approvals} approved)");
@@ -58,5 +65,10 @@ fn main() {
         percentile(&lat_ns, 0.999),
         lat_ns[lat_ns.len() - 1]
     );
+    let slow: Vec<String> = slowest
+        .iter()
+        .map(|(ns, i)| format!("#{i} {:.1} ms", *ns as f64 / 1e6))
+        .collect();
+    println!("  slowest               {}", slow.join(", "));
     println!("  resident per customer {per_customer} bytes (RSS delta over loading)");
 }

@@ -203,8 +203,7 @@ impl Envelope {
     /// The journal encoding (postcard): compact, and stable as long as the
     /// command types only grow at their ends.
     pub fn encode(&self) -> Vec<u8> {
-        // Plain data into a Vec: serialization cannot fail.
-        postcard::to_stdvec(self).unwrap_or_default()
+        postcard::to_stdvec(self).expect("commands serialize")
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Envelope, postcard::Error> {
@@ -217,7 +216,7 @@ impl Command {
     /// retry (same key, same request) from a reused key.
     pub fn fingerprint(&self) -> [u8; 16] {
         use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(postcard::to_stdvec(self).unwrap_or_default());
+        let digest = Sha256::digest(postcard::to_stdvec(self).expect("commands serialize"));
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);
         out

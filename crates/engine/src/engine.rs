@@ -12,13 +12,13 @@ use crate::idem::{IdemTable, Lookup};
 use crate::prefix;
 use crate::reason::{Reason, ReasonCode};
 use crate::risk::{BaselinePolicy, CustomerFacts, RiskAction, RiskContext, RiskPolicy};
+use crate::seg::SegVec;
+use crate::shard::ShardedMap;
 use crate::state::{
     Customer, CustomerStatus, Decision, Merchant, Operator, Order, OrderDetail, OrderStatus,
     Payment, Suspension,
 };
-use crate::view::{
-    CustomerView, KeyGrant, OrderView, Outcome, PaymentView, ReasonView, SuspensionView,
-};
+use crate::view::{CustomerView, KeyGrant, OrderView, Outcome, PaymentView, SuspensionView};
 use atobarai_core::ids;
 use atobarai_core::{At, Channel, Config, JstDate, PaymentMethod, Product, Yen};
 use rustc_hash::FxHashMap;
@@ -30,15 +30,15 @@ const MS_PER_HOUR: i64 = 3_600_000;
 
 /// Everything that is the engine's state. Serialized as is into snapshots
 /// and the digest.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Default, PartialEq, Serialize, Deserialize)]
 struct State {
     now: At,
     applied: u64,
     merchants: Vec<Merchant>,
     operators: Vec<Operator>,
-    customers: Vec<Customer>,
-    orders: Vec<Order>,
-    payments: Vec<Payment>,
+    customers: SegVec<Customer>,
+    orders: SegVec<Order>,
+    payments: SegVec<Payment>,
     suspensions: Vec<Suspension>,
     idem: IdemTable,
 }
@@ -46,8 +46,8 @@ struct State {
 /// Lookup tables derived from [`State`]; rebuilt after a restore.
 #[derive(Default)]
 struct Indexes {
-    customer_by_external: FxHashMap<(u32, Box<str>), u32>,
-    payment_by_reference: FxHashMap<Box<str>, u32>,
+    customer_by_external: ShardedMap<(u32, Box<str>), u32>,
+    payment_by_reference: ShardedMap<Box<str>, u32>,
     merchant_by_key: FxHashMap<String, u32>,
     operator_by_key: FxHashMap<String, u32>,
 }
@@ -235,7 +235,7 @@ impl Engine {
         });
         self.idx.merchant_by_key.insert(key_id.to_string(), idx);
         Ok(Outcome::Merchant(KeyGrant {
-            id: ids::encode(prefix::MERCHANT, u64::from(idx)),
+            index: idx,
             name: name.to_string(),
         }))
     }
@@ -259,7 +259,7 @@ impl Engine {
         });
         self.idx.operator_by_key.insert(key_id.to_string(), idx);
         Ok(Outcome::Operator(KeyGrant {
-            id: ids::encode(prefix::OPERATOR, u64::from(idx)),
+            index: idx,
             name: name.to_string(),
         }))
     }
@@ -750,14 +750,12 @@ impl Engine {
         // `apply` moves `now` to the envelope time; make that `to`.
         self.state.now = to;
         self.promote_pending_methods(to.jst_date());
-        Ok(Outcome::Clock {
-            now: to.to_rfc3339_jst(),
-        })
+        Ok(Outcome::Clock { now: to })
     }
 
     /// Payment-method changes whose month has come become the current method.
     fn promote_pending_methods(&mut self, today: JstDate) {
-        for c in &mut self.state.customers {
+        for c in self.state.customers.iter_mut() {
             if let Some((method, from)) = c.pending_method
                 && today >= from
             {
@@ -952,74 +950,71 @@ impl Engine {
     fn customer_view_at(&self, ci: u32, at: At) -> CustomerView {
         let c = &self.state.customers[ci as usize];
         CustomerView {
-            id: ids::encode(prefix::CUSTOMER, u64::from(ci)),
+            customer: ci,
             external_id: c.profile.external_id.clone(),
-            limit: c.limit.get(),
-            exposure: c.exposure().get(),
-            available: c.available().get(),
-            status: c.status.as_str().to_string(),
-            payment_method: c.payment_method.as_str().to_string(),
-            payment_method_next: c.pending_method.map(|(m, _)| m.as_str().to_string()),
-            payment_method_next_from: c.pending_method.map(|(_, d)| d.to_string()),
-            held: c.held.get(),
-            outstanding: c.outstanding.get(),
-            credit_balance: c.credit.get(),
-            per_order_exposure: c.per_order_exposure.get(),
-            in_store_exposure: c.in_store_exposure.get(),
+            limit: c.limit,
+            exposure: c.exposure(),
+            available: c.available(),
+            status: c.status,
+            payment_method: c.payment_method,
+            payment_method_next: c.pending_method,
+            held: c.held,
+            outstanding: c.outstanding,
+            credit_balance: c.credit,
+            per_order_exposure: c.per_order_exposure,
+            in_store_exposure: c.in_store_exposure,
             overdue: self.is_overdue(c, at.jst_date()),
-            created_at: c.created_at.to_rfc3339_jst(),
+            created_at: c.created_at,
         }
     }
 
     fn order_view(&self, oi: u32) -> OrderView {
         let o = &self.state.orders[oi as usize];
         OrderView {
-            order_id: ids::encode(prefix::ORDER, u64::from(oi)),
-            merchant_order_id: o.merchant_order_id.to_string(),
-            customer: ids::encode(prefix::CUSTOMER, u64::from(o.customer)),
-            product: o.product.as_str().to_string(),
-            channel: o.channel.as_str().to_string(),
-            status: o.status.as_str().to_string(),
-            decision: o.decision.as_str().to_string(),
-            amount: o.amount.get(),
-            captured: o.captured.get(),
-            refunded: o.refunded.get(),
-            paid: o.paid.get(),
-            available_after: o.available_after.get(),
-            reasons: o.reasons.iter().map(|&r| ReasonView::from(r)).collect(),
-            due_date: o.due_date.map(|d| d.to_string()),
-            authorized_at: o.authorized_at.to_rfc3339_jst(),
-            captured_at: o.captured_at.map(At::to_rfc3339_jst),
+            order: oi,
+            customer: o.customer,
+            merchant_order_id: o.merchant_order_id.clone(),
+            product: o.product,
+            channel: o.channel,
+            status: o.status,
+            decision: o.decision,
+            amount: o.amount,
+            captured: o.captured,
+            refunded: o.refunded,
+            paid: o.paid,
+            available_after: o.available_after,
+            reasons: o.reasons.iter().map(|r| r.code).collect(),
+            due_date: o.due_date,
+            authorized_at: o.authorized_at,
+            captured_at: o.captured_at,
         }
     }
 
     fn payment_view(&self, pi: u32) -> PaymentView {
         let p = &self.state.payments[pi as usize];
         PaymentView {
-            payment_id: ids::encode(prefix::PAYMENT, u64::from(pi)),
-            customer: ids::encode(prefix::CUSTOMER, u64::from(p.customer)),
-            amount: p.amount.get(),
-            applied: p.applied.get(),
+            payment: pi,
+            customer: p.customer,
+            amount: p.amount,
+            applied: p.applied,
             channel: p.channel.clone(),
             reference: p.reference.clone(),
-            exposure_after: p.exposure_after.get(),
-            available_after: p.available_after.get(),
-            received_at: p.at.to_rfc3339_jst(),
+            exposure_after: p.exposure_after,
+            available_after: p.available_after,
+            received_at: p.at,
         }
     }
 
     fn suspension_view(&self, si: u32) -> SuspensionView {
         let s = &self.state.suspensions[si as usize];
         SuspensionView {
-            id: ids::encode(prefix::SUSPENSION, u64::from(si)),
-            category: s.category.as_str().to_string(),
-            merchant: s
-                .merchant
-                .map(|m| ids::encode(prefix::MERCHANT, u64::from(m))),
-            channel: s.channel.map(|c| c.as_str().to_string()),
-            from: s.from.to_rfc3339_jst(),
-            until: s.until.map(At::to_rfc3339_jst),
-            lifted_at: s.lifted_at.map(At::to_rfc3339_jst),
+            suspension: si,
+            category: s.category,
+            merchant: s.merchant,
+            channel: s.channel,
+            from: s.from,
+            until: s.until,
+            lifted_at: s.lifted_at,
         }
     }
 
@@ -1028,15 +1023,19 @@ impl Engine {
     /// SHA-256 of the canonical serialization of the whole state. A replay of
     /// the same journal must reproduce it exactly.
     pub fn digest(&self) -> [u8; 32] {
-        let bytes = postcard::to_stdvec(&self.state).unwrap_or_default();
-        Sha256::digest(&bytes).into()
+        Sha256::digest(self.state_bytes()).into()
     }
 
     pub fn snapshot(&self) -> Vec<u8> {
         let mut out = SNAPSHOT_MAGIC.to_vec();
-        // Serializing plain data into a Vec cannot fail.
-        out.extend(postcard::to_stdvec(&self.state).unwrap_or_default());
+        out.extend(self.state_bytes());
         out
+    }
+
+    fn state_bytes(&self) -> Vec<u8> {
+        // Plain data with known lengths: only a bug here can make this fail,
+        // and a silently empty snapshot would be far worse than stopping.
+        postcard::to_stdvec(&self.state).expect("engine state serializes")
     }
 
     pub fn restore(config: Config, bytes: &[u8]) -> Result<Engine, CommandError> {
@@ -1089,7 +1088,7 @@ impl Engine {
         let mut in_store = vec![0i64; n];
         let mut paid_in = vec![0i64; n];
         let mut refunded_paid = vec![0i64; n];
-        for o in &self.state.orders {
+        for o in self.state.orders.iter() {
             let ci = o.customer as usize;
             let exposure = if o.status.holds_limit() {
                 held[ci] += o.amount.get();
@@ -1108,7 +1107,7 @@ impl Engine {
             refunded_paid[ci] += (o.paid.get() - (o.captured.get() - o.refunded.get())).max(0);
             paid_in[ci] -= o.paid.get();
         }
-        for p in &self.state.payments {
+        for p in self.state.payments.iter() {
             paid_in[p.customer as usize] += p.amount.get();
         }
         for (ci, c) in self.state.customers.iter().enumerate() {

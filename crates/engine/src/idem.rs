@@ -3,11 +3,91 @@
 //! serialization is deterministic; the hash index is rebuilt on load.
 
 use crate::command::{Idem, Principal};
+use crate::shard::ShardedMap;
 use crate::view::Outcome;
 use atobarai_core::At;
-use rustc_hash::FxHashMap;
+use hashbrown::Equivalent;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+
+/// Records per chunk of the arrival-order queue: chunks keep growth and
+/// expiry free of large copies.
+const CHUNK: usize = 4096;
+
+/// A FIFO of records in fixed-size chunks (see `seg.rs` for why).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ChunkedQueue {
+    chunks: VecDeque<Vec<IdemRecord>>,
+    /// Records already popped from the front chunk.
+    head: usize,
+    len: usize,
+}
+
+impl ChunkedQueue {
+    fn push_back(&mut self, r: IdemRecord) {
+        match self.chunks.back_mut() {
+            Some(last) if last.len() < CHUNK => last.push(r),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(r);
+                self.chunks.push_back(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn front(&self) -> Option<&IdemRecord> {
+        self.chunks.front()?.get(self.head)
+    }
+
+    fn pop_front(&mut self) {
+        if self.len == 0 {
+            return;
+        }
+        self.head += 1;
+        self.len -= 1;
+        if self
+            .chunks
+            .front()
+            .is_some_and(|c| self.head == c.len() && (c.len() == CHUNK || self.len == 0))
+        {
+            self.chunks.pop_front();
+            self.head = 0;
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&IdemRecord> {
+        let i = i + self.head;
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &IdemRecord> {
+        self.chunks.iter().flatten().skip(self.head)
+    }
+}
+
+impl Serialize for ChunkedQueue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.len))?;
+        for r in self.iter() {
+            seq.serialize_element(r)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for ChunkedQueue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let records = Vec::<IdemRecord>::deserialize(deserializer)?;
+        let mut q = ChunkedQueue::default();
+        for r in records {
+            q.push_back(r);
+        }
+        Ok(q)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdemRecord {
@@ -18,13 +98,31 @@ pub struct IdemRecord {
     pub outcome: Outcome,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct IdemTable {
     /// Sequence number of `records[0]`.
     first_seq: u64,
-    records: VecDeque<IdemRecord>,
+    records: ChunkedQueue,
     #[serde(skip)]
-    index: FxHashMap<(Principal, String), u64>,
+    index: ShardedMap<(Principal, Box<str>), u64>,
+}
+
+/// A borrowed probe that hashes and compares like `(Principal, Box<str>)`,
+/// so a lookup needs no allocation.
+struct Probe<'a>(Principal, &'a str);
+
+impl Hash for Probe<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must match the tuple's Hash: fields in order, `str` as `str`.
+        self.0.hash(state);
+        self.1.hash(state);
+    }
+}
+
+impl Equivalent<(Principal, Box<str>)> for Probe<'_> {
+    fn equivalent(&self, key: &(Principal, Box<str>)) -> bool {
+        self.0 == key.0 && self.1 == &*key.1
+    }
 }
 
 impl PartialEq for IdemTable {
@@ -43,30 +141,28 @@ impl IdemTable {
     pub fn rebuild_index(&mut self) {
         self.index.clear();
         for (i, r) in self.records.iter().enumerate() {
-            self.index
-                .insert((r.principal, r.key.clone()), self.first_seq + i as u64);
+            self.index.insert(
+                (r.principal, r.key.as_str().into()),
+                self.first_seq + i as u64,
+            );
         }
     }
 
     pub fn lookup(&self, idem: &Idem) -> Lookup<'_> {
-        // Allocation-free probe would need a borrowed key type; the key is
-        // short and this runs once per request.
-        match self.index.get(&(idem.principal, idem.key.clone())) {
+        match self.index.get(&Probe(idem.principal, &idem.key)) {
             None => Lookup::Miss,
-            Some(&seq) => {
-                let r = &self.records[(seq - self.first_seq) as usize];
-                if r.request_hash == idem.request_hash {
-                    Lookup::Same(&r.outcome)
-                } else {
-                    Lookup::Reused
-                }
-            }
+            Some(&seq) => match self.records.get((seq - self.first_seq) as usize) {
+                Some(r) if r.request_hash == idem.request_hash => Lookup::Same(&r.outcome),
+                Some(_) => Lookup::Reused,
+                None => Lookup::Miss,
+            },
         }
     }
 
     pub fn insert(&mut self, idem: &Idem, at: At, outcome: Outcome) {
-        let seq = self.first_seq + self.records.len() as u64;
-        self.index.insert((idem.principal, idem.key.clone()), seq);
+        let seq = self.first_seq + self.records.len as u64;
+        self.index
+            .insert((idem.principal, idem.key.as_str().into()), seq);
         self.records.push_back(IdemRecord {
             principal: idem.principal,
             key: idem.key.clone(),
@@ -82,9 +178,9 @@ impl IdemTable {
             if front.at >= cutoff {
                 break;
             }
-            let key = (front.principal, front.key.clone());
-            if self.index.get(&key) == Some(&self.first_seq) {
-                self.index.remove(&key);
+            let probe = Probe(front.principal, &front.key);
+            if self.index.get(&probe) == Some(&self.first_seq) {
+                self.index.remove(&probe);
             }
             self.records.pop_front();
             self.first_seq += 1;
@@ -92,6 +188,71 @@ impl IdemTable {
     }
 
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.records.len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idem(key: usize, hash: u8) -> Idem {
+        Idem {
+            principal: Principal::Merchant(0),
+            key: format!("k{key}"),
+            request_hash: [hash; 16],
+        }
+    }
+
+    #[test]
+    fn remembers_expires_and_round_trips_across_chunks() {
+        let mut t = IdemTable::default();
+        let n = CHUNK * 2 + 10;
+        for i in 0..n {
+            t.insert(
+                &idem(i, 1),
+                At::from_unix_ms(i as i64),
+                Outcome::Clock {
+                    now: At::from_unix_ms(i as i64),
+                },
+            );
+        }
+        assert!(
+            matches!(t.lookup(&idem(5, 1)), Lookup::Same(Outcome::Clock { now }) if now.unix_ms() == 5)
+        );
+        assert!(matches!(t.lookup(&idem(5, 2)), Lookup::Reused));
+        let bytes = postcard::to_stdvec(&t).unwrap();
+        let mut back: IdemTable = postcard::from_bytes(&bytes).unwrap();
+        back.rebuild_index();
+        assert!(back == t);
+
+        t.expire_before(At::from_unix_ms(CHUNK as i64 + 3));
+        assert_eq!(t.len(), n - CHUNK - 3);
+        assert!(matches!(t.lookup(&idem(5, 1)), Lookup::Miss));
+        assert!(matches!(t.lookup(&idem(CHUNK + 3, 1)), Lookup::Same(_)));
+        t.expire_before(At::from_unix_ms(n as i64));
+        assert_eq!(t.len(), 0);
+        assert!(matches!(t.lookup(&idem(n - 1, 1)), Lookup::Miss));
+        t.insert(
+            &idem(1, 3),
+            At::from_unix_ms(0),
+            Outcome::Clock {
+                now: At::from_unix_ms(0),
+            },
+        );
+        assert!(matches!(t.lookup(&idem(1, 3)), Lookup::Same(_)));
+        // Serialized form is independent of how many were expired.
+        let mut fresh = IdemTable::default();
+        fresh.insert(
+            &idem(1, 3),
+            At::from_unix_ms(0),
+            Outcome::Clock {
+                now: At::from_unix_ms(0),
+            },
+        );
+        assert_eq!(
+            postcard::to_stdvec(&t.records).unwrap(),
+            postcard::to_stdvec(&fresh.records).unwrap()
+        );
     }
 }

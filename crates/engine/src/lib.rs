@@ -19,6 +19,8 @@ mod error;
 mod idem;
 pub mod reason;
 pub mod risk;
+mod seg;
+mod shard;
 mod state;
 mod view;
 
@@ -30,9 +32,7 @@ pub use engine::{Applied, Engine, EngineStats};
 pub use error::{CommandError, ErrorKind};
 pub use reason::{Reason, ReasonCode};
 pub use state::{CustomerStatus, Decision, OrderStatus};
-pub use view::{
-    CustomerView, KeyGrant, OrderView, Outcome, PaymentView, ReasonView, SuspensionView,
-};
+pub use view::{CustomerView, KeyGrant, OrderView, Outcome, PaymentView, SuspensionView};
 
 /// Identifier prefixes shown to callers.
 pub mod prefix {

@@ -7,7 +7,7 @@
 
 mod common;
 use atobarai_core::{At, Category, Channel, PaymentMethod, Product, Yen};
-use atobarai_engine::{Command, Engine, Envelope, Principal};
+use atobarai_engine::{Command, Engine, Envelope, Idem, Principal};
 use common::*;
 use proptest::prelude::*;
 
@@ -125,23 +125,30 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn invariants_hold_and_replay_reproduces_the_digest(ops in prop::collection::vec(op(), 1..120), cut in 0usize..120) {
+    fn invariants_hold_and_replay_reproduces_the_digest(ops in prop::collection::vec((op(), prop::option::of(0..6u8)), 1..120), cut in 0usize..120) {
         let mut e = engine_with(CUSTOMERS);
         let mut journal: Vec<Envelope> = Vec::new();
         let mut snapshot_at: Option<(usize, Vec<u8>)> = None;
-        for (i, op) in ops.iter().enumerate() {
+        for (i, (op, key)) in ops.iter().enumerate() {
             if i == cut.min(ops.len() - 1) {
                 snapshot_at = Some((journal.len(), e.snapshot()));
             }
             let now = e.now();
-            let envelope = env(now.plus_ms(60_000), command(op, now));
+            let mut envelope = env(now.plus_ms(60_000), command(op, now));
+            // Some commands carry an idempotency key from a small pool, so
+            // replays (same key, same command) and reuses both happen.
+            envelope.idem = key.map(|k| Idem {
+                principal: Principal::Merchant(0),
+                key: format!("key-{k}"),
+                request_hash: envelope.command.fingerprint(),
+            });
             let before = e.digest();
             match e.apply(&envelope) {
                 Ok(applied) => {
                     if let atobarai_engine::Outcome::Order(o) = &applied.outcome
-                        && o.decision != "decline" && matches!(op, Op::Authorize { .. })
+                        && o.decision != atobarai_engine::Decision::Decline && matches!(op, Op::Authorize { .. })
                     {
-                        let c = e.customer(Principal::System, &o.customer).unwrap();
+                        let c = customer_totals(&e, &atobarai_core::ids::encode("cus", u64::from(o.customer)));
                         prop_assert!(c.exposure <= c.limit, "exposure {} > limit {}", c.exposure, c.limit);
                     }
                     if applied.changed {

@@ -5,13 +5,12 @@ use atobarai_core::{At, Category, Channel, Product};
 use atobarai_engine::{Command, Engine, Principal, ReviewVerdict, SuspensionInput};
 use common::*;
 
-fn customer(e: &Engine, id: u64) -> atobarai_engine::CustomerView {
-    e.customer(Principal::System, &atobarai_core::ids::encode("cus", id))
-        .unwrap()
+fn customer(e: &Engine, id: u64) -> C {
+    customer_totals(e, &atobarai_core::ids::encode("cus", id))
 }
 
-fn order_idx(view: &atobarai_engine::OrderView) -> u64 {
-    atobarai_core::ids::decode("ord", &view.order_id).unwrap()
+fn order_idx(view: &O) -> u64 {
+    u64::from(view.order)
 }
 
 #[test]
@@ -29,7 +28,7 @@ fn authorize_capture_pay_restores_the_limit() {
             ),
         ))
         .unwrap();
-    let o = order_of(&a.outcome).clone();
+    let o = order_of(&a.outcome);
     assert_eq!(
         (o.decision.as_str(), o.amount, o.available_after),
         ("approve", 6000, 44000)
@@ -163,7 +162,7 @@ fn overdue_invoice_on_one_product_blocks_the_other() {
             ),
         ))
         .unwrap();
-    let oi = order_idx(order_of(&a.outcome));
+    let oi = order_idx(&order_of(&a.outcome));
     e.apply(&env(
         t,
         Command::Capture {
@@ -247,7 +246,7 @@ fn in_store_needs_paid_online_history() {
                 ),
             ))
             .unwrap();
-        let oi = order_idx(order_of(&o.outcome));
+        let oi = order_idx(&order_of(&o.outcome));
         e.apply(&env(
             t,
             Command::Capture {
@@ -304,7 +303,7 @@ fn partial_capture_releases_the_rest_and_refund_after_payment_becomes_credit() {
             ),
         ))
         .unwrap();
-    let oi = order_idx(order_of(&a.outcome));
+    let oi = order_idx(&order_of(&a.outcome));
     e.apply(&env(
         t,
         Command::Capture {
@@ -344,7 +343,7 @@ fn partial_capture_releases_the_rest_and_refund_after_payment_becomes_credit() {
             ),
         ))
         .unwrap();
-    let bi = order_idx(order_of(&b.outcome));
+    let bi = order_idx(&order_of(&b.outcome));
     let cap = e
         .apply(&env(
             t,
@@ -504,7 +503,7 @@ fn cash_equivalent_cart_is_held_for_review_and_an_analyst_decides() {
             ),
         ))
         .unwrap();
-    let o = order_of(&a.outcome).clone();
+    let o = order_of(&a.outcome);
     assert_eq!(
         (o.decision.as_str(), o.status.as_str()),
         ("review", "in_review")

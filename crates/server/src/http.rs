@@ -5,11 +5,9 @@ use crate::auth;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
 use crate::node::{ClockMode, Node};
+use crate::render::{Customer, Order, Payment, Suspension};
 use atobarai_core::config::LimitsConfig;
-use atobarai_engine::{
-    Applied, Command, CustomerView, Idem, KeyGrant, OrderView, Outcome, PaymentView, Principal,
-    Role, SuspensionView,
-};
+use atobarai_engine::{Applied, Command, Idem, KeyGrant, Outcome, Principal, Role};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -182,7 +180,16 @@ struct Reply<T> {
     body: T,
 }
 
-impl<T: Serialize> IntoResponse for Reply<T> {
+/// Marks the types that are API responses (rendered from engine views).
+pub trait ApiBody: Serialize {}
+impl ApiBody for Customer {}
+impl ApiBody for Order {}
+impl ApiBody for Payment {}
+impl ApiBody for Suspension {}
+impl ApiBody for ClockView {}
+impl ApiBody for MerchantCreated {}
+
+impl<T: ApiBody> IntoResponse for Reply<T> {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(self.body)).into_response();
         if self.replayed {
@@ -219,23 +226,23 @@ async fn read<R: Send + 'static>(
     app.node.read(f).await.map_err(|_| ApiError::unavailable())
 }
 
-fn expect_order(a: Applied) -> Result<Reply<OrderView>, ApiError> {
-    match a.outcome {
+fn expect_order(a: Applied) -> Result<Reply<Order>, ApiError> {
+    match &a.outcome {
         Outcome::Order(o) => Ok(Reply {
             status: StatusCode::OK,
             replayed: !a.changed,
-            body: o,
+            body: o.into(),
         }),
         other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
     }
 }
 
-fn expect_customer(a: Applied, status: StatusCode) -> Result<Reply<CustomerView>, ApiError> {
-    match a.outcome {
+fn expect_customer(a: Applied, status: StatusCode) -> Result<Reply<Customer>, ApiError> {
+    match &a.outcome {
         Outcome::Customer(c) => Ok(Reply {
             status,
             replayed: !a.changed,
-            body: c,
+            body: c.into(),
         }),
         other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
     }
@@ -246,7 +253,7 @@ fn expect_customer(a: Applied, status: StatusCode) -> Result<Reply<CustomerView>
 /// Register a customer of the calling merchant.
 #[utoipa::path(post, path = "/v1/customers", request_body = CreateCustomer,
     params(("Idempotency-Key" = String, Header, description = "unique per request")),
-    responses((status = 201, body = CustomerView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 201, body = Customer), (status = "4XX", body = ErrorBody)))]
 pub async fn create_customer(
     State(app): State<AppState>,
     caller: Caller,
@@ -262,14 +269,16 @@ pub async fn create_customer(
 }
 
 #[utoipa::path(get, path = "/v1/customers/{id}",
-    responses((status = 200, body = CustomerView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Customer), (status = 404, body = ErrorBody)))]
 pub async fn get_customer(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<CustomerView>, ApiError> {
+) -> Result<Json<Customer>, ApiError> {
     let p = caller.0;
-    Ok(Json(read(&app, move |e| e.customer(p, &id)).await??))
+    Ok(Json(
+        (&read(&app, move |e| e.customer(p, &id)).await??).into(),
+    ))
 }
 
 /// What a customer owes (`API.md` balance).
@@ -295,7 +304,7 @@ pub async fn get_balance(
     Path(id): Path<String>,
 ) -> Result<Json<BalanceView>, ApiError> {
     let p = caller.0;
-    let c = read(&app, move |e| e.customer(p, &id)).await??;
+    let c = Customer::from(&read(&app, move |e| e.customer(p, &id)).await??);
     // Fees, late fees, delay damages and points are billed by the billing
     // module; until it is wired in they are zero and `total` is principal.
     Ok(Json(BalanceView {
@@ -312,7 +321,7 @@ pub async fn get_balance(
 
 /// Change how the customer pays the monthly statement (from next month).
 #[utoipa::path(post, path = "/v1/customers/{id}/payment-method", request_body = SetPaymentMethodBody,
-    responses((status = 200, body = CustomerView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = Customer), (status = "4XX", body = ErrorBody)))]
 pub async fn set_payment_method(
     State(app): State<AppState>,
     caller: Caller,
@@ -328,7 +337,7 @@ pub async fn set_payment_method(
 /// Decide on an order: approve, decline or review, with reasons.
 #[utoipa::path(post, path = "/v1/authorizations", request_body = CreateAuthorization,
     params(("Idempotency-Key" = String, Header, description = "unique per request")),
-    responses((status = 200, body = OrderView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = Order), (status = "4XX", body = ErrorBody)))]
 pub async fn create_authorization(
     State(app): State<AppState>,
     caller: Caller,
@@ -341,18 +350,18 @@ pub async fn create_authorization(
 }
 
 #[utoipa::path(get, path = "/v1/orders/{id}",
-    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Order), (status = 404, body = ErrorBody)))]
 pub async fn get_order(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<OrderView>, ApiError> {
+) -> Result<Json<Order>, ApiError> {
     let p = caller.0;
-    Ok(Json(read(&app, move |e| e.order(p, &id)).await??))
+    Ok(Json((&read(&app, move |e| e.order(p, &id)).await??).into()))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/capture", request_body = CaptureBody,
-    responses((status = 200, body = OrderView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = Order), (status = "4XX", body = ErrorBody)))]
 pub async fn capture_order(
     State(app): State<AppState>,
     caller: Caller,
@@ -365,7 +374,7 @@ pub async fn capture_order(
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/cancel", request_body = EmptyBody,
-    responses((status = 200, body = OrderView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = Order), (status = "4XX", body = ErrorBody)))]
 pub async fn cancel_order(
     State(app): State<AppState>,
     caller: Caller,
@@ -381,7 +390,7 @@ pub async fn cancel_order(
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/refunds", request_body = RefundBody,
-    responses((status = 200, body = OrderView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = Order), (status = "4XX", body = ErrorBody)))]
 pub async fn refund_order(
     State(app): State<AppState>,
     caller: Caller,
@@ -395,7 +404,7 @@ pub async fn refund_order(
 
 /// Record a customer's payment; allocated to the oldest due orders first.
 #[utoipa::path(post, path = "/v1/payments", request_body = CreatePayment,
-    responses((status = 200, body = PaymentView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = Payment), (status = "4XX", body = ErrorBody)))]
 pub async fn create_payment(
     State(app): State<AppState>,
     caller: Caller,
@@ -410,7 +419,7 @@ pub async fn create_payment(
         } => Ok(Reply {
             status: StatusCode::OK,
             replayed: !changed,
-            body: p,
+            body: Payment::from(&p),
         }),
         other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
     }
@@ -448,7 +457,7 @@ pub async fn set_clock(
             status: StatusCode::OK,
             replayed: !changed,
             body: ClockView {
-                now,
+                now: now.to_rfc3339_jst(),
                 mode: "manual".into(),
             },
         }),
@@ -471,7 +480,7 @@ pub async fn get_clock(
 
 /// Suspend a category (kill switch) from an instant, optionally per merchant/channel.
 #[utoipa::path(post, path = "/v1/admin/suspensions", request_body = CreateSuspension,
-    responses((status = 201, body = SuspensionView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 201, body = Suspension), (status = "4XX", body = ErrorBody)))]
 pub async fn create_suspension(
     State(app): State<AppState>,
     caller: Caller,
@@ -507,29 +516,35 @@ pub async fn create_suspension(
         } => Ok(Reply {
             status: StatusCode::CREATED,
             replayed: !changed,
-            body: s,
+            body: Suspension::from(&s),
         }),
         other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
     }
 }
 
-#[utoipa::path(get, path = "/v1/admin/suspensions", responses((status = 200, body = [SuspensionView])))]
+#[utoipa::path(get, path = "/v1/admin/suspensions", responses((status = 200, body = [Suspension])))]
 pub async fn list_suspensions(
     State(app): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<SuspensionView>>, ApiError> {
+) -> Result<Json<Vec<Suspension>>, ApiError> {
     caller.operator()?;
-    Ok(Json(read(&app, |e| e.suspensions()).await?))
+    Ok(Json(
+        read(&app, |e| e.suspensions())
+            .await?
+            .iter()
+            .map(Suspension::from)
+            .collect(),
+    ))
 }
 
 /// Lift a suspension from now on.
 #[utoipa::path(delete, path = "/v1/admin/suspensions/{id}",
-    responses((status = 200, body = SuspensionView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = Suspension), (status = "4XX", body = ErrorBody)))]
 pub async fn lift_suspension(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<SuspensionView>, ApiError> {
+) -> Result<Json<Suspension>, ApiError> {
     caller.admin()?;
     let suspension = atobarai_core::ids::decode(atobarai_engine::prefix::SUSPENSION, &id)
         .ok_or_else(|| {
@@ -550,14 +565,14 @@ pub async fn lift_suspension(
         Ok(Ok(Applied {
             outcome: Outcome::Suspension(s),
             ..
-        })) => Ok(Json(s)),
+        })) => Ok(Json(Suspension::from(&s))),
         Ok(Ok(other)) => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
     }
 }
 
 /// An analyst's verdict on an order held for review.
 #[utoipa::path(post, path = "/v1/admin/orders/{id}/review", request_body = ReviewBody,
-    responses((status = 200, body = OrderView), (status = "4XX", body = ErrorBody)))]
+    responses((status = 200, body = Order), (status = "4XX", body = ErrorBody)))]
 pub async fn review_order(
     State(app): State<AppState>,
     caller: Caller,
@@ -611,13 +626,13 @@ pub async fn create_merchant(
         Err(_) => Err(ApiError::unavailable()),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(Applied {
-            outcome: Outcome::Merchant(KeyGrant { id, name }),
+            outcome: Outcome::Merchant(KeyGrant { index, name }),
             changed,
         })) => Ok(Reply {
             status: StatusCode::CREATED,
             replayed: !changed,
             body: MerchantCreated {
-                id,
+                id: atobarai_core::ids::encode(atobarai_engine::prefix::MERCHANT, u64::from(index)),
                 name,
                 key: changed.then_some(minted.key),
             },

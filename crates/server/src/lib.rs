@@ -16,6 +16,7 @@ pub mod http;
 pub mod metrics;
 pub mod node;
 pub mod openapi;
+pub mod render;
 
 pub use http::{AppState, router};
 pub use node::{ClockMode, Node, NodeOptions};

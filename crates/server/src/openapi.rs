@@ -4,7 +4,7 @@
 use crate::dto::*;
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::http::{self, BalanceView, ClockView, MerchantCreated};
-use atobarai_engine::{CustomerView, OrderView, PaymentView, ReasonView, SuspensionView};
+use crate::render::{Customer, Order, Payment, Reason, Suspension};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -33,7 +33,7 @@ impl Modify for BearerAuth {
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
         CreatePayment, SetPaymentMethodBody, ClockBody, CreateSuspension, ReviewBody,
-        CreateMerchant, CustomerView, OrderView, PaymentView, ReasonView, SuspensionView,
+        CreateMerchant, Customer, Order, Payment, Reason, Suspension,
         BalanceView, ClockView, MerchantCreated, ErrorBody, ErrorDetail,
     )),
     modifiers(&BearerAuth),

@@ -267,6 +267,11 @@ async fn register_authorize_capture_pay_restores_the_limit() {
     // A known reference returns the first result and changes nothing.
     let seq = app.journal_seq().await;
     let (_, again) = app.post(&m, "/v1/payments", json!({"customer": cus, "amount": 12000, "channel": "convenience_store", "reference": "pay-1"})).await;
+    assert!(
+        pay["payment_id"].as_str().unwrap().starts_with("pay_"),
+        "{pay}"
+    );
+    assert_eq!(pay["customer"].as_str(), Some(cus.as_str()));
     assert_eq!(again["payment_id"], pay["payment_id"]);
     let (_, c) = app.get(&m, &format!("/v1/customers/{cus}")).await;
     assert_eq!(
@@ -701,6 +706,8 @@ async fn suspension_declines_the_category_until_lifted() {
     let cus = app.register("c-1").await;
     let (s, sus) = app.post(&app.admin.clone(), "/v1/admin/suspensions", json!({"category": "game_console", "merchant": null, "channel": null, "from": "2026-06-10T10:00:00+09:00", "until": null})).await;
     assert_eq!(s, StatusCode::CREATED, "{sus}");
+    assert!(sus["id"].as_str().unwrap().starts_with("sus_"), "{sus}");
+    assert_eq!(sus["category"], "game_console");
     let d = app.authorize(&cus, "game_console", 30000).await;
     assert_eq!(d["reasons"][0]["code"], "category_suspended");
     let resp = app

@@ -102,9 +102,75 @@ pub fn engine_with(customers: u32) -> Engine {
     e
 }
 
-pub fn order_of(outcome: &Outcome) -> &atobarai_engine::OrderView {
+/// An order as a merchant would read it: strings and plain integers.
+#[derive(Clone, Debug)]
+pub struct O {
+    pub order: u32,
+    pub customer: String,
+    pub decision: String,
+    pub status: String,
+    pub amount: i64,
+    pub captured: i64,
+    pub refunded: i64,
+    pub paid: i64,
+    pub available_after: i64,
+    pub due_date: Option<String>,
+    pub reasons: Vec<R>,
+}
+
+#[derive(Clone, Debug)]
+pub struct R {
+    pub code: &'static str,
+    pub message_ja: &'static str,
+}
+
+pub fn order_of(outcome: &Outcome) -> O {
     match outcome {
-        Outcome::Order(o) => o,
+        Outcome::Order(o) => O {
+            order: o.order,
+            customer: atobarai_core::ids::encode("cus", u64::from(o.customer)),
+            decision: o.decision.as_str().to_string(),
+            status: o.status.as_str().to_string(),
+            amount: o.amount.get(),
+            captured: o.captured.get(),
+            refunded: o.refunded.get(),
+            paid: o.paid.get(),
+            available_after: o.available_after.get(),
+            due_date: o.due_date.map(|d| d.to_string()),
+            reasons: o
+                .reasons
+                .iter()
+                .map(|r| R {
+                    code: r.code(),
+                    message_ja: r.message_ja(),
+                })
+                .collect(),
+        },
         other => panic!("expected an order, got {other:?}"),
+    }
+}
+
+/// A customer's totals as plain integers.
+#[derive(Clone, Debug)]
+pub struct C {
+    pub limit: i64,
+    pub exposure: i64,
+    pub available: i64,
+    pub held: i64,
+    pub outstanding: i64,
+    pub credit_balance: i64,
+    pub overdue: bool,
+}
+
+pub fn customer_totals(e: &Engine, id: &str) -> C {
+    let c = e.customer(Principal::System, id).unwrap();
+    C {
+        limit: c.limit.get(),
+        exposure: c.exposure.get(),
+        available: c.available.get(),
+        held: c.held.get(),
+        outstanding: c.outstanding.get(),
+        credit_balance: c.credit_balance.get(),
+        overdue: c.overdue,
     }
 }

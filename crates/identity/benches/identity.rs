@@ -9,8 +9,8 @@
 use std::hint::black_box;
 
 use atobarai_identity::graph::GraphConfig;
-use atobarai_identity::{key_hash, normalize, Graph, KeyName, Kind, LinkKind};
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use atobarai_identity::{Graph, KeyName, Kind, LinkKind, key_hash, normalize};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 const ADDRESSES: &[&str] = &[
     "〒100-0013 東京都千代田区霞が関一丁目3番1号 霞ヶ関ビル 1203号室",
@@ -23,8 +23,18 @@ const ADDRESSES: &[&str] = &[
     "福岡市中央区天神1-8-1",
 ];
 const NAMES: &[&str] = &["髙橋 一郎", "山﨑花子", "ﾔﾏﾀﾞ ﾀﾛｳ", "渡邊　健"];
-const PHONES: &[&str] = &["090-1234-5678", "０３－１２３４－５６７８", "+81 50 2345 6789", "080ー1111ー2222"];
-const EMAILS: &[&str] = &["Taro.Yamada+shop@gmail.com", "hanako@icloud.com", "user@example.co.jp", "ｓｏｍｅｏｎｅ＠ｙａｈｏｏ．ｃｏ．ｊｐ"];
+const PHONES: &[&str] = &[
+    "090-1234-5678",
+    "０３－１２３４－５６７８",
+    "+81 50 2345 6789",
+    "080ー1111ー2222",
+];
+const EMAILS: &[&str] = &[
+    "Taro.Yamada+shop@gmail.com",
+    "hanako@icloud.com",
+    "user@example.co.jp",
+    "ｓｏｍｅｏｎｅ＠ｙａｈｏｏ．ｃｏ．ｊｐ",
+];
 
 fn normalizers(c: &mut Criterion) {
     let mut g = c.benchmark_group("normalize");
@@ -46,7 +56,15 @@ fn normalizers(c: &mut Criterion) {
         });
     }
     g.finish();
-    c.bench_function("key_hash", |b| b.iter(|| black_box(key_hash(b"secret", LinkKind::Phone, black_box("+819012345678")))));
+    c.bench_function("key_hash", |b| {
+        b.iter(|| {
+            black_box(key_hash(
+                b"secret",
+                LinkKind::Phone,
+                black_box("+819012345678"),
+            ))
+        })
+    });
 }
 
 fn onboard(c: &mut Criterion) {
@@ -56,12 +74,19 @@ fn onboard(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("normalize_hash_link_account", |b| {
         b.iter_batched_ref(
-            || (Graph::with_capacity(GraphConfig::default(), 10_000, 60_000), 0u64),
+            || {
+                (
+                    Graph::with_capacity(GraphConfig::default(), 10_000, 60_000),
+                    0u64,
+                )
+            },
             |(graph, n)| {
                 for _ in 0..1000 {
                     *n += 1;
                     let i = *n as usize;
-                    let Ok(a) = graph.add_account(1_780_000_000_000) else { return };
+                    let Ok(a) = graph.add_account(1_780_000_000_000) else {
+                        return;
+                    };
                     let phone = format!("090{:08}", *n % 100_000_000);
                     let email = format!("user{}@example.co.jp", *n);
                     let device = format!("device-{:012}", *n);
@@ -79,10 +104,16 @@ fn onboard(c: &mut Criterion) {
                         for k in &norm.keys {
                             match (k.name, k.name.link_kind()) {
                                 (KeyName::Name | KeyName::NameKana, _) => {
-                                    let _ = graph.set_name(a, key_hash(b"secret", LinkKind::Name, &k.value));
+                                    let _ = graph
+                                        .set_name(a, key_hash(b"secret", LinkKind::Name, &k.value));
                                 }
                                 (_, Some(lk)) => {
-                                    let _ = graph.link(a, lk, key_hash(b"secret", lk, &k.value), 1_780_000_000_000);
+                                    let _ = graph.link(
+                                        a,
+                                        lk,
+                                        key_hash(b"secret", lk, &k.value),
+                                        1_780_000_000_000,
+                                    );
                                 }
                                 _ => {}
                             }
@@ -100,8 +131,18 @@ fn queries(c: &mut Criterion) {
     let mut graph = Graph::new(GraphConfig::default());
     for i in 0..100_000u32 {
         let a = graph.add_account(0).unwrap_or(0);
-        let _ = graph.link(a, LinkKind::Device, key_hash(b"s", LinkKind::Device, &(i / 3).to_string()), 0);
-        let _ = graph.link(a, LinkKind::Phone, key_hash(b"s", LinkKind::Phone, &i.to_string()), 0);
+        let _ = graph.link(
+            a,
+            LinkKind::Device,
+            key_hash(b"s", LinkKind::Device, &(i / 3).to_string()),
+            0,
+        );
+        let _ = graph.link(
+            a,
+            LinkKind::Phone,
+            key_hash(b"s", LinkKind::Phone, &i.to_string()),
+            0,
+        );
     }
     let mut i = 0u32;
     c.bench_function("graph/cluster_of", |b| {

@@ -35,12 +35,19 @@ fn hash(kind: u64, n: u64) -> KeyHash {
 fn status(field: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        })
         .unwrap_or_else(|| "?".into())
 }
 
 fn main() {
-    let n: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
     const T0: i64 = 1_780_000_000_000;
     let started = Instant::now();
     let keys_estimate = (n as f64 * 3.8) as usize;
@@ -55,7 +62,13 @@ fn main() {
         for _ in 0..members {
             person += 1;
             let r = splitmix(person ^ 0xABCD);
-            let accounts = if r % 20 == 0 { 3 } else if r % 10 == 0 { 2 } else { 1 };
+            let accounts = if r % 20 == 0 {
+                3
+            } else if r % 10 == 0 {
+                2
+            } else {
+                1
+            };
             for k in 0..accounts {
                 if i >= n {
                     break;
@@ -72,7 +85,12 @@ fn main() {
                 };
                 let _ = g.set_name(a, hash(9, person));
                 // Second account: same device; third: same phone.
-                link(&mut g, LinkKind::Phone, 1, if k == 2 { person } else { person * 4 + k });
+                link(
+                    &mut g,
+                    LinkKind::Phone,
+                    1,
+                    if k == 2 { person } else { person * 4 + k },
+                );
                 link(&mut g, LinkKind::Email, 2, i);
                 link(&mut g, LinkKind::Device, 3, person);
                 link(&mut g, LinkKind::AddressUnit, 4, household);
@@ -120,5 +138,9 @@ fn main() {
     }
     lat.sort_unstable();
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p) as usize];
-    println!("cluster_features: p50 {} ns, p99 {} ns (checksum {sink})", pct(0.50), pct(0.99));
+    println!(
+        "cluster_features: p50 {} ns, p99 {} ns (checksum {sink})",
+        pct(0.50),
+        pct(0.99)
+    );
 }

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use atobarai_identity::{normalize, Kind};
+use atobarai_identity::{Kind, normalize};
 
 const INPUTS: &[&str] = &[
     "〒100-0013 東京都千代田区霞が関一丁目3番1号 霞ヶ関ビル 1203号室",
@@ -18,14 +18,22 @@ const INPUTS: &[&str] = &[
 ];
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(200_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
     let t = Instant::now();
     let _ = normalize(Kind::Address, INPUTS[0]);
-    println!("first call (gazetteer load): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "first call (gazetteer load): {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let t = Instant::now();
     let mut keys = 0;
     for i in 0..n {
-        keys += normalize(Kind::Address, INPUTS[i % INPUTS.len()]).keys.len();
+        keys += normalize(Kind::Address, INPUTS[i % INPUTS.len()])
+            .keys
+            .len();
     }
     let per = t.elapsed().as_secs_f64() / n as f64;
     println!("{n} addresses, {:.2} µs each ({keys} keys)", per * 1e6);

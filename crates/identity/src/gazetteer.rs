@@ -195,7 +195,10 @@ impl Gazetteer {
             }
             g.town_index.entry(key).or_default().push(i as TownId);
         }
-        for (names, set) in [(&g.city_index, &mut g.city_prefixes), (&g.town_index, &mut g.town_prefixes)] {
+        for (names, set) in [
+            (&g.city_index, &mut g.city_prefixes),
+            (&g.town_index, &mut g.town_prefixes),
+        ] {
             for name in names.keys() {
                 for (i, _) in name.char_indices().skip(1) {
                     set.insert(name[..i].to_string());

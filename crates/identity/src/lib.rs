@@ -252,7 +252,8 @@ fn serde_plain_name(k: KeyName) -> &'static str {
 /// `normalize(kind, canonical).canonical == Some(canonical)`.
 pub fn normalize(kind: Kind, value: &str) -> Normalized {
     let first = normalize_once(kind, value);
-    if !matches!(kind, Kind::Address | Kind::Name) {
+    if !matches!(kind, Kind::Address | Kind::Name) || first.canonical.as_deref() == Some(value) {
+        // An input that is already canonical is its own fixed point.
         return first;
     }
     // Addresses and names are rebuilt from parts, and a rare input (a

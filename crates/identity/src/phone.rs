@@ -36,10 +36,77 @@ pub fn normalize_phone_in(input: &str, region: &str) -> Result<(Phone, Vec<Flag>
     if !cleaned.chars().any(|c| c.is_ascii_digit()) {
         return Err(vec![Flag::Empty]);
     }
+    if region == "JP"
+        && let Some(phone) = fast_mobile_or_voip(&cleaned)
+    {
+        let mut flags = Vec::new();
+        if phone.number_type == "mobile" {
+            flags.push(Flag::Mobile);
+        }
+        if cleaned != input {
+            flags.push(Flag::Converted);
+        }
+        return Ok((phone, flags));
+    }
+    parse_with_metadata(input, &cleaned, region)
+}
+
+/// The common sign-up case without the general parser: a Japanese mobile
+/// (`0[6-9]0[1-9]` + 7 digits) or IP phone (`050[1-9]` + 7 digits) number,
+/// nationally or as `+81`, with hyphens or spaces. The patterns are
+/// libphonenumber's JP `mobile` and `voip` national-number patterns; a
+/// property test checks this path against the full parser. Anything else
+/// returns `None` and goes the long way.
+fn fast_mobile_or_voip(cleaned: &str) -> Option<Phone> {
+    let mut digits = [0u8; 16];
+    let mut n = 0;
+    let rest = match cleaned.strip_prefix("+81") {
+        Some(r) => r,
+        None => cleaned.strip_prefix('0')?,
+    };
+    for b in rest.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                if n == digits.len() {
+                    return None;
+                }
+                digits[n] = b;
+                n += 1;
+            }
+            b'-' | b' ' => {}
+            _ => return None,
+        }
+    }
+    let national = &digits[..n];
+    if n != 10 || national[1] != b'0' || !(b'1'..=b'9').contains(&national[2]) {
+        return None;
+    }
+    let number_type = match national[0] {
+        b'6'..=b'9' => "mobile",
+        b'5' => "voip",
+        _ => return None,
+    };
+    let mut e164 = String::with_capacity(13);
+    e164.push_str("+81");
+    e164.extend(national.iter().map(|&b| char::from(b)));
+    Some(Phone {
+        e164,
+        country_code: 81,
+        number_type,
+    })
+}
+
+/// The general path through libphonenumber's metadata.
+#[doc(hidden)]
+pub fn parse_with_metadata(
+    input: &str,
+    cleaned: &str,
+    region: &str,
+) -> Result<(Phone, Vec<Flag>), Vec<Flag>> {
     let id: Id = region.parse().unwrap_or(Id::JP);
     // The parser is third-party code: a panic inside it must not take the
     // engine down, so it is treated as an unparseable number.
-    let parsed = std::panic::catch_unwind(|| phonenumber::parse(Some(id), &cleaned).ok())
+    let parsed = std::panic::catch_unwind(|| phonenumber::parse(Some(id), cleaned).ok())
         .ok()
         .flatten();
     let Some(number) = parsed else {
@@ -84,6 +151,12 @@ pub fn normalize_phone_in(input: &str, region: &str) -> Result<(Phone, Vec<Flag>
         },
         flags,
     ))
+}
+
+/// The cleaning step, exposed for the property test of the fast path.
+#[doc(hidden)]
+pub fn clean_for_tests(input: &str) -> String {
+    clean(input)
 }
 
 /// NFKC (full-width digits and ＋), hyphen look-alikes to `-`, spaces to

@@ -496,18 +496,36 @@ fn postal_code_check() {
         let address = format!("{pref}{city}{town}{}", joined(c, b, g, "-"));
         assert!(postal_code_matches(postal, &address), "{postal} {address}");
         let hyphenated = format!("〒{}-{}", &postal[..3], &postal[3..]);
-        assert!(postal_code_matches(&hyphenated, &address), "{hyphenated} {address}");
+        assert!(
+            postal_code_matches(&hyphenated, &address),
+            "{hyphenated} {address}"
+        );
         assert!(postal_code_matches(&full_width(&hyphenated), &address));
     }
     let kasumigaseki = "東京都千代田区霞が関1-3-1";
-    assert!(postal_code_matches("100-0013", "霞が関1-3-1"), "municipality inferred from the town");
-    assert!(!postal_code_matches("100-0014", kasumigaseki), "永田町's code, same ward");
-    assert!(!postal_code_matches("530-0005", kasumigaseki), "another city");
-    assert!(!postal_code_matches("999-9999", kasumigaseki), "no such code");
+    assert!(
+        postal_code_matches("100-0013", "霞が関1-3-1"),
+        "municipality inferred from the town"
+    );
+    assert!(
+        !postal_code_matches("100-0014", kasumigaseki),
+        "永田町's code, same ward"
+    );
+    assert!(
+        !postal_code_matches("530-0005", kasumigaseki),
+        "another city"
+    );
+    assert!(
+        !postal_code_matches("999-9999", kasumigaseki),
+        "no such code"
+    );
     assert!(!postal_code_matches("100-001", kasumigaseki), "six digits");
     assert!(!postal_code_matches("abc", kasumigaseki));
     assert!(!postal_code_matches("100-0013", "どこか"));
     // A code given in the address itself is checked too.
     let n = normalize(Kind::Address, "〒530-0005 東京都千代田区霞が関1-3-1");
-    assert!(n.flags.contains(&atobarai_identity::Flag::PostalCodeMismatch));
+    assert!(
+        n.flags
+            .contains(&atobarai_identity::Flag::PostalCodeMismatch)
+    );
 }

@@ -115,3 +115,29 @@ fn kind_parses_from_the_cli_spelling() {
     assert!("Address".parse::<Kind>().is_ok());
     assert!("postcode".parse::<Kind>().is_err());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// The fast path for mobile and IP-phone numbers gives exactly what the
+    /// full libphonenumber parse gives, for every shape it accepts.
+    #[test]
+    fn phone_fast_path_agrees_with_libphonenumber(
+        lead in 5u8..10,
+        second in 0u8..10,
+        rest in prop::collection::vec(0u8..10, 8),
+        style in 0u8..4,
+    ) {
+        use atobarai_identity::phone::{clean_for_tests, normalize_phone, parse_with_metadata};
+        let national: String = [lead, second].iter().chain(&rest).map(|d| char::from(b'0' + d)).collect();
+        let input = match style {
+            0 => format!("0{national}"),
+            1 => format!("0{}-{}-{}", &national[..2], &national[2..6], &national[6..]),
+            2 => format!("+81{national}"),
+            _ => format!("+81 {} {} {}", &national[..2], &national[2..6], &national[6..]),
+        };
+        let fast = normalize_phone(&input);
+        let slow = parse_with_metadata(&input, &clean_for_tests(&input), "JP");
+        prop_assert_eq!(fast, slow, "{}", input);
+    }
+}

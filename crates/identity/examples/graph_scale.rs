@@ -62,9 +62,9 @@ fn main() {
         for _ in 0..members {
             person += 1;
             let r = splitmix(person ^ 0xABCD);
-            let accounts = if r % 20 == 0 {
+            let accounts = if r.is_multiple_of(20) {
                 3
-            } else if r % 10 == 0 {
+            } else if r.is_multiple_of(10) {
                 2
             } else {
                 1

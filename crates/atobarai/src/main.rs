@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use atobarai_core::{Config, ids};
 use atobarai_engine::{Command, Outcome, Role, prefix};
 use atobarai_server::node::NodeError;
-use atobarai_server::{AppState, ClockMode, Node, NodeOptions};
+use atobarai_server::{AppState, ClockMode, Node, NodeOptions, StoreSpec};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -36,6 +36,9 @@ struct StoreArgs {
     /// PostgreSQL URL for the journal instead of the embedded store.
     #[arg(long, env = "ATOBARAI_DATABASE")]
     database: Option<String>,
+    /// PostgreSQL schema holding the journal tables (with --database).
+    #[arg(long, default_value = "atobarai")]
+    schema: String,
     /// Configuration file (TOML); `ATOBARAI__SECTION__KEY` variables override it.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -123,12 +126,6 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
 }
 
 fn open_node(store: &StoreArgs, clock: ClockMode, snapshot_every: u64) -> Result<Node> {
-    if let Some(url) = &store.database {
-        bail!(
-            "--database {}: the PostgreSQL journal backend is not built yet; use the embedded store (--data-dir)",
-            url.split('@').next_back().unwrap_or("")
-        );
-    }
     let config = load_config(store.config.as_ref())?;
     let bar = ProgressBar::hidden();
     bar.set_style(
@@ -143,15 +140,21 @@ fn open_node(store: &StoreArgs, clock: ClockMode, snapshot_every: u64) -> Result
         bar.set_position(done);
     };
     let opts = NodeOptions {
-        data_dir: store.data_dir.clone(),
+        store: match &store.database {
+            Some(url) => StoreSpec::Postgres {
+                url: url.clone(),
+                schema: store.schema.clone(),
+            },
+            None => StoreSpec::Dir(store.data_dir.clone()),
+        },
         clock,
         config,
         snapshot_every,
     };
     let node = Node::open(opts, &mut progress).map_err(|e| match e {
-        NodeError::Store(atobarai_store::StoreError::Locked(dir)) => anyhow::anyhow!(
+        NodeError::Store(atobarai_store::StoreError::Locked(what)) => anyhow::anyhow!(
             "{} is in use by a running atobarai; stop it, or add merchants with POST /v1/admin/merchants",
-            dir.display()
+            what.display()
         ),
         other => anyhow::Error::new(other),
     })?;
@@ -233,7 +236,7 @@ fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) ->
             .await
             .with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, clock = clock.as_str(), data_dir = %store.data_dir.display(), "listening");
+        tracing::info!(%addr, clock = clock.as_str(), postgres = store.database.is_some(), "listening");
         println!("atobarai listening on http://{addr} (clock: {})", clock.as_str());
         let app = atobarai_server::router(AppState {
             node: node.clone(),

@@ -19,4 +19,4 @@ pub mod openapi;
 pub mod render;
 
 pub use http::{AppState, router};
-pub use node::{ClockMode, Node, NodeOptions};
+pub use node::{ClockMode, Node, NodeOptions, StoreSpec};

@@ -49,9 +49,41 @@ impl ClockMode {
     }
 }
 
+/// Where the journal lives.
+#[derive(Clone, Debug)]
+pub enum StoreSpec {
+    /// The embedded SQLite store in a data directory.
+    Dir(PathBuf),
+    /// PostgreSQL: a connection URL and the schema holding the tables.
+    Postgres { url: String, schema: String },
+}
+
+/// An open journal and whatever keeps it exclusively ours (the data-dir
+/// lock; PostgreSQL's advisory lock lives in the journal's connection).
+struct OpenStore {
+    journal: Box<dyn Journal>,
+    _lock: Option<DataDir>,
+}
+
+fn open_store(spec: &StoreSpec) -> Result<OpenStore, StoreError> {
+    match spec {
+        StoreSpec::Dir(path) => {
+            let dir = DataDir::open(path)?;
+            Ok(OpenStore {
+                journal: Box::new(dir.journal()?),
+                _lock: Some(dir),
+            })
+        }
+        StoreSpec::Postgres { url, schema } => Ok(OpenStore {
+            journal: Box::new(atobarai_store::PgJournal::open(url, schema)?),
+            _lock: None,
+        }),
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct NodeOptions {
-    pub data_dir: PathBuf,
+    pub store: StoreSpec,
     pub clock: ClockMode,
     pub config: Config,
     /// Take a snapshot after this many journaled commands.
@@ -179,10 +211,9 @@ pub fn load_engine(
 impl Node {
     /// Open the data directory, load the engine and start the threads.
     pub fn open(opts: NodeOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<Node, NodeError> {
-        let dir = DataDir::open(&opts.data_dir)?;
-        let mut journal = dir.journal()?;
-        let engine = load_engine(&journal, opts.config.clone(), progress)?;
-        journal.set_meta("clock", opts.clock.as_str())?;
+        let mut store = open_store(&opts.store)?;
+        let engine = load_engine(store.journal.as_ref(), opts.config.clone(), progress)?;
+        store.journal.set_meta("clock", opts.clock.as_str())?;
         let keys = Arc::new(KeyCache::default());
         for (id, principal, hash) in engine.keys() {
             keys.insert(id, principal, hash);
@@ -206,7 +237,7 @@ impl Node {
             let (keys, metrics) = (keys.clone(), metrics.clone());
             std::thread::Builder::new()
                 .name("journal".into())
-                .spawn(move || writer_loop(dir, journal, wrx, &keys, &metrics))
+                .spawn(move || writer_loop(store, wrx, &keys, &metrics))
                 .map_err(NodeError::Thread)?
         };
         Ok(Node {
@@ -417,8 +448,7 @@ fn engine_loop(
 }
 
 fn writer_loop(
-    _dir: DataDir,
-    mut journal: atobarai_store::SqliteJournal,
+    mut store: OpenStore,
     wrx: flume::Receiver<Batch>,
     keys: &KeyCache,
     metrics: &Metrics,
@@ -436,11 +466,11 @@ fn writer_loop(
             .flat_map(|b| std::mem::take(&mut b.records))
             .collect();
         let started = Instant::now();
-        if let Err(e) = journal.append(&records) {
+        if let Err(e) = store.journal.append(&records) {
             fail_stop(&e);
         }
         for snapshot in batches.iter().filter_map(|b| b.snapshot.as_ref()) {
-            if let Err(e) = journal.save_snapshot(snapshot) {
+            if let Err(e) = store.journal.save_snapshot(snapshot) {
                 // A missing snapshot only slows the next start; keep serving.
                 tracing::error!(error = %e, seq = snapshot.seq, "snapshot not saved");
             }

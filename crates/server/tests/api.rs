@@ -2,7 +2,7 @@
 //! on an ephemeral port (one `spawn_app` helper, typed requests).
 
 use atobarai_engine::{Command, Outcome, Role};
-use atobarai_server::{AppState, ClockMode, Node, NodeOptions, auth};
+use atobarai_server::{AppState, ClockMode, Node, NodeOptions, StoreSpec, auth};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -12,7 +12,8 @@ struct TestApp {
     base: String,
     http: reqwest::Client,
     node: Arc<Node>,
-    dir: Option<tempfile::TempDir>,
+    spec: StoreSpec,
+    _dir: Option<tempfile::TempDir>,
     merchant: String,
     other_merchant: String,
     admin: String,
@@ -21,9 +22,9 @@ struct TestApp {
     keys: AtomicU64,
 }
 
-fn options(dir: &std::path::Path) -> NodeOptions {
+fn options(store: StoreSpec) -> NodeOptions {
     NodeOptions {
-        data_dir: dir.to_path_buf(),
+        store,
         clock: ClockMode::Manual,
         config: Default::default(),
         snapshot_every: 50,
@@ -68,7 +69,11 @@ async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {
 
 async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let opts = options(dir.path());
+    spawn_app_on(StoreSpec::Dir(dir.path().to_path_buf()), Some(dir)).await
+}
+
+async fn spawn_app_on(spec: StoreSpec, dir: Option<tempfile::TempDir>) -> TestApp {
+    let opts = options(spec.clone());
     let (node, merchant, other_merchant, admin, analyst) = tokio::task::spawn_blocking(move || {
         let node = Node::open(opts, &mut |_, _| {}).unwrap();
         let m = add_key(&node, "shop", None);
@@ -84,7 +89,8 @@ async fn spawn_app() -> TestApp {
         base,
         http: reqwest::Client::new(),
         node,
-        dir: Some(dir),
+        spec,
+        _dir: dir,
         merchant,
         other_merchant,
         admin,
@@ -193,14 +199,13 @@ impl TestApp {
     }
 
     /// Stop the server and the node, then start both again on the same data.
-    async fn restart(mut self) -> TestApp {
+    async fn restart(self) -> TestApp {
         self.server.abort();
         let node = self.node.clone();
         tokio::task::spawn_blocking(move || node.shutdown())
             .await
             .unwrap();
-        let dir = self.dir.take().unwrap();
-        let opts = options(dir.path());
+        let opts = options(self.spec.clone());
         let node = tokio::task::spawn_blocking(move || {
             Arc::new(Node::open(opts, &mut |_, _| {}).unwrap())
         })
@@ -211,7 +216,6 @@ impl TestApp {
             base,
             node,
             server,
-            dir: Some(dir),
             ..self
         }
     }
@@ -374,7 +378,45 @@ async fn idempotent_replay_and_reused_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_keeps_every_order() {
-    let app = spawn_app().await;
+    restart_keeps_every_order_on(spawn_app().await).await;
+}
+
+/// The same on the PostgreSQL journal; runs when TEST_DATABASE_URL is set
+/// (CI sets it) and otherwise says it was skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_every_order_on_postgres() {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("SKIPPED restart_keeps_every_order_on_postgres: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let schema = format!("atb_api_{}", std::process::id());
+    let (u, s) = (url.clone(), schema.clone());
+    tokio::task::spawn_blocking(move || atobarai_store::PgJournal::drop_schema(&u, &s).unwrap())
+        .await
+        .unwrap();
+    let app = spawn_app_on(
+        StoreSpec::Postgres {
+            url: url.clone(),
+            schema: schema.clone(),
+        },
+        None,
+    )
+    .await;
+    let app = restart_keeps_every_order_on(app).await;
+    app.server.abort();
+    let node = app.node.clone();
+    tokio::task::spawn_blocking(move || node.shutdown())
+        .await
+        .unwrap();
+    drop(app);
+    tokio::task::spawn_blocking(move || {
+        atobarai_store::PgJournal::drop_schema(&url, &schema).unwrap()
+    })
+    .await
+    .unwrap();
+}
+
+async fn restart_keeps_every_order_on(app: TestApp) -> TestApp {
     let cus = app.register("c-1").await;
     let mut orders = Vec::new();
     // More orders than `snapshot_every` (50): the restart loads a snapshot
@@ -404,6 +446,7 @@ async fn restart_keeps_every_order() {
         .map(|o| o["amount"].as_i64().unwrap())
         .sum();
     assert_eq!(c["exposure"].as_i64(), Some(held));
+    app
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

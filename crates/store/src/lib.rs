@@ -11,8 +11,10 @@
 //! A data directory is used by one process at a time: [`DataDir::open`]
 //! takes an exclusive lock on `DIR/LOCK` for as long as the value lives.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PgJournal;
 pub use sqlite::SqliteJournal;
 
 use std::fs::{File, OpenOptions};
@@ -31,6 +33,8 @@ pub enum StoreError {
     },
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("postgres: {0}")]
+    Postgres(String),
 }
 
 /// One journaled command: its sequence number (1, 2, 3 … with no gaps) and

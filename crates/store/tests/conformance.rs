@@ -86,3 +86,28 @@ fn a_data_dir_is_locked_while_open() {
     drop(first);
     DataDir::open(dir.path()).unwrap();
 }
+
+/// PostgreSQL: runs when TEST_DATABASE_URL is set (CI sets it); otherwise
+/// says clearly that it was skipped.
+#[test]
+fn postgres_conforms_and_locks_its_schema() {
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!("SKIPPED postgres_conforms_and_locks_its_schema: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let schema = format!("atb_test_{}", std::process::id());
+    atobarai_store::PgJournal::drop_schema(&url, &schema).unwrap();
+    {
+        let mut j = atobarai_store::PgJournal::open(&url, &schema).unwrap();
+        conformance(&mut j);
+        assert!(matches!(
+            atobarai_store::PgJournal::open(&url, &schema),
+            Err(StoreError::Locked(_))
+        ));
+    }
+    let j = atobarai_store::PgJournal::open(&url, &schema).unwrap();
+    assert_eq!(j.last_seq().unwrap(), 3);
+    assert_eq!(all_after(&j, 1).len(), 2);
+    drop(j);
+    atobarai_store::PgJournal::drop_schema(&url, &schema).unwrap();
+}

@@ -135,14 +135,24 @@ pub fn normalize_address(input: &str) -> AddressResult {
 
     // The street: from the end of the municipality on.
     let mut rest: Vec<char> = chars[admin.consumed..].to_vec();
-    if address.prefecture.as_deref() == Some("京都府") {
+    let kyoto = address.prefecture.as_deref() == Some("京都府");
+    if kyoto {
         rest = strip_kyoto_directions(&rest);
     }
-    let rest = strip_aza_prefix(&rest);
+    let skip = aza_prefix_len(&rest);
+    let rest = &rest[skip..];
     let mut protected: Vec<char> = Vec::new();
     let mut tail: &[char] = rest;
     if let (Some(c), Some(_)) = (city_id, pref) {
-        if let Some((tid, len)) = match_town(g, c, rest)
+        // The municipality reading already matched the town at this very
+        // position, unless Kyoto's directions moved it or the postal code
+        // supplied the municipality.
+        let found = if !kyoto && admin.city == Some(c) {
+            admin.town.map(|(t, len)| (t, len.saturating_sub(skip)))
+        } else {
+            match_town(g, c, rest)
+        };
+        if let Some((tid, len)) = found
             && let Some(t) = g.town(tid)
         {
             protected = gazetteer::strip_aza(&t.name).chars().collect();
@@ -594,10 +604,6 @@ fn aza_prefix_len(folded: &[char]) -> usize {
     } else {
         0
     }
-}
-
-fn strip_aza_prefix(chars: &[char]) -> &[char] {
-    &chars[aza_prefix_len(chars)..]
 }
 
 /// Kyoto's street directions (寺町通御池上る上本能寺前町): the town follows the

@@ -227,6 +227,28 @@ pub fn fold_address_key(c: char) -> char {
     if c.is_ascii() {
         return c;
     }
+    // Kana and the main CJK block (where nearly every address char is): one
+    // table lookup instead of two searches.
+    let i = (c as u32).wrapping_sub(DENSE_START) as usize;
+    if let Some(&folded) = dense_address_table().get(i) {
+        return folded;
+    }
+    fold_address_key_slow(c)
+}
+
+const DENSE_START: u32 = 0x3000;
+const DENSE_END: u32 = 0xA000;
+
+fn dense_address_table() -> &'static [char] {
+    static TABLE: std::sync::OnceLock<Vec<char>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (DENSE_START..DENSE_END)
+            .map(|u| char::from_u32(u).map_or('\u{FFFD}', fold_address_key_slow))
+            .collect()
+    })
+}
+
+fn fold_address_key_slow(c: char) -> char {
     let c = fold_variant(c);
     address_index()
         .binary_search_by_key(&c, |&(k, _)| k)

@@ -87,7 +87,7 @@ fn onboard(c: &mut Criterion) {
                     let Ok(a) = graph.add_account(1_780_000_000_000) else {
                         return;
                     };
-                    let phone = format!("090{:08}", *n % 100_000_000);
+                    let phone = format!("090{}{:07}", 1 + *n % 9, *n % 10_000_000);
                     let email = format!("user{}@example.co.jp", *n);
                     let device = format!("device-{:012}", *n);
                     let ip = format!("203.0.{}.{}", (*n / 256) % 256, *n % 256);

@@ -1,14 +1,14 @@
-//! Due dates, as the engine needs them to tell what is overdue.
+//! Due dates, as the engine needs them at capture, from the billing rules
+//! (`atobarai_billing::schedule`): a per-order invoice is due
+//! `per_order_due_days` after it is issued at capture; a monthly purchase is
+//! billed on the statement of its capture month, issued on the 1st of the
+//! next month and due on the method's day, a bank debit moving to the next
+//! bank business day (weekends, public holidays, Dec 31 – Jan 3).
 //!
-//! - Per-order invoice: issued at capture (JST date), due
-//!   `per_order_due_days` later.
-//! - Monthly statement: purchases captured in month M close at M's end; the
-//!   statement is issued on the 1st of M+1 and is due on the method's day of
-//!   M+1 (10th convenience store, 20th paper bill, 27th bank debit). A bank
-//!   debit that falls on a weekend moves to the next weekday.
-//! - The payment method used is the one in effect on the statement's issue
-//!   date; a change requested in month M takes effect on the 1st of M+1.
+//! The payment method used is the one in effect on the statement's issue
+//! date; a change requested in month M takes effect on the 1st of M+1.
 
+use atobarai_billing::schedule::{YearMonth, per_order_due_date, statement_dates};
 use atobarai_core::config::BillingConfig;
 use atobarai_core::{JstDate, PaymentMethod, Product};
 
@@ -30,23 +30,13 @@ pub fn due_date(
     method: impl Fn(JstDate) -> PaymentMethod,
 ) -> JstDate {
     match product {
-        Product::PerOrder => captured_on
-            .plus_days(cfg.per_order_due_days)
-            .unwrap_or(captured_on),
+        Product::PerOrder => per_order_due_date(captured_on, cfg).unwrap_or(captured_on),
         Product::Monthly => {
+            let month = YearMonth::of(captured_on);
             let issue = captured_on.first_of_next_month().unwrap_or(captured_on);
-            let (day, business_day_only) = match method(issue) {
-                PaymentMethod::ConvenienceStore => (cfg.convenience_store_due_day, false),
-                PaymentMethod::PaperBill => (cfg.paper_bill_due_day, false),
-                PaymentMethod::BankDebit => (cfg.bank_debit_day, true),
-            };
-            let mut due = issue.with_day_clamped(day);
-            if business_day_only {
-                while due.weekday_iso() >= 6 {
-                    due = due.plus_days(1).unwrap_or(due);
-                }
-            }
-            due
+            statement_dates(month, method(issue), cfg)
+                .map(|d| d.due_on)
+                .unwrap_or(issue)
         }
     }
 }
@@ -78,7 +68,7 @@ mod tests {
             }),
             d("2026-07-20")
         );
-        // 2026-06-27 is a Saturday: debit moves to Monday the 29th.
+        // 2026-06-27 is a Saturday: the debit moves to Monday the 29th.
         assert_eq!(
             due_date(&cfg, Product::Monthly, d("2026-05-31"), bd),
             d("2026-06-29")
@@ -86,6 +76,16 @@ mod tests {
         assert_eq!(
             due_date(&cfg, Product::Monthly, d("2026-12-15"), bd),
             d("2027-01-27")
+        );
+        // 2025-12-27 is a Saturday; Dec 29 (Mon) is a bank business day.
+        assert_eq!(
+            due_date(&cfg, Product::Monthly, d("2025-11-03"), bd),
+            d("2025-12-29")
+        );
+        // 2026-09-27 is a Sunday; the 28th is a Monday.
+        assert_eq!(
+            due_date(&cfg, Product::Monthly, d("2026-08-03"), bd),
+            d("2026-09-28")
         );
     }
 

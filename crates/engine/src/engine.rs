@@ -9,6 +9,7 @@ use crate::command::{
 use crate::due;
 use crate::error::{CommandError, ErrorKind};
 use crate::idem::{IdemTable, Lookup};
+use crate::identity::{ClusterCredit, IdentityKeys, IdentityState, IdentityView, SessionKeys};
 use crate::prefix;
 use crate::reason::{Reason, ReasonCode};
 use crate::risk::{BaselinePolicy, CustomerFacts, RiskAction, RiskContext, RiskPolicy};
@@ -19,8 +20,10 @@ use crate::state::{
     Payment, Suspension,
 };
 use crate::view::{CustomerView, KeyGrant, OrderView, Outcome, PaymentView, SuspensionView};
+use atobarai_billing::postings;
 use atobarai_core::ids;
 use atobarai_core::{At, Channel, Config, JstDate, PaymentMethod, Product, Yen};
+use atobarai_ledger::YenLedger;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -31,21 +34,29 @@ const MS_PER_HOUR: i64 = 3_600_000;
 /// Everything that is the engine's state. Serialized as is into snapshots
 /// and the digest.
 #[derive(Default, PartialEq, Serialize, Deserialize)]
-struct State {
-    now: At,
-    applied: u64,
-    merchants: Vec<Merchant>,
-    operators: Vec<Operator>,
-    customers: SegVec<Customer>,
-    orders: SegVec<Order>,
-    payments: SegVec<Payment>,
-    suspensions: Vec<Suspension>,
-    idem: IdemTable,
+pub(crate) struct State {
+    pub(crate) now: At,
+    pub(crate) applied: u64,
+    pub(crate) merchants: Vec<Merchant>,
+    pub(crate) operators: Vec<Operator>,
+    pub(crate) customers: SegVec<Customer>,
+    pub(crate) orders: SegVec<Order>,
+    pub(crate) payments: SegVec<Payment>,
+    pub(crate) suspensions: Vec<Suspension>,
+    pub(crate) idem: IdemTable,
+    /// Ledger entries refused (a bug if ever non-zero; see check_invariants).
+    pub(crate) ledger_errors: u64,
+    /// The double-entry book every money event posts to.
+    pub(crate) ledger: YenLedger,
+    /// The last JST day whose time-driven billing work is done.
+    pub(crate) billed_through: Option<JstDate>,
+    /// The identity graph: customer `i` is account `i`.
+    pub(crate) identity: IdentityState,
 }
 
 /// Lookup tables derived from [`State`]; rebuilt after a restore.
 #[derive(Default)]
-struct Indexes {
+pub(crate) struct Indexes {
     customer_by_external: ShardedMap<(u32, Box<str>), u32>,
     payment_by_reference: ShardedMap<Box<str>, u32>,
     merchant_by_key: FxHashMap<String, u32>,
@@ -53,10 +64,10 @@ struct Indexes {
 }
 
 pub struct Engine {
-    config: Config,
-    policy: Box<dyn RiskPolicy>,
-    state: State,
-    idx: Indexes,
+    pub(crate) config: Config,
+    pub(crate) policy: Box<dyn RiskPolicy>,
+    pub(crate) state: State,
+    pub(crate) idx: Indexes,
 }
 
 /// The result of applying one envelope.
@@ -143,6 +154,9 @@ impl Engine {
                 Lookup::Miss => {}
             }
         }
+        // Time-driven billing up to this command's day (the node journals an
+        // explicit clock command first whenever the day changes).
+        self.catch_up(at);
         let (outcome, changed) = self.dispatch(at, &env.command)?;
         if changed || env.idem.is_some() {
             self.state.now = self.state.now.max(at);
@@ -180,12 +194,15 @@ impl Engine {
                 merchant,
                 profile,
                 payment_method,
+                identity,
             } => self
-                .register_customer(at, *merchant, profile, *payment_method)
+                .register_customer(at, *merchant, profile, *payment_method, identity)
                 .map(changed),
-            Command::Authorize { merchant, input } => {
-                self.authorize(at, *merchant, input).map(changed)
-            }
+            Command::Authorize {
+                merchant,
+                input,
+                session,
+            } => self.authorize(at, *merchant, input, session).map(changed),
             Command::Capture {
                 principal,
                 order,
@@ -196,7 +213,7 @@ impl Engine {
                 principal,
                 order,
                 amount,
-            } => self.refund(*principal, *order, *amount).map(changed),
+            } => self.refund(at, *principal, *order, *amount).map(changed),
             Command::RecordPayment { principal, input } => {
                 self.record_payment(at, *principal, input)
             }
@@ -282,6 +299,7 @@ impl Engine {
         merchant: u32,
         profile: &CustomerProfile,
         payment_method: PaymentMethod,
+        identity: &IdentityKeys,
     ) -> Result<Outcome, CommandError> {
         self.merchant(merchant)?;
         let key = (merchant, Box::<str>::from(profile.external_id.as_str()));
@@ -309,6 +327,20 @@ impl Engine {
             ));
         }
         let idx = self.state.customers.len() as u32;
+        // Customer `i` is identity account `i`; only a bug could break that,
+        // and then nothing is registered.
+        if self.state.identity.accounts() != idx as usize {
+            return Err(CommandError::conflict(
+                "identity_graph_out_of_step",
+                "the identity graph does not match the customers",
+            ));
+        }
+        // Validation is over: from here on we only mutate (the graph refuses
+        // a new account only when it holds u32::MAX − 1 of them).
+        self.state
+            .identity
+            .register(idx, at, identity)
+            .map_err(|e| CommandError::conflict("identity_graph_full", e.to_string()))?;
         self.state.customers.push(Customer {
             merchant,
             profile: Box::new(profile.clone()),
@@ -325,6 +357,7 @@ impl Engine {
             orders_approved: 0,
             open_orders: Vec::new(),
             created_at: at,
+            billing: None,
         });
         self.idx.customer_by_external.insert(key, idx);
         Ok(Outcome::Customer(self.customer_view_at(idx, at)))
@@ -344,6 +377,7 @@ impl Engine {
         at: At,
         merchant: u32,
         input: &AuthorizeInput,
+        session: &SessionKeys,
     ) -> Result<Outcome, CommandError> {
         self.merchant(merchant)?;
         let ci = self.customer_index(Principal::Merchant(merchant), input.customer)?;
@@ -362,10 +396,20 @@ impl Engine {
             ));
         }
         let amount = order_amount(input)?;
+        // Nothing below can fail: record the device and IP first, so a device
+        // shared with another account puts this order under the cluster's limit.
+        self.state.identity.link_session(ci, at, session);
+        let today = at.jst_date();
+        let cluster = self
+            .state
+            .identity
+            .cluster_credit(ci, &self.state.customers, |c| self.is_overdue(c, today));
 
-        let mut reasons: Vec<Reason> = self.credit_declines(at, merchant, ci, input, amount);
+        let mut reasons: Vec<Reason> =
+            self.credit_declines(at, merchant, ci, input, amount, cluster.as_ref());
         let decision = if reasons.is_empty() {
             let c = &self.state.customers[ci as usize];
+            let (cluster_accounts, address_new_accounts_30d) = self.state.identity.features(ci, at);
             let ctx = RiskContext {
                 at,
                 order: input,
@@ -375,6 +419,12 @@ impl Engine {
                     paid_online_orders: c.paid_online_orders,
                     exposure: c.exposure(),
                     limit: c.limit,
+                    cluster_accounts,
+                    address_new_accounts_30d,
+                    cluster_member_overdue: cluster.is_some_and(|k| k.other_overdue),
+                    cluster_exposure: cluster
+                        .map_or(c.exposure(), |k| k.exposure_with(c.exposure())),
+                    cluster_limit: cluster.map_or(c.limit, |k| k.limit),
                 },
             };
             let verdict = self.policy.assess(&ctx);
@@ -408,6 +458,15 @@ impl Engine {
                     c.exposure(),
                     c.limit
                 );
+                // And never takes the identity cluster past its shared limit.
+                if let Some(k) = &cluster {
+                    assert!(
+                        k.exposure_with(c.exposure()) <= k.limit,
+                        "cluster exposure {} exceeds cluster limit {} after approve",
+                        k.exposure_with(c.exposure()),
+                        k.limit
+                    );
+                }
                 if decision == Decision::Approve {
                     OrderStatus::Authorized
                 } else {
@@ -441,6 +500,7 @@ impl Engine {
                 device_id: input.device_id.clone(),
                 ip: input.ip.clone(),
             }),
+            points_granted: 0,
         });
         Ok(Outcome::Order(self.order_view(oi)))
     }
@@ -454,6 +514,7 @@ impl Engine {
         ci: u32,
         input: &AuthorizeInput,
         amount: Yen,
+        cluster: Option<&ClusterCredit>,
     ) -> Vec<Reason> {
         let c = &self.state.customers[ci as usize];
         let credit = &self.config.credit;
@@ -470,11 +531,13 @@ impl Engine {
         if suspended {
             reasons.push(ReasonCode::CategorySuspended.into());
         }
-        if self.is_overdue(c, at.jst_date()) {
+        // An overdue invoice of any account of the same person blocks.
+        if self.is_overdue(c, at.jst_date()) || cluster.is_some_and(|k| k.other_overdue) {
             reasons.push(ReasonCode::OverdueInvoice.into());
         }
         // Amounts are bounded by Yen::AMOUNT_MAX, so these sums cannot overflow.
-        if c.exposure().get() + amount.get() > c.limit.get() {
+        let own_after = Yen::new(c.exposure().get() + amount.get());
+        if own_after > c.limit || cluster.is_some_and(|k| k.exposure_with(own_after) > k.limit) {
             reasons.push(ReasonCode::LimitExceeded.into());
         }
         if input.product == Product::PerOrder
@@ -558,49 +621,16 @@ impl Engine {
             .open_orders
             .partition_point(|&x| (orders[x as usize].due_date, x) <= (Some(due_date), oi));
         c.open_orders.insert(pos, oi);
+        self.on_capture(at, oi);
         // A credit balance pays new invoices first.
-        let credit = c.credit;
+        let credit = self.state.customers[ci as usize].credit;
         if credit.is_positive() {
-            self.allocate(ci, credit);
+            let applied = self.pay_down(at, ci, credit);
             let c = &mut self.state.customers[ci as usize];
-            c.credit = Yen::new(c.credit.get() - credit.get());
+            c.credit = Yen::new(c.credit.get() - applied.get());
+            self.post(postings::credit_applied(at, u64::from(oi), ci, applied));
         }
         Ok(Outcome::Order(self.order_view(oi)))
-    }
-
-    /// Pay `amount` into the customer's open orders, oldest due first.
-    /// Returns what was applied; the caller decides what the rest becomes.
-    fn allocate(&mut self, ci: u32, amount: Yen) -> Yen {
-        let mut remaining = amount.get();
-        let c = &mut self.state.customers[ci as usize];
-        let mut closed = 0usize;
-        for &oi in &c.open_orders {
-            if remaining == 0 {
-                break;
-            }
-            let o = &mut self.state.orders[oi as usize];
-            let pay = o.owed().get().min(remaining);
-            o.paid = Yen::new(o.paid.get() + pay);
-            remaining -= pay;
-            c.outstanding = Yen::new(c.outstanding.get() - pay);
-            if o.product == Product::PerOrder {
-                c.per_order_exposure = Yen::new(c.per_order_exposure.get() - pay);
-            }
-            if o.channel == Channel::InStore {
-                c.in_store_exposure = Yen::new(c.in_store_exposure.get() - pay);
-            }
-            if o.owed() == Yen::ZERO {
-                closed += 1;
-                if o.channel == Channel::Online {
-                    c.paid_online_orders += 1;
-                }
-            } else {
-                break;
-            }
-        }
-        c.open_orders.drain(..closed);
-        c.credit = Yen::new(c.credit.get() + remaining);
-        Yen::new(amount.get() - remaining)
     }
 
     fn cancel(&mut self, principal: Principal, order: u64) -> Result<Outcome, CommandError> {
@@ -628,6 +658,7 @@ impl Engine {
 
     fn refund(
         &mut self,
+        at: At,
         principal: Principal,
         order: u64,
         amount: Yen,
@@ -668,6 +699,7 @@ impl Engine {
         if owed_before.is_positive() && owed_after == Yen::ZERO {
             c.open_orders.retain(|&x| x != oi);
         }
+        self.on_refund(at, oi, Yen::new(reduced), amount);
         Ok(Outcome::Order(self.order_view(oi)))
     }
 
@@ -696,9 +728,14 @@ impl Engine {
                 "amount must be positive",
             ));
         }
-        let applied = self.allocate(ci, input.amount);
-        let c = &self.state.customers[ci as usize];
+        let applied = self.pay_down(at, ci, input.amount);
+        {
+            let c = &mut self.state.customers[ci as usize];
+            c.credit = Yen::new(c.credit.get() + input.amount.get() - applied.get());
+        }
         let pi = self.state.payments.len() as u32;
+        self.post_payment(at, pi, ci, input.amount, applied);
+        let c = &self.state.customers[ci as usize];
         self.state.payments.push(Payment {
             customer: ci,
             amount: input.amount,
@@ -749,12 +786,12 @@ impl Engine {
         }
         // `apply` moves `now` to the envelope time; make that `to`.
         self.state.now = to;
-        self.promote_pending_methods(to.jst_date());
+        self.catch_up(to);
         Ok(Outcome::Clock { now: to })
     }
 
     /// Payment-method changes whose month has come become the current method.
-    fn promote_pending_methods(&mut self, today: JstDate) {
+    pub(crate) fn promote_pending_methods(&mut self, today: JstDate) {
         for c in self.state.customers.iter_mut() {
             if let Some((method, from)) = c.pending_method
                 && today >= from
@@ -846,7 +883,11 @@ impl Engine {
             .ok_or_else(|| CommandError::forbidden("unknown merchant"))
     }
 
-    fn customer_index(&self, principal: Principal, customer: u64) -> Result<u32, CommandError> {
+    pub(crate) fn customer_index(
+        &self,
+        principal: Principal,
+        customer: u64,
+    ) -> Result<u32, CommandError> {
         let not_found = || CommandError::not_found("customer_not_found", "customer", "customer");
         let ci = u32::try_from(customer).map_err(|_| not_found())?;
         let c = self
@@ -932,6 +973,24 @@ impl Engine {
             .customer_index(principal, customer)
             .map_err(|e| e.field("id"))?;
         Ok(self.customer_view_at(ci, self.state.now))
+    }
+
+    /// Who a customer is linked to (operators only): its identity cluster,
+    /// the members with their links and the evidence chain to each, and the
+    /// accounts sharing only an address or a recent IP.
+    pub fn identity(&self, principal: Principal, id: &str) -> Result<IdentityView, CommandError> {
+        if matches!(principal, Principal::Merchant(_)) {
+            return Err(CommandError::forbidden("identity is for operators"));
+        }
+        let customer = ids::decode(prefix::CUSTOMER, id)
+            .ok_or_else(|| CommandError::not_found("customer_not_found", "id", "customer"))?;
+        let ci = self
+            .customer_index(principal, customer)
+            .map_err(|e| e.field("id"))?;
+        self.state
+            .identity
+            .view(ci, self.state.now)
+            .ok_or_else(|| CommandError::not_found("customer_not_found", "id", "customer"))
     }
 
     pub fn order(&self, principal: Principal, id: &str) -> Result<OrderView, CommandError> {
@@ -1081,6 +1140,7 @@ impl Engine {
     /// Recompute every customer's totals from its orders and payments and
     /// compare with the running totals; check exposure against limits.
     pub fn check_invariants(&self) -> Result<(), String> {
+        self.state.identity.check(self.state.customers.len())?;
         let n = self.state.customers.len();
         let mut held = vec![0i64; n];
         let mut owed = vec![0i64; n];
@@ -1111,7 +1171,9 @@ impl Engine {
             paid_in[p.customer as usize] += p.amount.get();
         }
         for (ci, c) in self.state.customers.iter().enumerate() {
-            let expect_credit = paid_in[ci] + refunded_paid[ci];
+            // Payments that went to fees, late fees and damages.
+            let charges_paid = c.billing.as_deref().map_or(0, |b| b.charges_paid.get());
+            let expect_credit = paid_in[ci] + refunded_paid[ci] - charges_paid;
             let checks = [
                 ("held", c.held.get(), held[ci]),
                 ("outstanding", c.outstanding.get(), owed[ci]),
@@ -1134,7 +1196,7 @@ impl Engine {
                 return Err(format!("customer {ci}: negative credit balance"));
             }
         }
-        Ok(())
+        self.check_billing()
     }
 }
 

@@ -12,11 +12,13 @@
 //! - After an approve, a customer's exposure never exceeds its limit.
 //! - A decline is a value ([`Decision::Decline`] with reasons), never an error.
 
+pub mod billing;
 mod command;
 mod due;
 mod engine;
 mod error;
 mod idem;
+mod identity;
 pub mod reason;
 pub mod risk;
 mod seg;
@@ -24,12 +26,17 @@ mod shard;
 mod state;
 mod view;
 
+/// The identity crate's types the commands and views use.
+pub use atobarai_identity::{KeyHash, LinkKind, Strength};
 pub use command::{
     AuthorizeInput, Command, CustomerProfile, Envelope, Idem, LineItem, PaymentInput, Principal,
     ReviewVerdict, Role, SuspensionInput,
 };
 pub use engine::{Applied, Engine, EngineStats};
 pub use error::{CommandError, ErrorKind};
+pub use identity::{
+    EvidenceStep, IdentityKeys, IdentityLink, IdentityMember, IdentityView, SessionKeys,
+};
 pub use reason::{Reason, ReasonCode};
 pub use state::{CustomerStatus, Decision, OrderStatus};
 pub use view::{CustomerView, KeyGrant, OrderView, Outcome, PaymentView, SuspensionView};
@@ -42,4 +49,6 @@ pub mod prefix {
     pub const SUSPENSION: &str = "sus";
     pub const MERCHANT: &str = "mer";
     pub const OPERATOR: &str = "opr";
+    /// An identity cluster (named after its smallest customer index).
+    pub const CLUSTER: &str = "idc";
 }

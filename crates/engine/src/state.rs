@@ -69,6 +69,8 @@ pub struct Customer {
     /// payments are allocated from the front.
     pub open_orders: Vec<u32>,
     pub created_at: At,
+    /// Fees, invoices, points and dunning; created at the first capture.
+    pub billing: Option<Box<crate::billing::CustomerBilling>>,
 }
 
 impl Customer {
@@ -151,6 +153,8 @@ pub struct Order {
     pub captured_at: Option<At>,
     pub due_date: Option<JstDate>,
     pub detail: Box<OrderDetail>,
+    /// Points granted when this order was paid in full.
+    pub points_granted: i64,
 }
 
 impl Order {

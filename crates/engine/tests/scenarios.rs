@@ -363,6 +363,8 @@ fn partial_capture_releases_the_rest_and_refund_after_payment_becomes_credit() {
 fn errors_change_nothing() {
     let mut e = engine_with(1);
     let t = at("2026-06-10T12:00:00+09:00");
+    // As the node does: the day's billing work is its own command.
+    e.apply(&env(t, Command::AdvanceClock { to: t })).unwrap();
     let before = e.digest();
     let bad = [
         authorize(

@@ -2,6 +2,7 @@
 //! (postcard-encoded) before their outcome leaves the process, so their shape
 //! is a storage format: add variants and fields at the end, never reorder.
 
+use crate::identity::{IdentityKeys, SessionKeys};
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use serde::{Deserialize, Serialize};
 
@@ -76,10 +77,15 @@ pub enum Command {
         merchant: u32,
         profile: CustomerProfile,
         payment_method: PaymentMethod,
+        /// Keyed hashes of the normalized phone, e-mail, address and name,
+        /// computed by the shell (the engine never holds the secret).
+        identity: IdentityKeys,
     },
     Authorize {
         merchant: u32,
         input: AuthorizeInput,
+        /// Keyed hashes of the device id and IP network, computed by the shell.
+        session: SessionKeys,
     },
     Capture {
         principal: Principal,

@@ -19,6 +19,17 @@ pub struct CustomerFacts {
     pub paid_online_orders: u32,
     pub exposure: Yen,
     pub limit: Yen,
+    /// Identity cluster (strong links only: phone, e-mail, device): how
+    /// many accounts are this person, this one included (1 when alone).
+    pub cluster_accounts: u32,
+    /// Accounts created in the last 30 days at this customer's address
+    /// unit (this one included if new): a burst of sign-ups at one address.
+    pub address_new_accounts_30d: u32,
+    /// Another account of the cluster has an overdue invoice.
+    pub cluster_member_overdue: bool,
+    /// The cluster's exposure and limit (the customer's own when alone).
+    pub cluster_exposure: Yen,
+    pub cluster_limit: Yen,
 }
 
 /// The order under decision.

@@ -3,9 +3,60 @@
 
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use atobarai_engine::{
-    AuthorizeInput, Command, CustomerProfile, Engine, Envelope, LineItem, Outcome, PaymentInput,
-    Principal,
+    AuthorizeInput, Command, CustomerProfile, Engine, Envelope, IdentityKeys, KeyHash, LineItem,
+    LinkKind, Outcome, PaymentInput, Principal, SessionKeys,
 };
+use atobarai_identity::{KeyName, Kind, key_hash, normalize};
+
+/// The HMAC secret the tests play the shell with.
+pub const SECRET: &[u8] = b"engine-test-secret";
+
+fn hashed(kind: Kind, name: KeyName, link: LinkKind, value: &str) -> Option<KeyHash> {
+    normalize(kind, value)
+        .key(name)
+        .map(|k| key_hash(SECRET, link, k))
+}
+
+/// The keys the shell computes at registration (as `dto.rs` does).
+pub fn identity_keys(p: &CustomerProfile) -> IdentityKeys {
+    let address = format!("〒{} {}", p.postal_code, p.address);
+    let name = normalize(Kind::Name, &p.name);
+    IdentityKeys {
+        phone: hashed(Kind::Phone, KeyName::Phone, LinkKind::Phone, &p.phone),
+        email: hashed(Kind::Email, KeyName::Email, LinkKind::Email, &p.email),
+        address_unit: hashed(
+            Kind::Address,
+            KeyName::AddressUnit,
+            LinkKind::AddressUnit,
+            &address,
+        ),
+        name: name
+            .key(KeyName::Name)
+            .or(name.key(KeyName::NameKana))
+            .map(|k| key_hash(SECRET, LinkKind::Name, k)),
+    }
+}
+
+/// The keys the shell computes at authorization: device, IP network.
+pub fn session_keys(device_id: &str, ip: &str) -> SessionKeys {
+    let net = normalize(Kind::Ip, ip);
+    SessionKeys {
+        device: hashed(Kind::Device, KeyName::Device, LinkKind::Device, device_id),
+        ip: net
+            .key(KeyName::Ip24)
+            .or(net.key(KeyName::Ip64))
+            .map(|k| key_hash(SECRET, LinkKind::Ip, k)),
+    }
+}
+
+pub fn register(merchant: u32, profile: CustomerProfile) -> Command {
+    Command::RegisterCustomer {
+        merchant,
+        identity: identity_keys(&profile),
+        profile,
+        payment_method: PaymentMethod::ConvenienceStore,
+    }
+}
 
 pub fn at(s: &str) -> At {
     At::parse_rfc3339(s).unwrap()
@@ -25,8 +76,10 @@ pub fn profile(n: u32) -> CustomerProfile {
         name: "山田 太郎".into(),
         name_kana: "ヤマダ タロウ".into(),
         birth_date: JstDate::parse("1990-04-01").unwrap(),
-        phone: "090-1234-5678".into(),
-        email: "taro@example.jp".into(),
+        // One phone and e-mail each: customers of `engine_with` are distinct
+        // people who share an address (a dormitory: never merged).
+        phone: format!("090-1234-{:04}", 5678 + n),
+        email: format!("taro{n}@example.jp"),
         postal_code: "100-0013".into(),
         address: "東京都千代田区霞が関1-3-1".into(),
     }
@@ -48,8 +101,13 @@ pub fn authorize(
     channel: Channel,
     items: Vec<LineItem>,
 ) -> Command {
+    // Each customer has its own device, except that customers 3 and up use
+    // customer 2's: their first authorization merges them with customer 2.
+    let device_id = format!("dev-{}", customer.min(2));
+    let ip = "203.0.113.7";
     Command::Authorize {
         merchant: 0,
+        session: session_keys(&device_id, ip),
         input: AuthorizeInput {
             merchant_order_id: "o-1".into(),
             customer,
@@ -57,8 +115,8 @@ pub fn authorize(
             channel,
             items,
             shipping_address: "東京都千代田区霞が関1-3-1".into(),
-            device_id: "dev-1".into(),
-            ip: "203.0.113.7".into(),
+            device_id,
+            ip: ip.into(),
         },
     }
 }
@@ -89,15 +147,7 @@ pub fn engine_with(customers: u32) -> Engine {
     ))
     .unwrap();
     for n in 0..customers {
-        e.apply(&env(
-            t,
-            Command::RegisterCustomer {
-                merchant: 0,
-                profile: profile(n),
-                payment_method: PaymentMethod::ConvenienceStore,
-            },
-        ))
-        .unwrap();
+        e.apply(&env(t, register(0, profile(n)))).unwrap();
     }
     e
 }

@@ -1,0 +1,367 @@
+//! Identity in the engine: the graph of accounts linked by keyed hashes of
+//! what they share (`atobarai-identity`), and what credit makes of it.
+//!
+//! The engine never sees a plaintext key nor the HMAC secret: the shell
+//! normalizes phone, e-mail, address and name at registration (and device
+//! and IP at authorization), hashes them with the secret from configuration
+//! and the command carries the hashes ([`IdentityKeys`], [`SessionKeys`]).
+//! Customer index `i` is graph account `i` (both are dense and grow together).
+//!
+//! Credit follows the cluster: accounts merged by STRONG links (phone,
+//! e-mail, device) are one person and share one limit. A shared address unit
+//! (medium) or IP (weak) never merges, so a family or a dormitory keeps one
+//! limit per resident.
+//!
+//! - cluster limit = the minimum of the members' limits. The smallest limit is
+//!   the one we are sure of: a person must not get the largest limit of their
+//!   accounts (or their sum) by opening another one, and an account with a
+//!   raised limit (bank debit) does not lend it to a fresh account.
+//! - cluster exposure = Σ members' exposure, where another member's credit
+//!   balance counts as zero: a credit balance pays that account's own next
+//!   invoices, it does not make room on a sister account.
+//! - any member with an overdue invoice blocks every member.
+
+use crate::seg::SegVec;
+use crate::state::Customer;
+use atobarai_core::{At, Yen};
+use atobarai_identity::graph::DAY_MS;
+use atobarai_identity::{Graph, GraphError, KeyHash, LinkKind, Strength};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Keyed hashes computed by the shell at registration. A key the shell could
+/// not compute (no room number in the address, …) is `None`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IdentityKeys {
+    /// E.164 phone (strong link).
+    pub phone: Option<KeyHash>,
+    /// Provider-normalized mailbox (strong link).
+    pub email: Option<KeyHash>,
+    /// Address down to the room (medium link: families share it).
+    pub address_unit: Option<KeyHash>,
+    /// Canonical name (an attribute, never a link).
+    pub name: Option<KeyHash>,
+}
+
+/// Keyed hashes computed by the shell at authorization.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SessionKeys {
+    /// Device id (strong link).
+    pub device: Option<KeyHash>,
+    /// IP network: /24 for IPv4, /64 for IPv6 (weak link, time-bounded).
+    pub ip: Option<KeyHash>,
+}
+
+/// New accounts at one address unit are counted over this window.
+const ADDRESS_NEW_ACCOUNTS_WINDOW_MS: i64 = 30 * DAY_MS;
+/// An identity view lists at most this many members (and related accounts);
+/// `members_total` says how many there are.
+const VIEW_ACCOUNTS_MAX: usize = 200;
+
+/// The identity part of the engine state: the graph, serialized in its own
+/// deterministic form (accounts and keys in id order, nothing derived).
+#[derive(Default)]
+pub(crate) struct IdentityState {
+    graph: Graph,
+}
+
+impl Serialize for IdentityState {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.graph.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for IdentityState {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<IdentityState, D::Error> {
+        Ok(IdentityState {
+            graph: Graph::deserialize(d)?,
+        })
+    }
+}
+
+impl PartialEq for IdentityState {
+    /// Equal when they serialize to the same bytes (the graph's derived
+    /// tables are rebuilt from those).
+    fn eq(&self, other: &Self) -> bool {
+        postcard::to_stdvec(&self.graph).ok() == postcard::to_stdvec(&other.graph).ok()
+    }
+}
+
+/// What the credit rules need about a customer's cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ClusterCredit {
+    pub accounts: u32,
+    /// Σ max(exposure, 0) over the OTHER members.
+    pub others_exposure: Yen,
+    /// The minimum of the members' limits (the customer's own included).
+    pub limit: Yen,
+    /// Another member has an overdue invoice.
+    pub other_overdue: bool,
+}
+
+impl ClusterCredit {
+    /// The cluster's exposure if the customer's own exposure were `own`.
+    pub fn exposure_with(&self, own: Yen) -> Yen {
+        Yen::new(self.others_exposure.get().saturating_add(own.get().max(0)))
+    }
+}
+
+impl IdentityState {
+    pub fn accounts(&self) -> usize {
+        self.graph.account_count()
+    }
+
+    /// Adds customer `ci` (which must be the next account id) with its keys.
+    /// Call after every validation: it mutates.
+    pub fn register(&mut self, ci: u32, at: At, keys: &IdentityKeys) -> Result<(), GraphError> {
+        let account = self.graph.add_account(at.unix_ms())?;
+        debug_assert_eq!(account, ci);
+        if let Some(name) = keys.name {
+            self.graph.set_name(account, name)?;
+        }
+        let links = [
+            (LinkKind::Phone, keys.phone),
+            (LinkKind::Email, keys.email),
+            (LinkKind::AddressUnit, keys.address_unit),
+        ];
+        for (kind, key) in links {
+            if let Some(key) = key {
+                // A fresh account has no links yet, so only a hash collision
+                // across kinds (2^-128) could refuse this; skip such a key.
+                let _ = self.graph.link(account, kind, key, at.unix_ms());
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the device and IP an authorization came from. Never fails:
+    /// an account at its link cap drops its least recently seen IP link to
+    /// make room (deterministically), and a key that still cannot be linked
+    /// is skipped.
+    pub fn link_session(&mut self, ci: u32, at: At, keys: &SessionKeys) {
+        let links = [(LinkKind::Device, keys.device), (LinkKind::Ip, keys.ip)];
+        for (kind, key) in links {
+            let Some(key) = key else { continue };
+            match self.graph.link(ci, kind, key, at.unix_ms()) {
+                Err(GraphError::TooManyLinks(_)) => {
+                    let oldest_ip = self
+                        .graph
+                        .links_of(ci)
+                        .into_iter()
+                        .filter(|(k, _, _)| *k == LinkKind::Ip)
+                        .min_by_key(|&(_, _, seen)| seen);
+                    if let Some((_, old, _)) = oldest_ip {
+                        let _ = self.graph.withdraw(ci, LinkKind::Ip, old);
+                        let _ = self.graph.link(ci, kind, key, at.unix_ms());
+                    }
+                }
+                Ok(()) | Err(_) => {}
+            }
+        }
+    }
+
+    /// The cluster's credit figures, or `None` when the customer is alone in
+    /// its cluster (the common case, O(1)). O(cluster size) otherwise.
+    pub fn cluster_credit(
+        &self,
+        ci: u32,
+        customers: &SegVec<Customer>,
+        overdue: impl Fn(&Customer) -> bool,
+    ) -> Option<ClusterCredit> {
+        if self.graph.cluster_size(ci) <= 1 {
+            return None;
+        }
+        let cluster = self.graph.cluster_of(ci)?;
+        let own = customers.get(ci as usize)?;
+        let mut out = ClusterCredit {
+            accounts: 0,
+            others_exposure: Yen::ZERO,
+            limit: own.limit,
+            other_overdue: false,
+        };
+        for m in self.graph.members(cluster) {
+            let Some(c) = customers.get(m as usize) else {
+                continue;
+            };
+            out.accounts += 1;
+            out.limit = out.limit.min(c.limit);
+            if m != ci {
+                let e = c.exposure().get().max(0);
+                out.others_exposure = Yen::new(out.others_exposure.get().saturating_add(e));
+                out.other_overdue |= overdue(c);
+            }
+        }
+        Some(out)
+    }
+
+    /// Accounts in the customer's cluster and new accounts (last 30 days)
+    /// at its address unit, for the risk engine.
+    pub fn features(&self, ci: u32, at: At) -> (u32, u32) {
+        let accounts = self.graph.cluster_size(ci) as u32;
+        let at_address = self
+            .graph
+            .links_of(ci)
+            .into_iter()
+            .find(|(k, _, _)| *k == LinkKind::AddressUnit)
+            .map_or(0, |(kind, key, _)| {
+                self.graph.new_accounts_sharing(
+                    kind,
+                    &key,
+                    at.unix_ms(),
+                    ADDRESS_NEW_ACCOUNTS_WINDOW_MS,
+                ) as u32
+            });
+        (accounts, at_address)
+    }
+
+    /// The operator's view of a customer's identity at `now`.
+    pub fn view(&self, ci: u32, now: At) -> Option<IdentityView> {
+        let cluster = self.graph.cluster_of(ci)?;
+        let all = self.graph.members(cluster);
+        let members_total = all.len() as u32;
+        // The customer first, then the others ascending.
+        let ordered = std::iter::once(ci).chain(all.iter().copied().filter(|&m| m != ci));
+        let members = ordered
+            .take(VIEW_ACCOUNTS_MAX)
+            .map(|m| IdentityMember {
+                customer: m,
+                links: self.links(m),
+                evidence: self
+                    .graph
+                    .explain(ci, m)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|e| EvidenceStep {
+                        from: e.from,
+                        to: e.to,
+                        kind: e.kind,
+                        key: e.key,
+                    })
+                    .collect(),
+            })
+            .collect();
+        // Accounts sharing a medium or weak key (address unit; IP within
+        // its window) without being one person: households, dormitories.
+        let mut related: Vec<(u32, LinkKind, KeyHash)> = Vec::new();
+        for (kind, key, _) in self.graph.links_of(ci) {
+            if kind.is_strong() {
+                continue;
+            }
+            for other in self.graph.accounts_sharing_at(kind, &key, now.unix_ms()) {
+                if self.graph.cluster_of(other) != Some(cluster) {
+                    related.push((other, kind, key));
+                }
+            }
+        }
+        related.sort_unstable();
+        let mut related_view: Vec<IdentityMember> = Vec::new();
+        for (other, kind, key) in related {
+            let link = IdentityLink {
+                kind,
+                key,
+                last_seen: At::from_unix_ms(0),
+                shared_with: 0,
+            };
+            let full = related_view.len() >= VIEW_ACCOUNTS_MAX;
+            match related_view.last_mut() {
+                Some(r) if r.customer == other => r.links.push(link),
+                _ if full => break,
+                _ => related_view.push(IdentityMember {
+                    customer: other,
+                    links: vec![link],
+                    evidence: Vec::new(),
+                }),
+            }
+        }
+        for r in &mut related_view {
+            for l in &mut r.links {
+                l.shared_with = self.graph.accounts_sharing(l.kind, &l.key).len() as u32;
+                l.last_seen = self
+                    .graph
+                    .links_of(r.customer)
+                    .into_iter()
+                    .find(|(_, k, _)| *k == l.key)
+                    .map_or(At::from_unix_ms(0), |(_, _, seen)| At::from_unix_ms(seen));
+            }
+        }
+        Some(IdentityView {
+            customer: ci,
+            cluster,
+            members_total,
+            members,
+            related: related_view,
+        })
+    }
+
+    fn links(&self, account: u32) -> Vec<IdentityLink> {
+        self.graph
+            .links_of(account)
+            .into_iter()
+            .map(|(kind, key, seen)| IdentityLink {
+                kind,
+                key,
+                last_seen: At::from_unix_ms(seen),
+                shared_with: self.graph.accounts_sharing(kind, &key).len() as u32,
+            })
+            .collect()
+    }
+
+    /// The graph's own invariants, and one account per customer.
+    pub fn check(&self, customers: usize) -> Result<(), String> {
+        if self.graph.account_count() != customers {
+            return Err(format!(
+                "identity graph has {} accounts for {customers} customers",
+                self.graph.account_count()
+            ));
+        }
+        self.graph.check_invariants()
+    }
+}
+
+/// Who a customer is linked to, for operators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityView {
+    pub customer: u32,
+    /// The smallest customer index in the cluster.
+    pub cluster: u32,
+    pub members_total: u32,
+    /// The customer first, then the other members ascending (at most 200).
+    pub members: Vec<IdentityMember>,
+    /// Accounts outside the cluster sharing a medium or weak key (address
+    /// unit, a recent IP): never merged, shown so a household can be explained.
+    pub related: Vec<IdentityMember>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityMember {
+    pub customer: u32,
+    /// For a member: all its links. For a related account: the keys it
+    /// shares with the customer.
+    pub links: Vec<IdentityLink>,
+    /// Shortest chain of strong shared keys from the customer to this member
+    /// (empty for the customer itself and for related accounts).
+    pub evidence: Vec<EvidenceStep>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityLink {
+    pub kind: LinkKind,
+    /// The keyed hash (a blind index: comparable, not reversible).
+    pub key: KeyHash,
+    pub last_seen: At,
+    /// Accounts that have this key (this one included).
+    pub shared_with: u32,
+}
+
+impl IdentityLink {
+    pub fn weight(&self) -> Strength {
+        self.kind.strength()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceStep {
+    pub from: u32,
+    pub to: u32,
+    pub kind: LinkKind,
+    pub key: KeyHash,
+}

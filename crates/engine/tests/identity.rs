@@ -1,0 +1,259 @@
+//! Credit follows the identity cluster: accounts of one person (strong links:
+//! phone, e-mail, device) share one limit; a household or a dormitory
+//! (a shared address, a shared IP) keeps one limit per resident.
+
+mod common;
+use atobarai_core::{Category, Channel, JstDate, Product};
+use atobarai_engine::{
+    AuthorizeInput, Command, CustomerProfile, Engine, LinkKind, Principal, Role,
+};
+use common::*;
+
+fn person(
+    external_id: &str,
+    name: &str,
+    phone: &str,
+    email: &str,
+    address: &str,
+) -> CustomerProfile {
+    CustomerProfile {
+        external_id: external_id.into(),
+        name: name.into(),
+        name_kana: "ヤマダ タロウ".into(),
+        birth_date: JstDate::parse("1990-04-01").unwrap(),
+        phone: phone.into(),
+        email: email.into(),
+        postal_code: "100-0013".into(),
+        address: address.into(),
+    }
+}
+
+fn engine_of(people: Vec<CustomerProfile>) -> Engine {
+    let mut e = Engine::new(Default::default());
+    let t = at("2026-06-01T10:00:00+09:00");
+    e.apply(&env(
+        t,
+        Command::AddMerchant {
+            name: "shop".into(),
+            key_id: "k0".into(),
+            secret_sha256: [0; 32],
+        },
+    ))
+    .unwrap();
+    for p in people {
+        e.apply(&env(t, register(0, p))).unwrap();
+    }
+    e
+}
+
+/// An online monthly order of one daily-goods line from `device`/`ip`.
+fn order(customer: u64, price: i64, device: &str, ip: &str) -> Command {
+    Command::Authorize {
+        merchant: 0,
+        session: session_keys(device, ip),
+        input: AuthorizeInput {
+            merchant_order_id: format!("o-{customer}-{price}"),
+            customer,
+            product: Product::Monthly,
+            channel: Channel::Online,
+            items: vec![item(Category::DailyGoods, price, 1)],
+            shipping_address: String::new(),
+            device_id: device.into(),
+            ip: ip.into(),
+        },
+    }
+}
+
+fn cus(i: u64) -> String {
+    atobarai_core::ids::encode("cus", i)
+}
+
+const OPERATOR: Principal = Principal::Operator(0, Role::Analyst);
+
+/// One person, three accounts: the second spells the name, phone and
+/// address differently (full-width, 丁目/番/号) but has the same phone; the
+/// third has another phone and e-mail but orders from the first one's phone.
+fn one_person() -> Engine {
+    engine_of(vec![
+        person(
+            "a",
+            "山田 太郎",
+            "090-1111-2222",
+            "taro.yamada@gmail.com",
+            "東京都千代田区霞が関1-3-1 霞ビル101",
+        ),
+        person(
+            "b",
+            "山田　太郎",
+            "０９０（１１１１）２２２２",
+            "t-yamada@example.jp",
+            "東京都千代田区霞ヶ関一丁目3番1号霞ビル101号室",
+        ),
+        person(
+            "c",
+            "山田太郎",
+            "080-9999-0000",
+            "yamada.t@example.com",
+            "東京都千代田区霞が関1-3-1 霞ビル101",
+        ),
+    ])
+}
+
+#[test]
+fn three_accounts_of_one_person_share_one_limit() {
+    let mut e = one_person();
+    let t = at("2026-06-10T12:00:00+09:00");
+    // The phone spelt two ways already joined a and b at registration.
+    let view = e.identity(OPERATOR, &cus(1)).unwrap();
+    assert_eq!(view.members_total, 2);
+    assert_eq!(view.members[1].evidence[0].kind, LinkKind::Phone);
+
+    let a = order_of(
+        &e.apply(&env(t, order(0, 30_000, "iphone-aaaa", "203.0.113.7")))
+            .unwrap()
+            .outcome,
+    );
+    assert_eq!(a.decision, "approve");
+    let b = order_of(
+        &e.apply(&env(t, order(1, 15_000, "ipad-bbbb", "203.0.113.8")))
+            .unwrap()
+            .outcome,
+    );
+    assert_eq!(b.decision, "approve");
+    // c alone would have 50,000 available, but it orders from a's phone:
+    // one person, one limit (45,000 used).
+    let c = order_of(
+        &e.apply(&env(t, order(2, 10_000, "iphone-aaaa", "198.51.100.1")))
+            .unwrap()
+            .outcome,
+    );
+    assert_eq!(c.decision, "decline");
+    assert_eq!(c.reasons[0].code, "limit_exceeded");
+    assert_eq!(customer_totals(&e, &cus(2)).exposure, 0);
+    // What is left of the shared limit is still there.
+    let c = order_of(
+        &e.apply(&env(t, order(2, 5_000, "iphone-aaaa", "198.51.100.1")))
+            .unwrap()
+            .outcome,
+    );
+    assert_eq!(c.decision, "approve");
+    let b = order_of(
+        &e.apply(&env(t, order(1, 1, "ipad-bbbb", "203.0.113.8")))
+            .unwrap()
+            .outcome,
+    );
+    assert_eq!(b.reasons[0].code, "limit_exceeded");
+
+    let view = e.identity(OPERATOR, &cus(2)).unwrap();
+    assert_eq!((view.cluster, view.members_total), (0, 3));
+    let members: Vec<u32> = view.members.iter().map(|m| m.customer).collect();
+    assert_eq!(members, vec![2, 0, 1]);
+    // c → a by the device; c → a → b by the device, then the phone.
+    let path =
+        |m: usize| -> Vec<LinkKind> { view.members[m].evidence.iter().map(|s| s.kind).collect() };
+    assert_eq!(path(0), Vec::<LinkKind>::new());
+    assert_eq!(path(1), vec![LinkKind::Device]);
+    assert_eq!(path(2), vec![LinkKind::Device, LinkKind::Phone]);
+    assert!(
+        view.members[1]
+            .links
+            .iter()
+            .any(|l| l.kind == LinkKind::Device && l.shared_with == 2)
+    );
+    e.check_invariants().unwrap();
+
+    // Snapshot and restore: same digest, same cluster, same decision.
+    let mut restored = Engine::restore(Default::default(), &e.snapshot()).unwrap();
+    assert_eq!(restored.digest(), e.digest());
+    assert_eq!(restored.identity(OPERATOR, &cus(2)).unwrap(), view);
+    let again = order_of(
+        &restored
+            .apply(&env(t, order(2, 1, "iphone-aaaa", "198.51.100.1")))
+            .unwrap()
+            .outcome,
+    );
+    assert_eq!(again.reasons[0].code, "limit_exceeded");
+}
+
+#[test]
+fn an_overdue_invoice_of_one_account_blocks_the_others() {
+    let mut e = one_person();
+    let t = at("2026-06-10T12:00:00+09:00");
+    let a = order_of(
+        &e.apply(&env(t, order(0, 1_000, "iphone-aaaa", "203.0.113.7")))
+            .unwrap()
+            .outcome,
+    );
+    e.apply(&env(
+        t,
+        Command::Capture {
+            principal: Principal::Merchant(0),
+            order: u64::from(a.order),
+            amount: None,
+        },
+    ))
+    .unwrap();
+    // Due 2026-07-10; two days later it is overdue.
+    let late = at("2026-07-12T12:00:00+09:00");
+    e.apply(&env(late, Command::AdvanceClock { to: late }))
+        .unwrap();
+    let b = order_of(
+        &e.apply(&env(late, order(1, 1_000, "ipad-bbbb", "203.0.113.8")))
+            .unwrap()
+            .outcome,
+    );
+    assert_eq!(b.decision, "decline");
+    assert!(
+        b.reasons.iter().any(|r| r.code == "overdue_invoice"),
+        "{b:?}"
+    );
+}
+
+#[test]
+fn four_students_of_one_dormitory_keep_four_limits() {
+    let dorm = "東京都新宿区西早稲田1-6-1 早稲田寮";
+    let mut e = engine_of(
+        (0..4)
+            .map(|i| {
+                person(
+                    &format!("s{i}"),
+                    &format!("学生 {i}郎"),
+                    &format!("070-2000-000{i}"),
+                    &format!("student{i}@example.ac.jp"),
+                    dorm,
+                )
+            })
+            .collect(),
+    );
+    let t = at("2026-06-10T12:00:00+09:00");
+    for i in 0..4u64 {
+        // Their own phones, the dormitory's Wi-Fi.
+        let o = order_of(
+            &e.apply(&env(
+                t,
+                order(i, 45_000, &format!("android-{i}{i}{i}{i}"), "203.0.113.50"),
+            ))
+            .unwrap()
+            .outcome,
+        );
+        assert_eq!(o.decision, "approve", "student {i}: {o:?}");
+    }
+    let view = e.identity(OPERATOR, &cus(0)).unwrap();
+    assert_eq!(view.members_total, 1);
+    let related: Vec<u32> = view.related.iter().map(|r| r.customer).collect();
+    assert_eq!(related, vec![1, 2, 3]);
+    let kinds: Vec<LinkKind> = view.related[0].links.iter().map(|l| l.kind).collect();
+    assert_eq!(kinds, vec![LinkKind::AddressUnit, LinkKind::Ip]);
+    e.check_invariants().unwrap();
+}
+
+#[test]
+fn identity_is_for_operators() {
+    let e = one_person();
+    let err = e.identity(Principal::Merchant(0), &cus(0)).unwrap_err();
+    assert_eq!(err.kind, atobarai_engine::ErrorKind::Forbidden);
+    assert_eq!(
+        e.identity(OPERATOR, "cus_nope").unwrap_err().code,
+        "customer_not_found"
+    );
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[path = "common.rs"]
+#[path = "common/mod.rs"]
 mod common;
 use common::*;
 

@@ -4,8 +4,9 @@
 use crate::auth;
 use crate::dto::*;
 use crate::error::{ApiError, ErrorBody};
+use crate::identity::{Identity, IdentitySecret};
 use crate::node::{ClockMode, Node};
-use crate::render::{Customer, Order, Payment, Suspension};
+use crate::render::{Balance, Customer, InvoiceJson, Order, Payment, Suspension};
 use atobarai_core::config::LimitsConfig;
 use atobarai_engine::{Applied, Command, Idem, KeyGrant, Outcome, Principal, Role};
 use axum::body::Bytes;
@@ -25,6 +26,9 @@ const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
 pub struct AppState {
     pub node: Arc<Node>,
     pub limits: Arc<LimitsConfig>,
+    /// The HMAC secret for identity keys (`identity.key_secret`); the shell
+    /// hashes, the engine only ever sees the hashes.
+    pub identity: IdentitySecret,
 }
 
 // ----- extractors -----------------------------------------------------------
@@ -261,7 +265,7 @@ pub async fn create_customer(
     JsonBody(body): JsonBody<CreateCustomer>,
 ) -> Result<impl IntoResponse, ApiError> {
     let merchant = caller.merchant()?;
-    let command = body.into_command(merchant, &app.limits)?;
+    let command = body.into_command(merchant, &app.limits, &app.identity)?;
     expect_customer(
         submit(&app, caller.0, key, command).await?,
         StatusCode::CREATED,
@@ -281,42 +285,76 @@ pub async fn get_customer(
     ))
 }
 
-/// What a customer owes (`API.md` balance).
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct BalanceView {
-    /// Captured, not refunded, not yet paid.
-    pub principal: i64,
-    pub fees: i64,
-    pub late_fees: i64,
-    pub delay_damages: i64,
-    pub points: i64,
-    pub total: i64,
-    pub overdue: bool,
-    /// Paid beyond what was owed; used on the next invoice.
-    pub credit_balance: i64,
-}
-
 #[utoipa::path(get, path = "/v1/customers/{id}/balance",
-    responses((status = 200, body = BalanceView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Balance), (status = 404, body = ErrorBody)))]
 pub async fn get_balance(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<BalanceView>, ApiError> {
+) -> Result<Json<Balance>, ApiError> {
     let p = caller.0;
-    let c = Customer::from(&read(&app, move |e| e.customer(p, &id)).await??);
-    // Fees, late fees, delay damages and points are billed by the billing
-    // module; until it is wired in they are zero and `total` is principal.
-    Ok(Json(BalanceView {
-        principal: c.outstanding,
-        fees: 0,
-        late_fees: 0,
-        delay_damages: 0,
-        points: 0,
-        total: c.outstanding,
-        overdue: c.overdue,
-        credit_balance: c.credit_balance,
-    }))
+    Ok(Json((&read(&app, move |e| e.balance(p, &id)).await??).into()))
+}
+
+/// A customer's per-order invoices and monthly statements.
+#[utoipa::path(get, path = "/v1/customers/{id}/invoices",
+    responses((status = 200, body = [InvoiceJson]), (status = 404, body = ErrorBody)))]
+pub async fn list_invoices(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<InvoiceJson>>, ApiError> {
+    let p = caller.0;
+    let (ci, invoices) = read(&app, move |e| e.invoices(p, &id)).await??;
+    Ok(Json(invoices.iter().map(|i| InvoiceJson::new(ci, i)).collect()))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct InvoiceQuery {
+    /// `json` (default) or `html` for a printable invoice in Japanese.
+    pub format: Option<String>,
+}
+
+/// One invoice by number, as JSON or as a printable HTML page in Japanese.
+#[utoipa::path(get, path = "/v1/invoices/{number}", params(InvoiceQuery),
+    responses((status = 200, body = InvoiceJson), (status = 404, body = ErrorBody)))]
+pub async fn get_invoice(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(number): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<InvoiceQuery>,
+) -> Result<Response, ApiError> {
+    let p = caller.0;
+    let (ci, invoice) = read(&app, move |e| e.invoice(p, &number)).await??;
+    let json = InvoiceJson::new(ci, &invoice);
+    match q.format.as_deref() {
+        Some("html") => Ok((
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            json.to_html(),
+        )
+            .into_response()),
+        None | Some("json") => Ok(Json(json).into_response()),
+        Some(_) => Err(ApiError::invalid("unknown_format", "format", "format must be json or html")),
+    }
+}
+
+/// Who a customer is linked to (operator key): the identity cluster (accounts
+/// joined by a shared phone, e-mail or device), each member's links and the
+/// chain of shared keys that joins it, and the accounts that share only an
+/// address or a recent IP (households, dormitories: never merged).
+#[utoipa::path(get, path = "/v1/customers/{id}/identity",
+    responses((status = 200, body = Identity), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn get_identity(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Identity>, ApiError> {
+    caller.operator()?;
+    let p = caller.0;
+    Ok(Json(
+        (&read(&app, move |e| e.identity(p, &id)).await??).into(),
+    ))
 }
 
 /// Change how the customer pays the monthly statement (from next month).
@@ -345,7 +383,7 @@ pub async fn create_authorization(
     JsonBody(body): JsonBody<CreateAuthorization>,
 ) -> Result<impl IntoResponse, ApiError> {
     let merchant = caller.merchant()?;
-    let command = body.into_command(merchant, &app.limits)?;
+    let command = body.into_command(merchant, &app.limits, &app.identity)?;
     expect_order(submit(&app, caller.0, key, command).await?)
 }
 
@@ -675,6 +713,9 @@ pub fn router(app: AppState) -> Router {
         .route("/v1/customers", post(create_customer))
         .route("/v1/customers/{id}", get(get_customer))
         .route("/v1/customers/{id}/balance", get(get_balance))
+        .route("/v1/customers/{id}/identity", get(get_identity))
+        .route("/v1/customers/{id}/invoices", get(list_invoices))
+        .route("/v1/invoices/{number}", get(get_invoice))
         .route(
             "/v1/customers/{id}/payment-method",
             post(set_payment_method),

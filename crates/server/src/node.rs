@@ -368,8 +368,26 @@ fn engine_loop(
                     command,
                     reply,
                 } => {
+                    let at = now_for(clock, &engine);
+                    if engine.needs_tick(at) {
+                        // A new day: its billing work (month close, late
+                        // fees, damages, expiry) is journaled on its own.
+                        let tick = Envelope {
+                            at,
+                            idem: None,
+                            command: Command::AdvanceClock { to: at },
+                        };
+                        if let Ok(applied) = engine.apply(&tick)
+                            && applied.changed
+                        {
+                            batch.records.push(Record {
+                                seq: engine.applied(),
+                                payload: tick.encode(),
+                            });
+                        }
+                    }
                     let env = Envelope {
-                        at: now_for(clock, &engine),
+                        at,
                         idem,
                         command,
                     };

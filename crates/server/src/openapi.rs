@@ -3,8 +3,9 @@
 
 use crate::dto::*;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::http::{self, BalanceView, ClockView, MerchantCreated};
-use crate::render::{Customer, Order, Payment, Reason, Suspension};
+use crate::identity::{EvidenceStep, Identity, IdentityLink, IdentityMember};
+use crate::http::{self, ClockView, MerchantCreated};
+use crate::render::{Balance, Customer, DunningEventJson, InvoiceJson, Order, Payment, Reason, Suspension};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -24,17 +25,18 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "atobarai", description = "Deferred payment (後払い) engine: credit decisions, orders, payments."),
     paths(
-        http::create_customer, http::get_customer, http::get_balance, http::set_payment_method,
+        http::create_customer, http::get_customer, http::get_balance, http::list_invoices, http::get_invoice, http::set_payment_method,
         http::create_authorization, http::get_order, http::capture_order, http::cancel_order,
         http::refund_order, http::create_payment, http::set_clock, http::get_clock,
         http::create_suspension, http::list_suspensions, http::lift_suspension,
-        http::review_order, http::create_merchant,
+        http::review_order, http::create_merchant, http::get_identity,
     ),
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
         CreatePayment, SetPaymentMethodBody, ClockBody, CreateSuspension, ReviewBody,
         CreateMerchant, Customer, Order, Payment, Reason, Suspension,
-        BalanceView, ClockView, MerchantCreated, ErrorBody, ErrorDetail,
+        Balance, DunningEventJson, InvoiceJson, ClockView, MerchantCreated, ErrorBody, ErrorDetail,
+        Identity, IdentityMember, IdentityLink, EvidenceStep,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -175,3 +175,148 @@ impl From<&SuspensionView> for Suspension {
         }
     }
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DunningEventJson {
+    /// `reminder`, `phone_call`, `suspension`, `payment_plan_offer`.
+    pub action: String,
+    pub on: String,
+    pub days_overdue: i32,
+}
+
+/// What a customer owes (`API.md` balance), in yen.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Balance {
+    /// Captured, not refunded, not yet paid.
+    pub principal: i64,
+    /// Statement payment fees (¥209 per convenience-store or paper statement).
+    pub fees: i64,
+    /// ¥100 on each 10th and 25th from the month after the first missed due date.
+    pub late_fees: i64,
+    /// 14.6 % a year on overdue principal, accrued daily (see billing docs).
+    pub delay_damages: i64,
+    /// Points usable today.
+    pub points: i64,
+    pub total: i64,
+    pub overdue: bool,
+    /// Paid beyond what was owed; used on the next invoice.
+    pub credit_balance: i64,
+    /// Dunning steps taken so far (most recent last).
+    pub dunning: Vec<DunningEventJson>,
+}
+
+impl From<&atobarai_engine::billing::BalanceView> for Balance {
+    fn from(b: &atobarai_engine::billing::BalanceView) -> Balance {
+        Balance {
+            principal: b.principal.get(),
+            fees: b.fees.get(),
+            late_fees: b.late_fees.get(),
+            delay_damages: b.delay_damages.get(),
+            points: b.points,
+            total: b.total.get(),
+            overdue: b.overdue,
+            credit_balance: b.credit_balance.get(),
+            dunning: b
+                .dunning
+                .iter()
+                .map(|e| DunningEventJson {
+                    action: serde_json::to_value(e.action)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    on: e.on.to_string(),
+                    days_overdue: e.days_overdue,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A per-order invoice or a monthly statement.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceJson {
+    pub number: String,
+    pub customer: String,
+    /// `per_order` | `monthly`
+    pub product: &'static str,
+    pub order: Option<String>,
+    /// Purchase month of a statement, `YYYY-MM`.
+    pub month: Option<String>,
+    pub issued_on: String,
+    pub due_on: String,
+    pub payment_method: &'static str,
+    pub purchases: i64,
+    pub fee: i64,
+    pub total: i64,
+    pub orders: u32,
+}
+
+impl InvoiceJson {
+    pub fn new(customer: u32, i: &atobarai_engine::billing::Invoice) -> InvoiceJson {
+        InvoiceJson {
+            number: i.number.clone(),
+            customer: ids::encode(prefix::CUSTOMER, u64::from(customer)),
+            product: i.product.as_str(),
+            order: i.order.map(|o| ids::encode(prefix::ORDER, u64::from(o))),
+            month: i.month.map(|m| m.to_string()),
+            issued_on: i.issued_on.to_string(),
+            due_on: i.due_on.to_string(),
+            payment_method: i.method.as_str(),
+            purchases: i.purchases.get(),
+            fee: i.fee.get(),
+            total: i.purchases.get() + i.fee.get(),
+            orders: i.orders,
+        }
+    }
+
+    /// A printable invoice in Japanese (HTML, print to PDF from a browser).
+    pub fn to_html(&self) -> String {
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
+        let yen = |v: i64| atobarai_core::Yen::new(v).to_string();
+        let (title, how) = match (self.product, self.payment_method) {
+            ("per_order", _) => (
+                "請求書（都度後払い）",
+                "同封の払込票でコンビニエンスストア・銀行・郵便局からお支払いください。",
+            ),
+            (_, "bank_debit") => ("ご利用明細（月まとめ払い）", "ご登録の口座から振替日に引き落とします。"),
+            (_, "paper_bill") => ("ご利用明細（月まとめ払い）", "郵送の払込票でお支払いください。"),
+            _ => (
+                "ご利用明細（月まとめ払い）",
+                "アプリに表示される払込番号でコンビニエンスストアからお支払いください。",
+            ),
+        };
+        let period = self
+            .month
+            .as_deref()
+            .map(|m| format!("<tr><th>ご利用月</th><td>{}</td></tr>", esc(m)))
+            .unwrap_or_default();
+        format!(
+            "<!doctype html>\n<html lang=\"ja\"><head><meta charset=\"utf-8\"><title>{title} {number}</title>\
+<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}th{{text-align:left;padding-right:2em}}\
+.total{{font-size:1.5em}}@media print{{body{{margin:0}}}}</style></head><body>\
+<h1>{title}</h1><table>\
+<tr><th>請求番号</th><td>{number}</td></tr>\
+<tr><th>お客様番号</th><td>{customer}</td></tr>{period}\
+<tr><th>発行日</th><td>{issued}</td></tr>\
+<tr><th>お支払期限</th><td>{due}</td></tr>\
+<tr><th>ご利用金額</th><td>{purchases}</td></tr>\
+<tr><th>手数料</th><td>{fee}</td></tr>\
+<tr class=\"total\"><th>ご請求金額</th><td>{total}</td></tr>\
+</table><p>{how}</p>\
+<p>お支払期限を過ぎると、翌月以降の毎月10日・25日に再発行手数料（各100円）と遅延損害金（年14.6%）がかかります。</p>\
+</body></html>\n",
+            number = esc(&self.number),
+            customer = esc(&self.customer),
+            issued = esc(&self.issued_on),
+            due = esc(&self.due_on),
+            purchases = yen(self.purchases),
+            fee = yen(self.fee),
+            total = yen(self.total),
+        )
+    }
+}

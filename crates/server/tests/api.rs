@@ -60,6 +60,7 @@ async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {
     let app = atobarai_server::router(AppState {
         node,
         limits: Arc::new(Default::default()),
+        identity: atobarai_server::IdentitySecret::new("api-test-secret"),
     });
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
@@ -839,4 +840,55 @@ async fn openapi_health_and_metrics() {
         .unwrap();
     assert!(metrics.contains("atobarai_journal_commit_seconds"));
     assert!(metrics.contains("atobarai_commands_total{command=\"advance_clock\",result=\"ok\"}"));
+}
+
+/// DOMAIN.md's worked example through HTTP: ¥30,000 of June purchases due
+/// July 10, unpaid → `late_fees` 100 on Aug 10 and 200 on Aug 25.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn worked_example_balance_and_invoices() {
+    let app = spawn_app().await;
+    let (m, admin) = (app.merchant.clone(), app.admin.clone());
+    let cus = app.register("c-1").await;
+    let o = app.authorize(&cus, "food", 30000).await;
+    let id = o["order_id"].as_str().unwrap();
+    let (s, _) = app.post(&m, &format!("/v1/orders/{id}/capture"), json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let clock = |now: &'static str| {
+        let admin = admin.clone();
+        let app = &app;
+        async move {
+            let (s, v) = app.post(&admin, "/v1/admin/clock", json!({ "now": now })).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+    };
+    clock("2026-07-01T09:00:00+09:00").await;
+    let (_, invoices) = app.get(&m, &format!("/v1/customers/{cus}/invoices")).await;
+    let statement = &invoices[0];
+    assert_eq!((statement["month"].as_str(), statement["due_on"].as_str()), (Some("2026-06"), Some("2026-07-10")));
+    assert_eq!((statement["purchases"].as_i64(), statement["fee"].as_i64(), statement["total"].as_i64()), (Some(30000), Some(209), Some(30209)));
+    let number = statement["number"].as_str().unwrap().to_string();
+    let html = app
+        .http
+        .get(format!("{}/v1/invoices/{number}?format=html", app.base))
+        .bearer_auth(&m)
+        .send()
+        .await
+        .unwrap();
+    assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = html.text().await.unwrap();
+    assert!(page.contains("ご請求金額") && page.contains("¥30,209") && page.contains("2026-07-10"));
+    let (s, _) = app.get(&app.other_merchant, &format!("/v1/invoices/{number}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    clock("2026-08-10T09:00:00+09:00").await;
+    let (_, b) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
+    assert_eq!((b["principal"].as_i64(), b["late_fees"].as_i64(), b["overdue"].as_bool()), (Some(30000), Some(100), Some(true)));
+    clock("2026-08-25T09:00:00+09:00").await;
+    let (_, b) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
+    assert_eq!(b["late_fees"], 200);
+    // 14.6 % a year on ¥30,000 is exactly ¥12 a day; July 11 to August 25.
+    assert_eq!(b["delay_damages"], 12 * 46);
+    assert_eq!(b["fees"], 209);
+    assert_eq!(b["total"], 30000 + 209 + 200 + 552);
+    assert_eq!(b["dunning"][0]["action"], "reminder");
 }

@@ -3,8 +3,18 @@
 
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use atobarai_engine::{
-    AuthorizeInput, Command, CustomerProfile, Engine, Envelope, Idem, LineItem, Principal,
+    AuthorizeInput, Command, CustomerProfile, Engine, Envelope, Idem, IdentityKeys, LineItem,
+    Principal, SessionKeys,
 };
+use atobarai_identity::KeyHash;
+
+/// A distinct keyed hash per (customer, field): what the shell would send
+/// for real, distinct people.
+fn key(customer: u64, field: u8) -> Option<KeyHash> {
+    let mut k = [field; 16];
+    k[..8].copy_from_slice(&customer.to_le_bytes());
+    Some(KeyHash(k))
+}
 
 pub fn t0() -> At {
     At::parse_rfc3339("2026-06-10T12:00:00+09:00").unwrap()
@@ -44,6 +54,12 @@ pub fn engine_with_customers(n: u32) -> Engine {
                     address: "東京都千代田区霞が関1-3-1 霞ビル101".into(),
                 },
                 payment_method: PaymentMethod::ConvenienceStore,
+                identity: IdentityKeys {
+                    phone: key(u64::from(i), 1),
+                    email: key(u64::from(i), 2),
+                    address_unit: key(u64::from(i), 3),
+                    name: key(u64::from(i), 4),
+                },
             },
         );
     }
@@ -85,6 +101,10 @@ pub fn authorization(seq: u64, customer: u64) -> Envelope {
                 shipping_address: "東京都千代田区霞が関1-3-1 霞ビル101".into(),
                 device_id: "dev-9f2c".into(),
                 ip: "203.0.113.7".into(),
+            },
+            session: SessionKeys {
+                device: key(customer, 5),
+                ip: key(customer % 65_536, 6),
             },
         },
     }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Durable HTTP authorizations from a loopback load generator (wrk).
+# Usage: bench/http.sh [CONNECTIONS] [SECONDS] [CUSTOMERS]
+# Needs: cargo build --release; wrk (Debian package `wrk`); python3.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+conns="${1:-64}"; secs="${2:-30}"; customers="${3:-10000}"
+bin=./target/release/atobarai
+dir=$(mktemp -d -p target bench-http.XXXX)
+key=$($bin merchant add bench --data-dir "$dir" | tail -n1)
+$bin serve --data-dir "$dir" --listen 127.0.0.1:18181 >/dev/null 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
+sleep 1
+python3 - "$key" "$customers" <<'PY'
+import http.client, json, sys
+key, n = sys.argv[1], int(sys.argv[2])
+conn = http.client.HTTPConnection("127.0.0.1", 18181)
+ids = []
+for i in range(n):
+    body = json.dumps({"external_id": f"c-{i}", "name": "山田 太郎", "name_kana": "ヤマダ タロウ",
+        "birth_date": "1990-04-01", "phone": "090-1234-5678", "email": "taro@example.jp",
+        "postal_code": "100-0013", "address": "東京都千代田区霞が関1-3-1", "payment_method": "bank_debit"})
+    conn.request("POST", "/v1/customers", body, {"Authorization": f"Bearer {key}", "Idempotency-Key": f"r-{i}"})
+    r = conn.getresponse(); ids.append(json.loads(r.read())["id"])
+open("bench/.customers", "w").write("\n".join(ids) + "\n")
+PY
+ATOBARAI_KEY="$key" wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/http_authorize.lua http://127.0.0.1:18181
+curl -s http://127.0.0.1:18181/metrics | grep -E '^atobarai_journal_(batch_records_(sum|count)|commit_seconds_(sum|count))'
+rm -f bench/.customers

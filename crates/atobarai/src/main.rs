@@ -12,6 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod identity_cli;
+
 // mimalloc: measurably faster than glibc malloc for the engine's many small
 // allocations, with no fragmentation growth under steady load.
 #[global_allocator]
@@ -65,10 +67,26 @@ enum Cmd {
         #[command(subcommand)]
         command: MerchantCmd,
     },
+    /// Move the engine's clock forward to the start of DATE (JST), running
+    /// every day's billing work on the way: month close and statements,
+    /// late fees, delay damages, dunning, point expiry. For operators running
+    /// on a manual clock, or catching up a store that was offline.
+    Tick {
+        /// `YYYY-MM-DD` (00:00 JST) or an RFC 3339 time.
+        #[arg(long)]
+        until: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Manage operators (risk analysts and administrators).
     Operator {
         #[command(subcommand)]
         command: OperatorCmd,
+    },
+    /// Identity tools (no store is opened).
+    Identity {
+        #[command(subcommand)]
+        command: identity_cli::IdentityCmd,
     },
 }
 
@@ -126,7 +144,9 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
 }
 
 fn open_node(store: &StoreArgs, clock: ClockMode, snapshot_every: u64) -> Result<Node> {
-    let config = load_config(store.config.as_ref())?;
+    let mut config = load_config(store.config.as_ref())?;
+    // The identity secret stays in the shell: the engine sees only hashes.
+    config.identity.key_secret.clear();
     let bar = ProgressBar::hidden();
     bar.set_style(
         ProgressStyle::with_template("replaying journal {bar:40} {pos}/{len} records ({eta})")
@@ -202,6 +222,28 @@ fn add_key(store: &StoreArgs, name: &str, role: Option<Role>) -> Result<()> {
     Ok(())
 }
 
+fn tick(store: &StoreArgs, until: &str) -> Result<()> {
+    let to = match atobarai_core::JstDate::parse(until) {
+        Ok(day) => day.start_at(),
+        Err(_) => atobarai_core::At::parse_rfc3339(until)
+            .map_err(|_| anyhow::anyhow!("--until {until:?} is neither YYYY-MM-DD nor an RFC 3339 time"))?,
+    };
+    let node = open_node(store, ClockMode::Manual, u64::MAX)?;
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_message(format!("billing every day up to {}", to.to_rfc3339_jst()));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let result = node.submit_blocking(None, Command::AdvanceClock { to });
+    spinner.finish_and_clear();
+    node.shutdown();
+    let applied = result
+        .map_err(|_| anyhow::anyhow!("the engine stopped"))?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Outcome::Clock { now } = applied.outcome {
+        println!("clock at {}", now.to_rfc3339_jst());
+    }
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -226,7 +268,14 @@ fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) ->
         Clock::Manual => ClockMode::Manual,
     };
     let node = Arc::new(open_node(&store, clock, snapshot_every)?);
-    let limits = Arc::new(load_config(store.config.as_ref())?.limits);
+    let config = load_config(store.config.as_ref())?;
+    if config.identity.is_development_secret() {
+        tracing::warn!(
+            "identity.key_secret is the published development value; set ATOBARAI__IDENTITY__KEY_SECRET in production"
+        );
+    }
+    let identity = atobarai_server::IdentitySecret::new(&config.identity.key_secret);
+    let limits = Arc::new(config.limits);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -241,6 +290,7 @@ fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) ->
         let app = atobarai_server::router(AppState {
             node: node.clone(),
             limits,
+            identity,
         });
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
@@ -271,6 +321,7 @@ fn main() -> Result<()> {
         Cmd::Merchant {
             command: MerchantCmd::Add { name, store },
         } => add_key(&store, &name, None),
+        Cmd::Tick { until, store } => tick(&store, &until),
         Cmd::Operator {
             command: OperatorCmd::Add { name, role, store },
         } => {
@@ -280,5 +331,8 @@ fn main() -> Result<()> {
             };
             add_key(&store, &name, Some(role))
         }
+        Cmd::Identity { command } => identity_cli::run(command, |config| {
+            Ok(load_config(config)?.identity.key_secret)
+        }),
     }
 }

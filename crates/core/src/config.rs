@@ -12,6 +12,47 @@ pub struct Config {
     pub credit: CreditConfig,
     pub billing: BillingConfig,
     pub limits: LimitsConfig,
+    pub identity: IdentityConfig,
+}
+
+/// Identity keys: phone, e-mail, address, name, device and IP are stored
+/// only as keyed hashes (HMAC-SHA256) of their normalized forms. The secret
+/// stays in the shell (server, CLI); the engine and the journal see hashes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// The HMAC secret. The default is a published development value:
+    /// production MUST set its own (`ATOBARAI__IDENTITY__KEY_SECRET`, at least
+    /// 32 random bytes), and never change it afterwards: hashes made with
+    /// another secret never match, so every link would be lost.
+    pub key_secret: String,
+}
+
+/// The development secret (public: anyone can recompute keys made with it).
+pub const IDENTITY_KEY_SECRET_DEV: &str = "atobarai-development-identity-key-secret";
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        IdentityConfig {
+            key_secret: IDENTITY_KEY_SECRET_DEV.to_string(),
+        }
+    }
+}
+
+impl IdentityConfig {
+    /// True while the published development secret is in use.
+    pub fn is_development_secret(&self) -> bool {
+        self.key_secret == IDENTITY_KEY_SECRET_DEV
+    }
+}
+
+impl std::fmt::Debug for IdentityConfig {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityConfig")
+            .field("key_secret", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,6 +20,8 @@ const IN_FLIGHT: u64 = 512;
 fn authorize(seq: u64, customer: u64) -> (Idem, Command) {
     let command = Command::Authorize {
         merchant: 0,
+        // No device or IP keys: this measures the journal, not identity.
+        session: Default::default(),
         input: AuthorizeInput {
             merchant_order_id: format!("o-{seq}"),
             customer,
@@ -83,6 +85,9 @@ fn main() {
                 while i < CUSTOMERS {
                     let command = Command::RegisterCustomer {
                         merchant: 0,
+                        // Distinct people without keys (they would all share
+                        // the phone below and become one person otherwise).
+                        identity: Default::default(),
                         profile: CustomerProfile {
                             external_id: format!("c-{i}"),
                             name: "山田 太郎".into(),

@@ -3,12 +3,14 @@
 //! (`items[2].unit_price`) and happens before anything reaches the engine.
 
 use crate::error::ApiError;
+use crate::identity::{IdentitySecret, phone_is_acceptable, postal_code_contradicts};
 use atobarai_core::config::LimitsConfig;
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen, ids};
 use atobarai_engine::{
     AuthorizeInput, Command, CustomerProfile, LineItem, PaymentInput, Principal, ReviewVerdict,
     SuspensionInput, prefix,
 };
+use atobarai_identity::{Kind, Normalized, normalize};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -224,54 +226,32 @@ fn time(field: &str, value: &str) -> Result<At, ApiError> {
     })
 }
 
-/// Digits of a phone number as typed: ASCII or full-width digits, with
-/// hyphens, spaces and parentheses; 10–11 digits starting with 0, or +81.
-fn phone(value: &str) -> Result<String, ApiError> {
-    let bad = || {
-        ApiError::invalid(
+/// A Japanese phone number that can be dialled, as typed (full-width digits,
+/// hyphens, parentheses, `+81`): normalized by libphonenumber's metadata.
+fn phone(value: &str) -> Result<Normalized, ApiError> {
+    let n = normalize(Kind::Phone, value);
+    if phone_is_acceptable(&n) {
+        Ok(n)
+    } else {
+        Err(ApiError::invalid(
             "invalid_phone",
             "phone",
-            "phone must be a Japanese phone number",
-        )
-    };
-    let mut digits = String::new();
-    for (i, c) in value.trim().chars().enumerate() {
-        match c {
-            '0'..='9' => digits.push(c),
-            '０'..='９' => digits.push(char::from(b'0' + (c as u32 - '０' as u32) as u8)),
-            '+' | '＋' if i == 0 => digits.push('+'),
-            '-' | '‐' | '－' | 'ー' | ' ' | '　' | '(' | ')' | '（' | '）' => {}
-            _ => return Err(bad()),
-        }
+            "phone must be a Japanese phone number that can be dialled",
+        ))
     }
-    let national = if let Some(rest) = digits.strip_prefix("+81") {
-        format!("0{rest}")
-    } else {
-        digits.clone()
-    };
-    if !national.starts_with('0') || !(10..=11).contains(&national.len()) || national.contains('+')
-    {
-        return Err(bad());
-    }
-    Ok(value.trim().to_string())
 }
 
-fn email(value: &str) -> Result<String, ApiError> {
-    let bad = || ApiError::invalid("invalid_email", "email", "email is not a valid address");
-    let v = value.trim();
-    let (local, domain) = v.rsplit_once('@').ok_or_else(bad)?;
-    let ok = !local.is_empty()
-        && local.len() <= 64
-        && v.len() <= 254
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && v.chars().all(|c| c.is_ascii_graphic())
-        && domain
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    if ok { Ok(v.to_string()) } else { Err(bad()) }
+fn email(value: &str) -> Result<Normalized, ApiError> {
+    let n = normalize(Kind::Email, value);
+    if n.is_valid() {
+        Ok(n)
+    } else {
+        Err(ApiError::invalid(
+            "invalid_email",
+            "email",
+            "email is not a valid address",
+        ))
+    }
 }
 
 fn postal_code(value: &str) -> Result<String, ApiError> {
@@ -309,7 +289,13 @@ fn ip(value: &str) -> Result<String, ApiError> {
 // ----- into commands --------------------------------------------------------
 
 impl CreateCustomer {
-    pub fn into_command(self, merchant: u32, l: &LimitsConfig) -> Result<Command, ApiError> {
+    /// Validates the registration and computes its identity keys with `secret`.
+    pub fn into_command(
+        self,
+        merchant: u32,
+        l: &LimitsConfig,
+        secret: &IdentitySecret,
+    ) -> Result<Command, ApiError> {
         let birth_date = JstDate::parse(&self.birth_date).map_err(|_| {
             ApiError::invalid(
                 "invalid_date",
@@ -323,26 +309,54 @@ impl CreateCustomer {
             PaymentMethod::parse,
             "unknown_payment_method",
         )?;
+        let external_id = text("external_id", &self.external_id, l.id_chars_max, true)?;
+        let name = text("name", &self.name, l.text_chars_max, true)?;
+        let name_kana = text("name_kana", &self.name_kana, l.text_chars_max, true)?;
+        let phone = phone(&text("phone", &self.phone, 32, true)?)?;
+        let email = email(&text("email", &self.email, 254, true)?)?;
+        let postal_code = postal_code(&text("postal_code", &self.postal_code, 16, true)?)?;
+        let address = text("address", &self.address, l.text_chars_max, true)?;
+        if postal_code_contradicts(&postal_code, &address) {
+            return Err(ApiError::invalid(
+                "postal_code_mismatch",
+                "postal_code",
+                "postal_code does not cover the address",
+            ));
+        }
+        let identity = secret.registration_keys(
+            &normalize(Kind::Name, &name),
+            &phone,
+            &email,
+            &normalize(Kind::Address, &format!("〒{postal_code} {address}")),
+        );
         let profile = CustomerProfile {
-            external_id: text("external_id", &self.external_id, l.id_chars_max, true)?,
-            name: text("name", &self.name, l.text_chars_max, true)?,
-            name_kana: text("name_kana", &self.name_kana, l.text_chars_max, true)?,
+            external_id,
+            name,
+            name_kana,
             birth_date,
-            phone: phone(&text("phone", &self.phone, 32, true)?)?,
-            email: email(&text("email", &self.email, 254, true)?)?,
-            postal_code: postal_code(&text("postal_code", &self.postal_code, 16, true)?)?,
-            address: text("address", &self.address, l.text_chars_max, true)?,
+            // The canonical forms: E.164 and the lower-cased e-mail address.
+            phone: phone.canonical.unwrap_or_default(),
+            email: email.canonical.unwrap_or_default(),
+            postal_code,
+            address,
         };
         Ok(Command::RegisterCustomer {
             merchant,
             profile,
             payment_method,
+            identity,
         })
     }
 }
 
 impl CreateAuthorization {
-    pub fn into_command(self, merchant: u32, l: &LimitsConfig) -> Result<Command, ApiError> {
+    /// Validates the order and computes its device and IP keys with `secret`.
+    pub fn into_command(
+        self,
+        merchant: u32,
+        l: &LimitsConfig,
+        secret: &IdentitySecret,
+    ) -> Result<Command, ApiError> {
         let merchant_order_id = text(
             "merchant_order_id",
             &self.merchant_order_id,
@@ -408,8 +422,11 @@ impl CreateAuthorization {
         let opt = |field: &str, v: Option<String>, max: usize| {
             text(field, v.as_deref().unwrap_or(""), max, false)
         };
+        let device_id = opt("device_id", self.device_id, l.id_chars_max * 2)?;
+        let ip = ip(&opt("ip", self.ip, 64)?)?;
         Ok(Command::Authorize {
             merchant,
+            session: secret.session_keys(&device_id, &ip),
             input: AuthorizeInput {
                 merchant_order_id,
                 customer,
@@ -417,8 +434,8 @@ impl CreateAuthorization {
                 channel,
                 items,
                 shipping_address: opt("shipping_address", self.shipping_address, l.text_chars_max)?,
-                device_id: opt("device_id", self.device_id, l.id_chars_max * 2)?,
-                ip: ip(&opt("ip", self.ip, 64)?)?,
+                device_id,
+                ip,
             },
         })
     }

@@ -13,10 +13,12 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod http;
+pub mod identity;
 pub mod metrics;
 pub mod node;
 pub mod openapi;
 pub mod render;
 
 pub use http::{AppState, router};
+pub use identity::IdentitySecret;
 pub use node::{ClockMode, Node, NodeOptions, StoreSpec};

@@ -892,3 +892,100 @@ async fn worked_example_balance_and_invoices() {
     assert_eq!(b["total"], 30000 + 209 + 200 + 552);
     assert_eq!(b["dunning"][0]["action"], "reminder");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_shows_the_cluster_to_operators_only() {
+    let app = spawn_app().await;
+    let m = app.merchant.clone();
+    let a = app.register("c-1").await;
+    // The same person again: the phone typed full-width, the e-mail in
+    // capitals.
+    let mut again = customer_body("c-2");
+    again["phone"] = json!("０９０（１２３４）５６７８");
+    again["email"] = json!("Taro@Example.JP");
+    let (s, v) = app.post(&m, "/v1/customers", again).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let b = v["id"].as_str().unwrap().to_string();
+    // A flatmate: same address, own phone and e-mail.
+    let mut flatmate = customer_body("c-3");
+    flatmate["phone"] = json!("080-2222-3333");
+    flatmate["email"] = json!("jiro@example.jp");
+    let (s, v) = app.post(&m, "/v1/customers", flatmate).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let c = v["id"].as_str().unwrap().to_string();
+
+    let (s, v) = app
+        .get(&app.analyst.clone(), &format!("/v1/customers/{b}/identity"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["cluster_id"].as_str().unwrap().starts_with("idc_"));
+    let members: Vec<&str> = v["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["customer"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, vec![b.as_str(), a.as_str()]);
+    let links = &v["members"][1]["links"];
+    assert!(
+        links
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["kind"] == "phone" && l["weight"] == "strong" && l["shared_with"] == 2),
+        "{v}"
+    );
+    assert_eq!(v["members"][1]["evidence"][0]["kind"], "phone");
+    assert_eq!(v["members"][1]["evidence"][0]["from"], b.as_str());
+    assert_eq!(v["related"][0]["customer"], c.as_str());
+    assert_eq!(v["related"][0]["links"][0]["kind"], "address_unit");
+    assert_eq!(v["related"][0]["links"][0]["weight"], "medium");
+
+    // Both accounts of one person share one limit; the flatmate has their own.
+    let d = app.authorize(&a, "daily_goods", 40_000).await;
+    assert_eq!(d["decision"], "approve");
+    let d = app.authorize(&b, "daily_goods", 20_000).await;
+    assert_eq!(d["reasons"][0]["code"], "limit_exceeded", "{d}");
+    // (from their own phone: the others' device would make them one person)
+    let mut own = auth_body(&c, "daily_goods", 40_000);
+    own["device_id"] = json!("jiro-pixel-7");
+    let (s, d) = app.post(&m, "/v1/authorizations", own).await;
+    assert_eq!((s, &d["decision"]), (StatusCode::OK, &json!("approve")), "{d}");
+
+    let (s, v) = app.get(&m, &format!("/v1/customers/{a}/identity")).await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_checks_postal_code_phone_and_email() {
+    let app = spawn_app().await;
+    let m = app.merchant.clone();
+    let seq = app.journal_seq().await;
+    let refused = [
+        // Osaka's code for a Tokyo address.
+        ("postal_code", json!("530-0001"), "postal_code_mismatch"),
+        ("phone", json!("090-0000-00000"), "invalid_phone"),
+        ("phone", json!("+1 415 555 0100"), "invalid_phone"),
+        ("email", json!("taro@example"), "invalid_email"),
+        ("email", json!("taro@@example.jp"), "invalid_email"),
+    ];
+    for (field, value, code) in refused {
+        let mut body = customer_body("x");
+        body[field] = value.clone();
+        let (s, v) = app.post(&m, "/v1/customers", body).await;
+        assert_eq!(
+            (s.as_u16(), v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+            (422, Some(code), Some(field)),
+            "{field} = {value}: {v}"
+        );
+    }
+    assert_eq!(app.journal_seq().await, seq, "nothing refused was journaled");
+    // A code the gazetteer does not know is not held against the customer.
+    let mut unknown = customer_body("y");
+    unknown["postal_code"] = json!("999-9999");
+    let (s, v) = app.post(&m, "/v1/customers", unknown).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}

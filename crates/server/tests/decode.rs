@@ -60,7 +60,8 @@ fn valid_auth() -> Value {
 fn check_auth(bytes: &[u8]) {
     let limits = LimitsConfig::default();
     if let Ok(body) = decode_json::<CreateAuthorization>(bytes)
-        && let Ok(Command::Authorize { input, .. }) = body.into_command(0, &limits)
+        && let Ok(Command::Authorize { input, .. }) =
+            body.into_command(0, &limits, &atobarai_server::IdentitySecret::new("test"))
     {
         assert!(!input.items.is_empty() && input.items.len() <= limits.line_items_max);
         let mut total = Yen::ZERO;
@@ -80,14 +81,14 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
         check_auth(&bytes);
-        let _ = decode_json::<CreateCustomer>(&bytes).map(|b| b.into_command(0, &LimitsConfig::default()));
+        let _ = decode_json::<CreateCustomer>(&bytes).map(|b| b.into_command(0, &LimitsConfig::default(), &atobarai_server::IdentitySecret::new("test")));
         let _ = decode_json::<CreatePayment>(&bytes).map(|b| b.into_command(atobarai_engine::Principal::Merchant(0), &LimitsConfig::default()));
     }
 
     #[test]
     fn arbitrary_json_never_panics(v in json_value()) {
         check_auth(v.to_string().as_bytes());
-        let _ = decode_json::<CreateCustomer>(v.to_string().as_bytes()).map(|b| b.into_command(0, &LimitsConfig::default()));
+        let _ = decode_json::<CreateCustomer>(v.to_string().as_bytes()).map(|b| b.into_command(0, &LimitsConfig::default(), &atobarai_server::IdentitySecret::new("test")));
     }
 
     #[test]
@@ -101,5 +102,12 @@ proptest! {
 #[test]
 fn the_valid_body_is_accepted() {
     let body = decode_json::<CreateAuthorization>(valid_auth().to_string().as_bytes()).unwrap();
-    assert!(body.into_command(0, &LimitsConfig::default()).is_ok());
+    assert!(
+        body.into_command(
+            0,
+            &LimitsConfig::default(),
+            &atobarai_server::IdentitySecret::new("test")
+        )
+        .is_ok()
+    );
 }

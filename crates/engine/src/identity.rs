@@ -141,20 +141,17 @@ impl IdentityState {
         let links = [(LinkKind::Device, keys.device), (LinkKind::Ip, keys.ip)];
         for (kind, key) in links {
             let Some(key) = key else { continue };
-            match self.graph.link(ci, kind, key, at.unix_ms()) {
-                Err(GraphError::TooManyLinks(_)) => {
-                    let oldest_ip = self
-                        .graph
-                        .links_of(ci)
-                        .into_iter()
-                        .filter(|(k, _, _)| *k == LinkKind::Ip)
-                        .min_by_key(|&(_, _, seen)| seen);
-                    if let Some((_, old, _)) = oldest_ip {
-                        let _ = self.graph.withdraw(ci, LinkKind::Ip, old);
-                        let _ = self.graph.link(ci, kind, key, at.unix_ms());
-                    }
+            if let Err(GraphError::TooManyLinks(_)) = self.graph.link(ci, kind, key, at.unix_ms()) {
+                let oldest_ip = self
+                    .graph
+                    .links_of(ci)
+                    .into_iter()
+                    .filter(|(k, _, _)| *k == LinkKind::Ip)
+                    .min_by_key(|&(_, _, seen)| seen);
+                if let Some((_, old, _)) = oldest_ip {
+                    let _ = self.graph.withdraw(ci, LinkKind::Ip, old);
+                    let _ = self.graph.link(ci, kind, key, at.unix_ms());
                 }
-                Ok(()) | Err(_) => {}
             }
         }
     }

@@ -194,4 +194,16 @@ mod tests {
         assert_eq!(c.credit.bank_debit_limit_yen, Yen::new(100_000));
         assert!(serde_json::from_str::<Config>(r#"{"credit": {"typo": 1}}"#).is_err());
     }
+
+    #[test]
+    fn identity_secret_defaults_to_the_development_value_and_never_prints() {
+        let c = Config::default();
+        assert!(c.identity.is_development_secret());
+        let c: Config =
+            serde_json::from_str(r#"{"identity": {"key_secret": "s3cr3t-of-production"}}"#)
+                .unwrap();
+        assert!(!c.identity.is_development_secret());
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        assert!(serde_json::from_str::<Config>(r#"{"identity": {"secret": "x"}}"#).is_err());
+    }
 }

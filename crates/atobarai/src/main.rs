@@ -225,8 +225,9 @@ fn add_key(store: &StoreArgs, name: &str, role: Option<Role>) -> Result<()> {
 fn tick(store: &StoreArgs, until: &str) -> Result<()> {
     let to = match atobarai_core::JstDate::parse(until) {
         Ok(day) => day.start_at(),
-        Err(_) => atobarai_core::At::parse_rfc3339(until)
-            .map_err(|_| anyhow::anyhow!("--until {until:?} is neither YYYY-MM-DD nor an RFC 3339 time"))?,
+        Err(_) => atobarai_core::At::parse_rfc3339(until).map_err(|_| {
+            anyhow::anyhow!("--until {until:?} is neither YYYY-MM-DD nor an RFC 3339 time")
+        })?,
     };
     let node = open_node(store, ClockMode::Manual, u64::MAX)?;
     let spinner = ProgressBar::new_spinner();

@@ -14,7 +14,10 @@ use common::*;
 use std::time::Instant;
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
@@ -29,11 +32,17 @@ fn main() {
             let mut env = authorization(seq, c);
             env.idem = None;
             let applied = e.apply(&env).expect("authorize");
-            let Outcome::Order(o) = applied.outcome else { unreachable!() };
+            let Outcome::Order(o) = applied.outcome else {
+                unreachable!()
+            };
             let capture = Envelope {
                 at: env.at,
                 idem: None,
-                command: Command::Capture { principal: Principal::Merchant(0), order: u64::from(o.order), amount: None },
+                command: Command::Capture {
+                    principal: Principal::Merchant(0),
+                    order: u64::from(o.order),
+                    amount: None,
+                },
             };
             e.apply(&capture).expect("capture");
         }
@@ -49,12 +58,29 @@ fn main() {
     let mut step = |label: &str, when: &str| {
         let to = At::parse_rfc3339(when).unwrap();
         let started = Instant::now();
-        e.apply(&Envelope { at: to, idem: None, command: Command::AdvanceClock { to } }).expect("tick");
+        e.apply(&Envelope {
+            at: to,
+            idem: None,
+            command: Command::AdvanceClock { to },
+        })
+        .expect("tick");
         println!("  {label:<44} {:>8.2} s", started.elapsed().as_secs_f64());
     };
-    step("month close (Jul 1: statements + fees)", "2026-07-01T00:00:00+09:00");
-    step("daily tick, nobody overdue (Jul 2)", "2026-07-02T00:00:00+09:00");
-    step("catch-up Jul 3 → Jul 11 (9 days)", "2026-07-11T00:00:00+09:00");
-    step("daily tick, every customer overdue (Jul 12)", "2026-07-12T00:00:00+09:00");
+    step(
+        "month close (Jul 1: statements + fees)",
+        "2026-07-01T00:00:00+09:00",
+    );
+    step(
+        "daily tick, nobody overdue (Jul 2)",
+        "2026-07-02T00:00:00+09:00",
+    );
+    step(
+        "catch-up Jul 3 → Jul 11 (9 days)",
+        "2026-07-11T00:00:00+09:00",
+    );
+    step(
+        "daily tick, every customer overdue (Jul 12)",
+        "2026-07-12T00:00:00+09:00",
+    );
     e.check_invariants().expect("invariants hold at scale");
 }

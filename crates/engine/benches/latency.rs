@@ -11,8 +11,12 @@ mod common;
 use common::*;
 use std::time::Instant;
 
-const CUSTOMERS: u32 = 1_000_000;
-const AUTHORIZATIONS: u64 = 2_000_000;
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -20,18 +24,20 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; there are no options to parse.
+    // `cargo bench` passes `--bench`; the scale comes from the environment.
+    let customers_n = env_u64("ATOBARAI_BENCH_CUSTOMERS", 1_000_000) as u32;
+    let authorizations_n = env_u64("ATOBARAI_BENCH_AUTHORIZATIONS", 2_000_000);
     let rss_before = rss_bytes();
     let started = Instant::now();
-    let mut engine = engine_with_customers(CUSTOMERS);
+    let mut engine = engine_with_customers(customers_n);
     let load_s = started.elapsed().as_secs_f64();
     let rss_loaded = rss_bytes();
-    let per_customer = (rss_loaded.saturating_sub(rss_before)) / u64::from(CUSTOMERS);
+    let per_customer = (rss_loaded.saturating_sub(rss_before)) / u64::from(customers_n);
 
     // Build envelopes outside the timed loop: we measure the engine.
     let mut picker = Picker(0x9E37_79B9_7F4A_7C15);
-    let envelopes: Vec<_> = (0..AUTHORIZATIONS)
-        .map(|seq| authorization(seq, picker.next(u64::from(CUSTOMERS))))
+    let envelopes: Vec<_> = (0..authorizations_n)
+        .map(|seq| authorization(seq, picker.next(u64::from(customers_n))))
         .collect();
     let mut lat_ns = Vec::with_capacity(envelopes.len());
     let mut approvals = 0u64;
@@ -51,11 +57,11 @@ fn main() {
     slowest.sort_unstable_by(|a, b| b.cmp(a));
     slowest.truncate(8);
     lat_ns.sort_unstable();
-    println!("engine authorize, {CUSTOMERS} customers loaded in {load_s:.2} s");
-    println!("  authorizations        {AUTHORIZATIONS} ({approvals} approved)");
+    println!("engine authorize, {customers_n} customers loaded in {load_s:.2} s");
+    println!("  authorizations        {authorizations_n} ({approvals} approved)");
     println!(
         "  throughput            {:.0} /s (one core)",
-        AUTHORIZATIONS as f64 / total_s
+        authorizations_n as f64 / total_s
     );
     println!(
         "  latency ns            p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",

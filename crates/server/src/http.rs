@@ -293,7 +293,9 @@ pub async fn get_balance(
     Path(id): Path<String>,
 ) -> Result<Json<Balance>, ApiError> {
     let p = caller.0;
-    Ok(Json((&read(&app, move |e| e.balance(p, &id)).await??).into()))
+    Ok(Json(
+        (&read(&app, move |e| e.balance(p, &id)).await??).into(),
+    ))
 }
 
 /// A customer's per-order invoices and monthly statements.
@@ -306,7 +308,9 @@ pub async fn list_invoices(
 ) -> Result<Json<Vec<InvoiceJson>>, ApiError> {
     let p = caller.0;
     let (ci, invoices) = read(&app, move |e| e.invoices(p, &id)).await??;
-    Ok(Json(invoices.iter().map(|i| InvoiceJson::new(ci, i)).collect()))
+    Ok(Json(
+        invoices.iter().map(|i| InvoiceJson::new(ci, i)).collect(),
+    ))
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
@@ -334,7 +338,11 @@ pub async fn get_invoice(
         )
             .into_response()),
         None | Some("json") => Ok(Json(json).into_response()),
-        Some(_) => Err(ApiError::invalid("unknown_format", "format", "format must be json or html")),
+        Some(_) => Err(ApiError::invalid(
+            "unknown_format",
+            "format",
+            "format must be json or html",
+        )),
     }
 }
 

@@ -386,11 +386,7 @@ fn engine_loop(
                             });
                         }
                     }
-                    let env = Envelope {
-                        at,
-                        idem,
-                        command,
-                    };
+                    let env = Envelope { at, idem, command };
                     let result = engine.apply(&env);
                     metrics
                         .commands

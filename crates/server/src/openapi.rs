@@ -3,9 +3,11 @@
 
 use crate::dto::*;
 use crate::error::{ErrorBody, ErrorDetail};
-use crate::identity::{EvidenceStep, Identity, IdentityLink, IdentityMember};
 use crate::http::{self, ClockView, MerchantCreated};
-use crate::render::{Balance, Customer, DunningEventJson, InvoiceJson, Order, Payment, Reason, Suspension};
+use crate::identity::{EvidenceStep, Identity, IdentityLink, IdentityMember};
+use crate::render::{
+    Balance, Customer, DunningEventJson, InvoiceJson, Order, Payment, Reason, Suspension,
+};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 

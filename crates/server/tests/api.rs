@@ -851,21 +851,35 @@ async fn worked_example_balance_and_invoices() {
     let cus = app.register("c-1").await;
     let o = app.authorize(&cus, "food", 30000).await;
     let id = o["order_id"].as_str().unwrap();
-    let (s, _) = app.post(&m, &format!("/v1/orders/{id}/capture"), json!({})).await;
+    let (s, _) = app
+        .post(&m, &format!("/v1/orders/{id}/capture"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK);
     let clock = |now: &'static str| {
         let admin = admin.clone();
         let app = &app;
         async move {
-            let (s, v) = app.post(&admin, "/v1/admin/clock", json!({ "now": now })).await;
+            let (s, v) = app
+                .post(&admin, "/v1/admin/clock", json!({ "now": now }))
+                .await;
             assert_eq!(s, StatusCode::OK, "{v}");
         }
     };
     clock("2026-07-01T09:00:00+09:00").await;
     let (_, invoices) = app.get(&m, &format!("/v1/customers/{cus}/invoices")).await;
     let statement = &invoices[0];
-    assert_eq!((statement["month"].as_str(), statement["due_on"].as_str()), (Some("2026-06"), Some("2026-07-10")));
-    assert_eq!((statement["purchases"].as_i64(), statement["fee"].as_i64(), statement["total"].as_i64()), (Some(30000), Some(209), Some(30209)));
+    assert_eq!(
+        (statement["month"].as_str(), statement["due_on"].as_str()),
+        (Some("2026-06"), Some("2026-07-10"))
+    );
+    assert_eq!(
+        (
+            statement["purchases"].as_i64(),
+            statement["fee"].as_i64(),
+            statement["total"].as_i64()
+        ),
+        (Some(30000), Some(209), Some(30209))
+    );
     let number = statement["number"].as_str().unwrap().to_string();
     let html = app
         .http
@@ -874,15 +888,29 @@ async fn worked_example_balance_and_invoices() {
         .send()
         .await
         .unwrap();
-    assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        html.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let page = html.text().await.unwrap();
     assert!(page.contains("ご請求金額") && page.contains("¥30,209") && page.contains("2026-07-10"));
-    let (s, _) = app.get(&app.other_merchant, &format!("/v1/invoices/{number}")).await;
+    let (s, _) = app
+        .get(&app.other_merchant, &format!("/v1/invoices/{number}"))
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     clock("2026-08-10T09:00:00+09:00").await;
     let (_, b) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
-    assert_eq!((b["principal"].as_i64(), b["late_fees"].as_i64(), b["overdue"].as_bool()), (Some(30000), Some(100), Some(true)));
+    assert_eq!(
+        (
+            b["principal"].as_i64(),
+            b["late_fees"].as_i64(),
+            b["overdue"].as_bool()
+        ),
+        (Some(30000), Some(100), Some(true))
+    );
     clock("2026-08-25T09:00:00+09:00").await;
     let (_, b) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
     assert_eq!(b["late_fees"], 200);
@@ -950,7 +978,11 @@ async fn identity_shows_the_cluster_to_operators_only() {
     let mut own = auth_body(&c, "daily_goods", 40_000);
     own["device_id"] = json!("jiro-pixel-7");
     let (s, d) = app.post(&m, "/v1/authorizations", own).await;
-    assert_eq!((s, &d["decision"]), (StatusCode::OK, &json!("approve")), "{d}");
+    assert_eq!(
+        (s, &d["decision"]),
+        (StatusCode::OK, &json!("approve")),
+        "{d}"
+    );
 
     let (s, v) = app.get(&m, &format!("/v1/customers/{a}/identity")).await;
     assert_eq!(
@@ -977,12 +1009,20 @@ async fn registration_checks_postal_code_phone_and_email() {
         body[field] = value.clone();
         let (s, v) = app.post(&m, "/v1/customers", body).await;
         assert_eq!(
-            (s.as_u16(), v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+            (
+                s.as_u16(),
+                v["error"]["code"].as_str(),
+                v["error"]["field"].as_str()
+            ),
             (422, Some(code), Some(field)),
             "{field} = {value}: {v}"
         );
     }
-    assert_eq!(app.journal_seq().await, seq, "nothing refused was journaled");
+    assert_eq!(
+        app.journal_seq().await,
+        seq,
+        "nothing refused was journaled"
+    );
     // A code the gazetteer does not know is not held against the customer.
     let mut unknown = customer_body("y");
     unknown["postal_code"] = json!("999-9999");

@@ -11,8 +11,17 @@ use atobarai_identity::KeyHash;
 /// A distinct keyed hash per (customer, field): what the shell would send
 /// for real, distinct people.
 fn key(customer: u64, field: u8) -> Option<KeyHash> {
-    let mut k = [field; 16];
-    k[..8].copy_from_slice(&customer.to_le_bytes());
+    // splitmix64: uniform like the HMAC outputs the shell sends.
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let seed = customer.wrapping_mul(16).wrapping_add(u64::from(field));
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&mix(seed).to_le_bytes());
+    k[8..].copy_from_slice(&mix(seed ^ 0xFFFF).to_le_bytes());
     Some(KeyHash(k))
 }
 

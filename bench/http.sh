@@ -18,11 +18,17 @@ key, n = sys.argv[1], int(sys.argv[2])
 conn = http.client.HTTPConnection("127.0.0.1", 18181)
 ids = []
 for i in range(n):
+    # Distinct people: their own phone, e-mail and address (one shared phone
+    # would rightly merge every account into one identity cluster).
+    addr = f"東京都千代田区霞が関{1 + i % 3}-{1 + (i // 3) % 50}-{1 + i // 150}"
     body = json.dumps({"external_id": f"c-{i}", "name": "山田 太郎", "name_kana": "ヤマダ タロウ",
-        "birth_date": "1990-04-01", "phone": "090-1234-5678", "email": "taro@example.jp",
-        "postal_code": "100-0013", "address": "東京都千代田区霞が関1-3-1", "payment_method": "bank_debit"})
+        "birth_date": "1990-04-01", "phone": f"090{12340000 + i:08d}", "email": f"user{i}@example.jp",
+        "postal_code": "100-0013", "address": addr, "payment_method": "bank_debit"})
     conn.request("POST", "/v1/customers", body, {"Authorization": f"Bearer {key}", "Idempotency-Key": f"r-{i}"})
-    r = conn.getresponse(); ids.append(json.loads(r.read())["id"])
+    r = conn.getresponse(); v = json.loads(r.read())
+    if "id" not in v:
+        sys.exit(f"registration {i} refused: {v}")
+    ids.append(v["id"])
 open("bench/.customers", "w").write("\n".join(ids) + "\n")
 PY
 ATOBARAI_KEY="$key" wrk -t2 -c"$conns" -d"${secs}s" --latency -s bench/http_authorize.lua http://127.0.0.1:18181

@@ -1,5 +1,7 @@
 -- wrk script: durable authorizations over HTTP, each with its own
 -- Idempotency-Key, against random customers listed in bench/.customers.
+-- Each customer has its own device: a device id shared by every request
+-- would merge all customers into one identity cluster (see BENCHMARKS.md).
 -- Usage (see bench/http.sh): wrk -t2 -c64 -d30s --latency -s bench/http_authorize.lua URL
 local counter = 0
 local thread_id = 0
@@ -23,7 +25,7 @@ function request()
   local customer = customers[math.random(#customers)]
   local body = '{"merchant_order_id":"o-' .. tid .. '-' .. counter .. '","customer":"' .. customer ..
     '","product":"monthly","channel":"online","items":[{"sku":"DG-1","name":"detergent","category":"daily_goods","unit_price":480,"quantity":2}],' ..
-    '"shipping_address":"Tokyo","device_id":"dev-1","ip":"203.0.113.7"}'
+    '"shipping_address":"Tokyo","device_id":"dev-' .. customer .. '","ip":"203.0.113.7"}'
   local headers = {}
   headers["Authorization"] = "Bearer " .. key
   headers["Content-Type"] = "application/json"

@@ -13,13 +13,6 @@ use atobarai_engine::{Command, Envelope, Outcome, Principal};
 use common::*;
 use std::time::Instant;
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
     let customers = env_u64("ATOBARAI_BENCH_CUSTOMERS", 1_000_000);
     let per = env_u64("ATOBARAI_BENCH_ORDERS_PER", 10);

@@ -133,7 +133,10 @@ impl Picker {
 
 /// A scale knob from the environment (`cargo bench` passes no options).
 pub fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 pub fn rss_bytes() -> u64 {

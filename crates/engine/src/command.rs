@@ -125,6 +125,13 @@ pub enum Command {
         order: u64,
         verdict: ReviewVerdict,
     },
+    /// Use points as a discount on what the customer owes on the monthly
+    /// product (1 point = ¥1). A use cannot be undone.
+    RedeemPoints {
+        principal: Principal,
+        customer: u64,
+        points: i64,
+    },
 }
 
 impl Command {
@@ -144,6 +151,7 @@ impl Command {
             Command::AddSuspension { .. } => "add_suspension",
             Command::LiftSuspension { .. } => "lift_suspension",
             Command::ResolveReview { .. } => "resolve_review",
+            Command::RedeemPoints { .. } => "redeem_points",
         }
     }
 }

@@ -229,6 +229,13 @@ impl Engine {
             Command::LiftSuspension { suspension } => {
                 self.lift_suspension(at, *suspension).map(changed)
             }
+            Command::RedeemPoints {
+                principal,
+                customer,
+                points,
+            } => self
+                .redeem_points(at, *principal, *customer, *points)
+                .map(changed),
             Command::ResolveReview { order, verdict } => {
                 self.resolve_review(*order, *verdict).map(changed)
             }
@@ -901,7 +908,7 @@ impl Engine {
         Ok(ci)
     }
 
-    fn customer_index_for_write(
+    pub(crate) fn customer_index_for_write(
         &self,
         principal: Principal,
         customer: u64,
@@ -1173,7 +1180,9 @@ impl Engine {
         for (ci, c) in self.state.customers.iter().enumerate() {
             // Payments that went to fees, late fees and damages.
             let charges_paid = c.billing.as_deref().map_or(0, |b| b.charges_paid.get());
-            let expect_credit = paid_in[ci] + refunded_paid[ci] - charges_paid;
+            // Points used as a discount paid orders without a payment.
+            let points_paid = c.billing.as_deref().map_or(0, |b| b.points_paid.get());
+            let expect_credit = paid_in[ci] + refunded_paid[ci] - charges_paid + points_paid;
             let checks = [
                 ("held", c.held.get(), held[ci]),
                 ("outstanding", c.outstanding.get(), owed[ci]),

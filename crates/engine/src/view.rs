@@ -94,4 +94,5 @@ pub enum Outcome {
     Payment(PaymentView),
     Clock { now: At },
     Suspension(SuspensionView),
+    Balance(crate::billing::BalanceView),
 }

@@ -186,3 +186,50 @@ fn paid_statement_before_issue_carries_no_fee() {
         Yen::ZERO
     );
 }
+
+#[test]
+fn points_pay_part_of_the_monthly_statement_and_cannot_exceed_it() {
+    let mut e = engine_with(1);
+    capture_all(
+        &mut e,
+        "2026-06-15T12:00:00+09:00",
+        30_000,
+        Product::Monthly,
+    );
+    let t = at("2026-06-16T12:00:00+09:00");
+    tick(&mut e, "2026-06-16T12:00:00+09:00");
+    e.apply(&env(t, payment(0, 30_000, "p1"))).unwrap();
+    assert_eq!(e.balance(Principal::System, &cus(0)).unwrap().points, 150);
+
+    // Only per-order debt: points cannot pay it.
+    capture_all(
+        &mut e,
+        "2026-06-16T12:00:00+09:00",
+        1_000,
+        Product::PerOrder,
+    );
+    let redeem = |points| Command::RedeemPoints {
+        principal: Principal::Merchant(0),
+        customer: 0,
+        points,
+    };
+    let before = e.digest();
+    let err = e.apply(&env(t, redeem(100))).unwrap_err();
+    assert_eq!(
+        (err.code, err.field),
+        ("points_exceed_statement", Some("points"))
+    );
+    assert_eq!(e.digest(), before);
+
+    capture_all(&mut e, "2026-06-16T12:00:00+09:00", 1_000, Product::Monthly);
+    let err = e.apply(&env(t, redeem(151))).unwrap_err();
+    assert_eq!(err.code, "points_insufficient");
+    assert_eq!(
+        e.apply(&env(t, redeem(0))).unwrap_err().code,
+        "points_not_positive"
+    );
+    e.apply(&env(t, redeem(100))).unwrap();
+    let b = e.balance(Principal::System, &cus(0)).unwrap();
+    assert_eq!((b.points, b.principal), (50, Yen::new(1_000 + 900)));
+    e.check_invariants().unwrap();
+}

@@ -46,6 +46,10 @@ enum Op {
     Advance {
         hours: i64,
     },
+    Redeem {
+        customer: u64,
+        points: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -58,6 +62,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0..CUSTOMERS as u64, 1..40_000i64, 0..20u8).prop_map(|(customer, amount, reference)| Op::Pay { customer, amount, reference }),
         1 => (0..CUSTOMERS as u64, any::<bool>()).prop_map(|(customer, bank)| Op::Method { customer, bank }),
         1 => (0..24 * 20i64).prop_map(|hours| Op::Advance { hours }),
+        1 => (0..CUSTOMERS as u64, 1..300i64).prop_map(|(customer, points)| Op::Redeem { customer, points }),
     ]
 }
 
@@ -117,6 +122,11 @@ fn command(op: &Op, now: At) -> Command {
         },
         Op::Advance { hours } => Command::AdvanceClock {
             to: now.plus_ms(hours * 3_600_000),
+        },
+        Op::Redeem { customer, points } => Command::RedeemPoints {
+            principal: Principal::Merchant(0),
+            customer,
+            points,
         },
     }
 }

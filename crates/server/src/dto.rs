@@ -136,6 +136,13 @@ pub struct ReviewBody {
     pub decision: String,
 }
 
+/// Use points as a discount on the monthly statement (1 point = ¥1).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemPointsBody {
+    pub points: i64,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMerchant {

@@ -187,6 +187,7 @@ struct Reply<T> {
 /// Marks the types that are API responses (rendered from engine views).
 pub trait ApiBody: Serialize {}
 impl ApiBody for Customer {}
+impl ApiBody for Balance {}
 impl ApiBody for Order {}
 impl ApiBody for Payment {}
 impl ApiBody for Suspension {}
@@ -296,6 +297,36 @@ pub async fn get_balance(
     Ok(Json(
         (&read(&app, move |e| e.balance(p, &id)).await??).into(),
     ))
+}
+
+/// Use points as a discount on what is owed on the monthly product.
+/// A use of points cannot be undone.
+#[utoipa::path(post, path = "/v1/customers/{id}/points/redeem", request_body = RedeemPointsBody,
+    responses((status = 200, body = Balance), (status = "4XX", body = ErrorBody)))]
+pub async fn redeem_points(
+    State(app): State<AppState>,
+    caller: Caller,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RedeemPointsBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let customer = customer_id("id", &id)?;
+    let command = Command::RedeemPoints {
+        principal: caller.0,
+        customer,
+        points: body.points,
+    };
+    match submit(&app, caller.0, key, command).await? {
+        Applied {
+            outcome: Outcome::Balance(b),
+            changed,
+        } => Ok(Reply {
+            status: StatusCode::OK,
+            replayed: !changed,
+            body: Balance::from(&b),
+        }),
+        other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
+    }
 }
 
 /// A customer's per-order invoices and monthly statements.
@@ -723,6 +754,7 @@ pub fn router(app: AppState) -> Router {
         .route("/v1/customers/{id}/balance", get(get_balance))
         .route("/v1/customers/{id}/identity", get(get_identity))
         .route("/v1/customers/{id}/invoices", get(list_invoices))
+        .route("/v1/customers/{id}/points/redeem", post(redeem_points))
         .route("/v1/invoices/{number}", get(get_invoice))
         .route(
             "/v1/customers/{id}/payment-method",

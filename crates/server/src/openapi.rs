@@ -27,7 +27,7 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "atobarai", description = "Deferred payment (後払い) engine: credit decisions, orders, payments."),
     paths(
-        http::create_customer, http::get_customer, http::get_balance, http::list_invoices, http::get_invoice, http::set_payment_method,
+        http::create_customer, http::get_customer, http::get_balance, http::list_invoices, http::redeem_points, http::get_invoice, http::set_payment_method,
         http::create_authorization, http::get_order, http::capture_order, http::cancel_order,
         http::refund_order, http::create_payment, http::set_clock, http::get_clock,
         http::create_suspension, http::list_suspensions, http::lift_suspension,
@@ -36,7 +36,7 @@ impl Modify for BearerAuth {
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
         CreatePayment, SetPaymentMethodBody, ClockBody, CreateSuspension, ReviewBody,
-        CreateMerchant, Customer, Order, Payment, Reason, Suspension,
+        CreateMerchant, RedeemPointsBody, Customer, Order, Payment, Reason, Suspension,
         Balance, DunningEventJson, InvoiceJson, ClockView, MerchantCreated, ErrorBody, ErrorDetail,
         Identity, IdentityMember, IdentityLink, EvidenceStep,
     )),

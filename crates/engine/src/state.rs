@@ -82,6 +82,19 @@ impl Customer {
     pub fn available(&self) -> Yen {
         Yen::new(self.limit.get() - self.exposure().get())
     }
+
+    /// `yen` of an order of `product` bought on `channel` is no longer owed
+    /// (paid, paid with points, or refunded): lower the owed total and the
+    /// product and channel exposures together.
+    pub fn settle(&mut self, product: Product, channel: Channel, yen: i64) {
+        self.outstanding = Yen::new(self.outstanding.get() - yen);
+        if product == Product::PerOrder {
+            self.per_order_exposure = Yen::new(self.per_order_exposure.get() - yen);
+        }
+        if channel == Channel::InStore {
+            self.in_store_exposure = Yen::new(self.in_store_exposure.get() - yen);
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

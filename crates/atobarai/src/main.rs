@@ -245,6 +245,26 @@ fn tick(store: &StoreArgs, until: &str) -> Result<()> {
     Ok(())
 }
 
+/// On the system clock, move the engine into each new JST day as it starts
+/// (checked every 30 s), so month close, late fees, damages, dunning and
+/// point expiry happen on time even when no request arrives.
+async fn day_ticker(node: Arc<Node>) {
+    let mut ticked: Option<atobarai_core::JstDate> = None;
+    loop {
+        let now = atobarai_core::At::from_timestamp(jiff::Timestamp::now());
+        if ticked.is_none_or(|d| now.jst_date() > d) {
+            match node.submit(None, Command::AdvanceClock { to: now }).await {
+                Ok(Ok(_)) => ticked = Some(now.jst_date()),
+                // A request stamped a later instant first: the day is
+                // already being processed; try again next round.
+                Ok(Err(e)) => tracing::debug!(error = %e, "day tick skipped"),
+                Err(_) => return,
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+    }
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -288,6 +308,9 @@ fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) ->
         let addr = listener.local_addr()?;
         tracing::info!(%addr, clock = clock.as_str(), postgres = store.database.is_some(), "listening");
         println!("atobarai listening on http://{addr} (clock: {})", clock.as_str());
+        if clock == ClockMode::System {
+            tokio::spawn(day_ticker(node.clone()));
+        }
         let app = atobarai_server::router(AppState {
             node: node.clone(),
             limits,

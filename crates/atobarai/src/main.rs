@@ -297,6 +297,7 @@ fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) ->
     }
     let identity = atobarai_server::IdentitySecret::new(&config.identity.key_secret);
     let limits = Arc::new(config.limits);
+    let webhooks = config.webhooks;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -311,15 +312,24 @@ fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) ->
         if clock == ClockMode::System {
             tokio::spawn(day_ticker(node.clone()));
         }
+        let (stop_webhooks, stop) = tokio::sync::watch::channel(false);
+        let dispatcher = tokio::spawn(atobarai_server::webhook::run(
+            node.clone(),
+            webhooks.clone(),
+            stop,
+        ));
         let app = atobarai_server::router(AppState {
             node: node.clone(),
             limits,
             identity,
+            webhooks: Arc::new(webhooks),
         });
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("serving HTTP")?;
+        let _ = stop_webhooks.send(true);
+        let _ = dispatcher.await;
         node.shutdown_async().await;
         tracing::info!("stopped");
         Ok(())

@@ -47,26 +47,9 @@ pub enum DunningAction {
     PaymentPlanOffer,
 }
 
-/// Offsets in days after the due date (see the module docs).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DunningConfig {
-    pub reminder_days: i32,
-    pub phone_call_days: i32,
-    pub suspension_days: i32,
-    pub payment_plan_offer_days: i32,
-}
-
-impl Default for DunningConfig {
-    fn default() -> Self {
-        DunningConfig {
-            reminder_days: 1,
-            phone_call_days: 7,
-            suspension_days: 14,
-            payment_plan_offer_days: 30,
-        }
-    }
-}
+/// Offsets in days after the due date (see the module docs); part of the
+/// engine's `Config`.
+pub use atobarai_core::config::DunningConfig;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DunningEvent {

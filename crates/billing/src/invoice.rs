@@ -44,7 +44,7 @@ impl InvoiceNumber {
     /// Whether `s` has a valid check digit (shape and Luhn).
     pub fn is_valid(s: &str) -> bool {
         let digits: Vec<u32> = s.chars().filter_map(|c| c.to_digit(10)).collect();
-        let shape = s.len() >= 16 && matches!(s.as_bytes().first(), Some(b'P' | b'M'));
+        let shape = s.len() >= 16 && matches!(s.as_bytes().first(), Some(b'P' | b'M' | b'C'));
         match digits.split_last() {
             Some((check, body)) if shape => luhn_check_digit(body) == *check,
             _ => false,
@@ -86,6 +86,16 @@ pub fn invoice_number(
         Product::PerOrder => 'P',
         Product::Monthly => 'M',
     };
+    numbered(prefix, issued_on, customer, seq)
+}
+
+/// The number of a customer's `seq`-th credit note, issued on `issued_on`:
+/// the invoice number's shape with the prefix `C`.
+pub fn credit_note_number(issued_on: JstDate, customer: u32, seq: u32) -> InvoiceNumber {
+    numbered('C', issued_on, customer, seq)
+}
+
+fn numbered(prefix: char, issued_on: JstDate, customer: u32, seq: u32) -> InvoiceNumber {
     let body = format!(
         "{:04}{:02}{:02}-{customer:08}-{seq:03}",
         issued_on.year(),
@@ -94,6 +104,22 @@ pub fn invoice_number(
     );
     let digits: Vec<u32> = body.chars().filter_map(|c| c.to_digit(10)).collect();
     InvoiceNumber(format!("{prefix}{body}-{}", luhn_check_digit(&digits)))
+}
+
+#[cfg(test)]
+mod credit_note_tests {
+    use super::*;
+
+    #[test]
+    fn credit_note_numbers_carry_a_check_digit() {
+        let d = JstDate::parse("2026-07-03").unwrap();
+        let n = credit_note_number(d, 42, 1);
+        assert!(n.as_str().starts_with("C20260703-00000042-001-"));
+        assert!(InvoiceNumber::is_valid(n.as_str()));
+        let mut bad = n.as_str().to_owned();
+        bad.replace_range(10..11, "9");
+        assert!(!InvoiceNumber::is_valid(&bad));
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

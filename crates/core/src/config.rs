@@ -13,6 +13,70 @@ pub struct Config {
     pub billing: BillingConfig,
     pub limits: LimitsConfig,
     pub identity: IdentityConfig,
+    pub dunning: DunningConfig,
+    pub webhooks: WebhookConfig,
+}
+
+/// Dunning: days after the first missed due date at which each step runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DunningConfig {
+    /// E-mail and SMS reminder with a re-issued payment number.
+    pub reminder_days: i32,
+    /// A phone-call task for collections.
+    pub phone_call_days: i32,
+    /// New purchases suspended.
+    pub suspension_days: i32,
+    /// A payment plan offered.
+    pub payment_plan_offer_days: i32,
+}
+
+impl Default for DunningConfig {
+    fn default() -> Self {
+        DunningConfig {
+            reminder_days: 1,
+            phone_call_days: 7,
+            suspension_days: 14,
+            payment_plan_offer_days: 30,
+        }
+    }
+}
+
+/// Webhook delivery (the shell's dispatcher; the engine only keeps the
+/// outbox).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Waits before each retry of a failed delivery, in milliseconds; after
+    /// the last the event is given up (listed as failed on the endpoint).
+    /// The default retries for about three days.
+    pub retry_backoff_ms: Vec<u64>,
+    /// A delivery that takes longer fails.
+    pub timeout_ms: u64,
+    /// Accept `http://` endpoint URLs (tests, a local relay). Production
+    /// endpoints are `https://`.
+    pub allow_http: bool,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        const S: u64 = 1_000;
+        WebhookConfig {
+            retry_backoff_ms: vec![
+                10 * S,
+                60 * S,
+                5 * 60 * S,
+                30 * 60 * S,
+                2 * 3_600 * S,
+                6 * 3_600 * S,
+                12 * 3_600 * S,
+                24 * 3_600 * S,
+                24 * 3_600 * S,
+            ],
+            timeout_ms: 10_000,
+            allow_http: false,
+        }
+    }
 }
 
 /// Identity keys: phone, e-mail, address, name, device and IP are stored

@@ -132,6 +132,42 @@ pub enum Command {
         customer: u64,
         points: i64,
     },
+    /// A payment returned by its channel (a failed bank debit, a
+    /// charge-back): everything it paid becomes owed again.
+    ReversePayment {
+        principal: Principal,
+        payment: u64,
+        reason: String,
+    },
+    /// Take (`paid: true`) or cancel the paid tier.
+    SetMembership {
+        principal: Principal,
+        customer: u64,
+        paid: bool,
+    },
+    /// An operator agrees a payment plan splitting what the customer owes
+    /// into monthly instalments.
+    AgreePaymentPlan {
+        principal: Principal,
+        customer: u64,
+        instalments: u32,
+    },
+    /// Subscribe an HTTPS endpoint to events (signed with `secret`).
+    AddWebhookEndpoint {
+        url: String,
+        secret: String,
+        events: Vec<crate::webhook::EventKind>,
+    },
+    RemoveWebhookEndpoint {
+        endpoint: u64,
+    },
+    /// The dispatcher's report: endpoint `endpoint` has had every event up
+    /// to `through` delivered, except `failed` (given up after every retry).
+    WebhooksDelivered {
+        endpoint: u64,
+        through: u64,
+        failed: Vec<u64>,
+    },
 }
 
 impl Command {
@@ -152,6 +188,12 @@ impl Command {
             Command::LiftSuspension { .. } => "lift_suspension",
             Command::ResolveReview { .. } => "resolve_review",
             Command::RedeemPoints { .. } => "redeem_points",
+            Command::ReversePayment { .. } => "reverse_payment",
+            Command::SetMembership { .. } => "set_membership",
+            Command::AgreePaymentPlan { .. } => "agree_payment_plan",
+            Command::AddWebhookEndpoint { .. } => "add_webhook_endpoint",
+            Command::RemoveWebhookEndpoint { .. } => "remove_webhook_endpoint",
+            Command::WebhooksDelivered { .. } => "webhooks_delivered",
         }
     }
 }

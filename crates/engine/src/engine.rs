@@ -52,6 +52,8 @@ pub(crate) struct State {
     pub(crate) billed_through: Option<JstDate>,
     /// The identity graph: customer `i` is account `i`.
     pub(crate) identity: IdentityState,
+    /// Webhook endpoints and the events waiting for them.
+    pub(crate) webhooks: crate::webhook::WebhookState,
 }
 
 /// Lookup tables derived from [`State`]; rebuilt after a restore.
@@ -239,6 +241,44 @@ impl Engine {
             Command::ResolveReview { order, verdict } => {
                 self.resolve_review(*order, *verdict).map(changed)
             }
+            Command::ReversePayment {
+                principal,
+                payment,
+                reason,
+            } => self
+                .reverse_payment(at, *principal, *payment, reason)
+                .map(changed),
+            Command::SetMembership {
+                principal,
+                customer,
+                paid,
+            } => self
+                .set_membership(at, *principal, *customer, *paid)
+                .map(changed),
+            Command::AgreePaymentPlan {
+                principal,
+                customer,
+                instalments,
+            } => self
+                .agree_payment_plan(at, *principal, *customer, *instalments)
+                .map(changed),
+            Command::AddWebhookEndpoint {
+                url,
+                secret,
+                events,
+            } => self
+                .add_webhook_endpoint(at, url, secret, events)
+                .map(changed),
+            Command::RemoveWebhookEndpoint { endpoint } => {
+                self.remove_webhook_endpoint(at, *endpoint).map(changed)
+            }
+            Command::WebhooksDelivered {
+                endpoint,
+                through,
+                failed,
+            } => self
+                .webhooks_delivered(*endpoint, *through, failed)
+                .map(changed),
         }
     }
 
@@ -508,6 +548,7 @@ impl Engine {
                 ip: input.ip.clone(),
             }),
             points_granted: 0,
+            points_paid_tier: false,
         });
         Ok(Outcome::Order(self.order_view(oi)))
     }
@@ -632,7 +673,7 @@ impl Engine {
         // A credit balance pays new invoices first.
         let credit = self.state.customers[ci as usize].credit;
         if credit.is_positive() {
-            let applied = self.pay_down(at, ci, credit);
+            let applied = self.pay_down(at, ci, credit).applied();
             let c = &mut self.state.customers[ci as usize];
             c.credit = Yen::new(c.credit.get() - applied.get());
             self.post(postings::credit_applied(at, u64::from(oi), ci, applied));
@@ -729,10 +770,22 @@ impl Engine {
                 "amount must be positive",
             ));
         }
-        let applied = self.pay_down(at, ci, input.amount);
+        let paid_down = self.pay_down(at, ci, input.amount);
+        let applied = paid_down.applied();
         {
             let c = &mut self.state.customers[ci as usize];
             c.credit = Yen::new(c.credit.get() + input.amount.get() - applied.get());
+            let outstanding = c.outstanding;
+            if let Some(b) = c.billing.as_deref_mut() {
+                let owed = outstanding.get() + b.charges_owed().get();
+                if let Some(plan) = b.plan.as_mut() {
+                    plan.record_payment(applied);
+                    if owed == 0 && plan.status == crate::billing::PlanStatus::Active {
+                        plan.status = crate::billing::PlanStatus::Completed;
+                        plan.status_on = at.jst_date();
+                    }
+                }
+            }
         }
         let pi = self.state.payments.len() as u32;
         self.post_payment(at, pi, ci, input.amount, applied);
@@ -746,10 +799,13 @@ impl Engine {
             applied,
             exposure_after: c.exposure(),
             available_after: c.available(),
+            paid_down: Box::new(paid_down),
+            reversed: None,
         });
         self.idx
             .payment_by_reference
             .insert(input.reference.as_str().into(), pi);
+        self.emit_payment_received(at, pi);
         Ok((Outcome::Payment(self.payment_view(pi)), true))
     }
 
@@ -1050,7 +1106,7 @@ impl Engine {
         }
     }
 
-    fn payment_view(&self, pi: u32) -> PaymentView {
+    pub(crate) fn payment_view(&self, pi: u32) -> PaymentView {
         let p = &self.state.payments[pi as usize];
         PaymentView {
             payment: pi,
@@ -1062,6 +1118,7 @@ impl Engine {
             exposure_after: p.exposure_after,
             available_after: p.available_after,
             received_at: p.at,
+            reversed: p.reversed.as_deref().cloned(),
         }
     }
 
@@ -1169,14 +1226,22 @@ impl Engine {
             paid_in[ci] -= o.paid.get();
         }
         for p in self.state.payments.iter() {
-            paid_in[p.customer as usize] += p.amount.get();
+            if p.reversed.is_none() {
+                paid_in[p.customer as usize] += p.amount.get();
+            }
         }
         for (ci, c) in self.state.customers.iter().enumerate() {
             // Payments that went to fees, late fees and damages.
             let charges_paid = c.billing.as_deref().map_or(0, |b| b.charges_paid.get());
             // Points used as a discount paid orders without a payment.
             let points_paid = c.billing.as_deref().map_or(0, |b| b.points_paid.get());
-            let expect_credit = paid_in[ci] + refunded_paid[ci] - charges_paid + points_paid;
+            // A reversal whose credit was already spent left that part owed.
+            let shortfall = c
+                .billing
+                .as_deref()
+                .map_or(0, |b| b.reversal_shortfall.get());
+            let expect_credit =
+                paid_in[ci] + refunded_paid[ci] - charges_paid + points_paid + shortfall;
             let checks = [
                 ("held", c.held.get(), held[ci]),
                 ("outstanding", c.outstanding.get(), owed[ci]),

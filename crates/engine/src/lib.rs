@@ -25,6 +25,7 @@ mod seg;
 mod shard;
 mod state;
 mod view;
+pub mod webhook;
 
 /// The identity crate's types the commands and views use.
 pub use atobarai_identity::{KeyHash, LinkKind, Strength};
@@ -38,7 +39,7 @@ pub use identity::{
     EvidenceStep, IdentityKeys, IdentityLink, IdentityMember, IdentityView, SessionKeys,
 };
 pub use reason::{Reason, ReasonCode};
-pub use state::{CustomerStatus, Decision, OrderStatus};
+pub use state::{CustomerStatus, Decision, OrderStatus, Reversal};
 pub use view::{CustomerView, KeyGrant, OrderView, Outcome, PaymentView, SuspensionView};
 
 /// Identifier prefixes shown to callers.
@@ -51,4 +52,6 @@ pub mod prefix {
     pub const OPERATOR: &str = "opr";
     /// An identity cluster (named after its smallest customer index).
     pub const CLUSTER: &str = "idc";
+    pub const EVENT: &str = "evt";
+    pub const ENDPOINT: &str = "whe";
 }

@@ -168,6 +168,8 @@ pub struct Order {
     pub detail: Box<OrderDetail>,
     /// Points granted when this order was paid in full.
     pub points_granted: i64,
+    /// Those points were granted at the paid tier's rate.
+    pub points_paid_tier: bool,
 }
 
 impl Order {
@@ -198,6 +200,20 @@ pub struct Payment {
     pub applied: Yen,
     pub exposure_after: Yen,
     pub available_after: Yen,
+    /// How the payment was spent (what a reversal puts back).
+    pub paid_down: Box<crate::billing::PaidDown>,
+    /// Set when the channel returned the payment.
+    pub reversed: Option<Box<Reversal>>,
+}
+
+/// A returned payment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reversal {
+    pub at: At,
+    pub reason: String,
+    /// Part of the returned money that could not be taken back from the
+    /// credit balance (already spent) and is owed again.
+    pub shortfall: Yen,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -65,6 +65,7 @@ pub struct PaymentView {
     pub exposure_after: Yen,
     pub available_after: Yen,
     pub received_at: At,
+    pub reversed: Option<crate::state::Reversal>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,4 +96,6 @@ pub enum Outcome {
     Clock { now: At },
     Suspension(SuspensionView),
     Balance(crate::billing::BalanceView),
+    Webhook(crate::webhook::EndpointView),
+    Plan(crate::billing::PlanView),
 }

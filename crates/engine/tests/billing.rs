@@ -54,7 +54,7 @@ fn worked_example() {
         Product::Monthly,
     );
     tick(&mut e, "2026-07-01T00:00:00+09:00");
-    let (_, invoices) = e.invoices(Principal::System, &cus(0)).unwrap();
+    let (_, invoices, _) = e.invoices(Principal::System, &cus(0)).unwrap();
     assert_eq!(invoices.len(), 1);
     let s = &invoices[0];
     assert_eq!(
@@ -133,7 +133,7 @@ fn per_order_invoice_at_capture_and_points_after_payment_then_refund_claws_back(
         10_000,
         Product::PerOrder,
     );
-    let (_, invoices) = e.invoices(Principal::System, &cus(0)).unwrap();
+    let (_, invoices, _) = e.invoices(Principal::System, &cus(0)).unwrap();
     assert_eq!(invoices[0].due_on.to_string(), "2026-06-29");
     assert!(invoices[0].number.starts_with("P20260615-"));
     let number = invoices[0].number.clone();
@@ -176,7 +176,7 @@ fn paid_statement_before_issue_carries_no_fee() {
     ))
     .unwrap();
     tick(&mut e, "2026-07-01T00:00:00+09:00");
-    let (_, invoices) = e.invoices(Principal::System, &cus(0)).unwrap();
+    let (_, invoices, _) = e.invoices(Principal::System, &cus(0)).unwrap();
     assert_eq!(
         (invoices[0].purchases, invoices[0].fee),
         (Yen::new(5_000), Yen::ZERO)

@@ -1,12 +1,14 @@
 //! The generic journal: balanced entries over an account type `A` in a unit
 //! `Q`, with two-phase holds.
 
+use crate::chunked::{self, Chunked};
 use crate::points::Points;
 use atobarai_core::{At, Yen};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::iter::FusedIterator;
 
 /// Most postings one entry may carry. A statement close posts one entry per
 /// kind of charge, not per order, so a handful is the norm.
@@ -16,6 +18,11 @@ pub const POSTINGS_PER_ENTRY_MAX: usize = 64;
 pub const ENTRIES_MAX: usize = 1 << 34;
 /// Most holds open at once.
 pub const HOLDS_OPEN_MAX: usize = 1 << 26;
+/// Entries are stored in chunks of `2^ENTRY_CHUNK_BITS` (65,536; about
+/// 3.5 MiB of yen entries), each allocated once at full capacity: appending
+/// never moves the entries already posted, so a post costs at most one
+/// chunk allocation instead of a copy of the whole journal.
+const ENTRY_CHUNK_BITS: u32 = 16;
 
 /// An amount type a journal can carry: a signed count of whole units.
 pub trait Quantity: Copy + Debug + Default + Eq + Ord + Serialize + DeserializeOwned {
@@ -193,7 +200,8 @@ pub struct Replayed<A> {
     deserialize = "A: Deserialize<'de> + Ord, Q: Quantity"
 ))]
 pub struct Journal<A, Q> {
-    entries: Vec<Entry<A, Q>>,
+    /// Serialized as a flat sequence of entries, like a `Vec`.
+    entries: Chunked<Entry<A, Q>, ENTRY_CHUNK_BITS>,
     #[serde(with = "pairs")]
     balances: BTreeMap<A, i64>,
     /// Debit-positive sum of the open holds per account.
@@ -212,7 +220,7 @@ pub struct Journal<A, Q> {
 impl<A, Q> Default for Journal<A, Q> {
     fn default() -> Self {
         Journal {
-            entries: Vec::new(),
+            entries: Chunked::new(),
             balances: BTreeMap::new(),
             pending: BTreeMap::new(),
             holds: BTreeMap::new(),
@@ -351,10 +359,14 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
         self.balances.iter().map(|(a, b)| (*a, Q::from_units(*b)))
     }
 
-    pub fn entries(&self) -> &[Entry<A, Q>] {
-        &self.entries
+    /// Every posted entry, in order (position = id).
+    pub fn entries(&self) -> Entries<'_, A, Q> {
+        Entries {
+            entries: &self.entries,
+        }
     }
 
+    /// The entry `id`, in O(1).
     pub fn entry(&self, id: EntryId) -> Option<&Entry<A, Q>> {
         usize::try_from(id.0).ok().and_then(|i| self.entries.get(i))
     }
@@ -372,7 +384,7 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
     /// appear in any entry, like the incremental map.
     pub fn recompute_balances(&self) -> Result<Replayed<A>, LedgerError> {
         let mut posted: BTreeMap<A, i64> = BTreeMap::new();
-        for e in &self.entries {
+        for e in self.entries.iter() {
             for p in &e.postings {
                 let b = posted.entry(p.account).or_insert(0);
                 *b = b
@@ -484,6 +496,106 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
         }
     }
 }
+
+/// A read-only view of a journal's entries, in order: position `i` holds
+/// the entry whose id is `i`.
+pub struct Entries<'a, A, Q> {
+    entries: &'a Chunked<Entry<A, Q>, ENTRY_CHUNK_BITS>,
+}
+
+impl<A, Q> Clone for Entries<'_, A, Q> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A, Q> Copy for Entries<'_, A, Q> {}
+
+impl<A: Debug, Q: Debug> Debug for Entries<'_, A, Q> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Debug::fmt(self.entries, f)
+    }
+}
+
+impl<'a, A, Q> Entries<'a, A, Q> {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.len() == 0
+    }
+
+    /// The entry at position `index` (whose id is `index`), in O(1).
+    pub fn get(&self, index: usize) -> Option<&'a Entry<A, Q>> {
+        self.entries.get(index)
+    }
+
+    pub fn first(&self) -> Option<&'a Entry<A, Q>> {
+        self.entries.get(0)
+    }
+
+    pub fn last(&self) -> Option<&'a Entry<A, Q>> {
+        self.entries.last()
+    }
+
+    pub fn iter(&self) -> EntriesIter<'a, A, Q> {
+        EntriesIter {
+            inner: self.entries.iter(),
+        }
+    }
+}
+
+impl<'a, A, Q> IntoIterator for Entries<'a, A, Q> {
+    type Item = &'a Entry<A, Q>;
+    type IntoIter = EntriesIter<'a, A, Q>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl<'a, A, Q> IntoIterator for &Entries<'a, A, Q> {
+    type Item = &'a Entry<A, Q>;
+    type IntoIter = EntriesIter<'a, A, Q>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// The entries of a journal in order; see [`Journal::entries`].
+pub struct EntriesIter<'a, A, Q> {
+    inner: chunked::Iter<'a, Entry<A, Q>>,
+}
+
+impl<A, Q> Clone for EntriesIter<'_, A, Q> {
+    fn clone(&self) -> Self {
+        EntriesIter {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<'a, A, Q> Iterator for EntriesIter<'a, A, Q> {
+    type Item = &'a Entry<A, Q>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<A, Q> DoubleEndedIterator for EntriesIter<'_, A, Q> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.inner.next_back()
+    }
+}
+
+impl<A, Q> ExactSizeIterator for EntriesIter<'_, A, Q> {}
+
+impl<A, Q> FusedIterator for EntriesIter<'_, A, Q> {}
 
 /// Check an entry's postings in isolation; returns the (account, units)
 /// deltas in posting order.
@@ -729,5 +841,92 @@ mod tests {
         let back: Journal<Account, Yen> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, l);
         back.assert_invariants();
+    }
+
+    /// Three full chunks of entries and a few more: ids stay dense, lookups
+    /// and iteration cross the chunk boundaries, and serde writes one flat
+    /// list (what a `Vec` wrote) and rebuilds the chunks.
+    #[test]
+    fn entries_across_chunk_boundaries() {
+        let chunk = 1usize << ENTRY_CHUNK_BITS;
+        let n = 3 * chunk + 5;
+        let mut l: Journal<Account, Yen> = Journal::new();
+        let amount = |i: usize| Yen::new(1 + (i % 997) as i64);
+        for i in 0..n {
+            let id = l
+                .post(transfer(
+                    at(i as i64 / 7),
+                    EntryKind::Capture,
+                    i as u64,
+                    Account::CustomerReceivable((i % 13) as u32),
+                    Account::MerchantPayable((i % 5) as u32),
+                    amount(i),
+                ))
+                .unwrap();
+            assert_eq!(id, EntryId(i as u64));
+        }
+        let entries = l.entries();
+        assert_eq!(entries.len(), n);
+        assert!(!entries.is_empty());
+        assert_eq!(entries.iter().len(), n);
+        for i in [
+            0,
+            1,
+            chunk - 1,
+            chunk,
+            chunk + 1,
+            2 * chunk,
+            3 * chunk - 1,
+            3 * chunk,
+            n - 1,
+        ] {
+            let e = l.entry(EntryId(i as u64)).unwrap();
+            assert_eq!(e.id, EntryId(i as u64));
+            assert_eq!(e.reference, i as u64);
+            assert_eq!(e.postings[0].amount, amount(i));
+            assert!(std::ptr::eq(e, entries.get(i).unwrap()));
+        }
+        assert_eq!(l.entry(EntryId(n as u64)), None);
+        assert_eq!(entries.get(n), None);
+        assert_eq!(entries.first().unwrap().id, EntryId(0));
+        assert_eq!(entries.last().unwrap().id, EntryId(n as u64 - 1));
+        assert_eq!(
+            entries.iter().next_back().unwrap().id,
+            EntryId(n as u64 - 1)
+        );
+        assert!(
+            entries
+                .iter()
+                .enumerate()
+                .all(|(i, e)| e.id == EntryId(i as u64))
+        );
+        l.assert_invariants();
+
+        let json = serde_json::to_string(&l).unwrap();
+        let as_vec: Vec<&Entry<Account, Yen>> = l.entries().iter().collect();
+        let flat = serde_json::to_string(&as_vec).unwrap();
+        assert!(json.starts_with(&format!("{{\"entries\":{flat},")));
+        let back: Journal<Account, Yen> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, l);
+        back.assert_invariants();
+
+        // A copy (from a clone or from serde) keeps appending like the
+        // original.
+        let mut copy = back.clone();
+        let next = |l: &mut Journal<Account, Yen>| {
+            l.post(transfer(
+                at(n as i64),
+                EntryKind::Payment,
+                0,
+                Account::Cash,
+                Account::CustomerReceivable(0),
+                Yen::new(1),
+            ))
+            .unwrap()
+        };
+        assert_eq!(next(&mut copy), EntryId(n as u64));
+        assert_eq!(next(&mut l), EntryId(n as u64));
+        assert_eq!(copy, l);
+        copy.assert_invariants();
     }
 }

@@ -45,12 +45,13 @@
 //! builds too, that total debits still equal total credits: a failure there is
 //! a bug in this crate, never a consequence of input.
 
+mod chunked;
 mod journal;
 mod points;
 
 pub use journal::{
-    ENTRIES_MAX, Entry, EntryId, EntryKind, HOLDS_OPEN_MAX, Hold, HoldId, Journal, LedgerError,
-    NewEntry, POSTINGS_PER_ENTRY_MAX, Posting, Quantity, Replayed,
+    ENTRIES_MAX, Entries, EntriesIter, Entry, EntryId, EntryKind, HOLDS_OPEN_MAX, Hold, HoldId,
+    Journal, LedgerError, NewEntry, POSTINGS_PER_ENTRY_MAX, Posting, Quantity, Replayed,
 };
 pub use points::Points;
 

@@ -29,6 +29,8 @@ pub struct AppState {
     /// The HMAC secret for identity keys (`identity.key_secret`); the shell
     /// hashes, the engine only ever sees the hashes.
     pub identity: IdentitySecret,
+    /// Webhook settings (which endpoint URLs are accepted).
+    pub webhooks: Arc<atobarai_core::config::WebhookConfig>,
 }
 
 // ----- extractors -----------------------------------------------------------
@@ -62,7 +64,7 @@ impl Caller {
         }
     }
 
-    fn admin(&self) -> Result<(), ApiError> {
+    pub(crate) fn admin(&self) -> Result<(), ApiError> {
         match self.0 {
             Principal::Operator(_, Role::Admin) => Ok(()),
             _ => Err(ApiError::forbidden(
@@ -71,7 +73,7 @@ impl Caller {
         }
     }
 
-    fn operator(&self) -> Result<(), ApiError> {
+    pub(crate) fn operator(&self) -> Result<(), ApiError> {
         match self.0 {
             Principal::Operator(..) => Ok(()),
             _ => Err(ApiError::forbidden("this route needs an operator key")),
@@ -178,10 +180,10 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 // ----- responses ------------------------------------------------------------
 
-struct Reply<T> {
-    status: StatusCode,
-    replayed: bool,
-    body: T,
+pub(crate) struct Reply<T> {
+    pub(crate) status: StatusCode,
+    pub(crate) replayed: bool,
+    pub(crate) body: T,
 }
 
 /// Marks the types that are API responses (rendered from engine views).
@@ -206,7 +208,7 @@ impl<T: ApiBody> IntoResponse for Reply<T> {
     }
 }
 
-async fn submit(
+pub(crate) async fn submit(
     app: &AppState,
     principal: Principal,
     key: String,
@@ -224,7 +226,7 @@ async fn submit(
     }
 }
 
-async fn read<R: Send + 'static>(
+pub(crate) async fn read<R: Send + 'static>(
     app: &AppState,
     f: impl FnOnce(&atobarai_engine::Engine) -> R + Send + 'static,
 ) -> Result<R, ApiError> {
@@ -338,9 +340,12 @@ pub async fn list_invoices(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<InvoiceJson>>, ApiError> {
     let p = caller.0;
-    let (ci, invoices) = read(&app, move |e| e.invoices(p, &id)).await??;
+    let (ci, invoices, notes) = read(&app, move |e| e.invoices(p, &id)).await??;
     Ok(Json(
-        invoices.iter().map(|i| InvoiceJson::new(ci, i)).collect(),
+        invoices
+            .iter()
+            .map(|i| InvoiceJson::new(ci, i, &notes))
+            .collect(),
     ))
 }
 
@@ -360,8 +365,8 @@ pub async fn get_invoice(
     axum::extract::Query(q): axum::extract::Query<InvoiceQuery>,
 ) -> Result<Response, ApiError> {
     let p = caller.0;
-    let (ci, invoice) = read(&app, move |e| e.invoice(p, &number)).await??;
-    let json = InvoiceJson::new(ci, &invoice);
+    let (ci, invoice, notes) = read(&app, move |e| e.invoice(p, &number)).await??;
+    let json = InvoiceJson::new(ci, &invoice, &notes);
     match q.format.as_deref() {
         Some("html") => Ok((
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -766,6 +771,31 @@ pub fn router(app: AppState) -> Router {
         .route("/v1/orders/{id}/cancel", post(cancel_order))
         .route("/v1/orders/{id}/refunds", post(refund_order))
         .route("/v1/payments", post(create_payment))
+        .route(
+            "/v1/payments/{id}/reversal",
+            post(crate::http_billing::reverse_payment),
+        )
+        .route(
+            "/v1/customers/{id}/membership",
+            post(crate::http_billing::set_membership),
+        )
+        .route(
+            "/v1/customers/{id}/payment-plan",
+            post(crate::http_billing::agree_payment_plan)
+                .get(crate::http_billing::get_payment_plan),
+        )
+        .route(
+            "/v1/customers/{id}/credit-notes",
+            get(crate::http_billing::list_credit_notes),
+        )
+        .route(
+            "/v1/admin/webhooks",
+            post(crate::http_billing::create_webhook).get(crate::http_billing::list_webhooks),
+        )
+        .route(
+            "/v1/admin/webhooks/{id}",
+            delete(crate::http_billing::delete_webhook),
+        )
         .route("/v1/admin/clock", post(set_clock).get(get_clock))
         .route(
             "/v1/admin/suspensions",

@@ -13,11 +13,13 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod http;
+pub mod http_billing;
 pub mod identity;
 pub mod metrics;
 pub mod node;
 pub mod openapi;
 pub mod render;
+pub mod webhook;
 
 pub use http::{AppState, router};
 pub use identity::IdentitySecret;

@@ -4,6 +4,7 @@
 use crate::dto::*;
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::http::{self, ClockView, MerchantCreated};
+use crate::http_billing;
 use crate::identity::{EvidenceStep, Identity, IdentityLink, IdentityMember};
 use crate::render::{
     Balance, Customer, DunningEventJson, InvoiceJson, Order, Payment, Reason, Suspension,
@@ -32,6 +33,10 @@ impl Modify for BearerAuth {
         http::refund_order, http::create_payment, http::set_clock, http::get_clock,
         http::create_suspension, http::list_suspensions, http::lift_suspension,
         http::review_order, http::create_merchant, http::get_identity,
+        http_billing::reverse_payment, http_billing::set_membership,
+        http_billing::agree_payment_plan, http_billing::get_payment_plan,
+        http_billing::list_credit_notes, http_billing::create_webhook,
+        http_billing::list_webhooks, http_billing::delete_webhook,
     ),
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
@@ -39,6 +44,10 @@ impl Modify for BearerAuth {
         CreateMerchant, RedeemPointsBody, Customer, Order, Payment, Reason, Suspension,
         Balance, DunningEventJson, InvoiceJson, ClockView, MerchantCreated, ErrorBody, ErrorDetail,
         Identity, IdentityMember, IdentityLink, EvidenceStep,
+        http_billing::ReversePaymentBody, http_billing::MembershipBody,
+        http_billing::PaymentPlanBody, http_billing::PaymentPlanJson, http_billing::InstalmentJson,
+        http_billing::CreateWebhookBody, crate::webhook::EndpointJson,
+        crate::render::CreditNoteJson, crate::render::PaymentReversal,
     )),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

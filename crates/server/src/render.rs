@@ -131,6 +131,17 @@ pub struct Payment {
     pub exposure_after: i64,
     pub available_after: i64,
     pub received_at: String,
+    /// Set when the payment channel returned the payment.
+    pub reversed: Option<PaymentReversal>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentReversal {
+    pub reversed_at: String,
+    pub reason: String,
+    /// Part that could not be taken back from the credit balance (already
+    /// spent) and is owed again.
+    pub shortfall: i64,
 }
 
 impl From<&PaymentView> for Payment {
@@ -145,6 +156,11 @@ impl From<&PaymentView> for Payment {
             exposure_after: p.exposure_after.get(),
             available_after: p.available_after.get(),
             received_at: p.received_at.to_rfc3339_jst(),
+            reversed: p.reversed.as_ref().map(|r| PaymentReversal {
+                reversed_at: r.at.to_rfc3339_jst(),
+                reason: r.reason.clone(),
+                shortfall: r.shortfall.get(),
+            }),
         }
     }
 }
@@ -246,13 +262,58 @@ pub struct InvoiceJson {
     pub due_on: String,
     pub payment_method: &'static str,
     pub purchases: i64,
+    /// Statement payment fee (¥209 convenience store / paper bill).
     pub fee: i64,
+    /// The paid tier's monthly fee.
+    pub membership_fee: i64,
+    /// As issued: purchases + fee + membership fee.
     pub total: i64,
     pub orders: u32,
+    /// Refunds after issue, each a credit note against this invoice.
+    pub credit_notes: Vec<CreditNoteJson>,
+    /// The re-issued amount: `total` less every credit note.
+    pub total_after_credit_notes: i64,
+}
+
+/// A credit note: part of an issued invoice taken back by a refund.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditNoteJson {
+    pub number: String,
+    /// The invoice or statement it corrects.
+    pub invoice: String,
+    pub order: String,
+    pub issued_on: String,
+    pub amount: i64,
+    /// The invoice's purchases after this and every earlier credit note.
+    pub purchases_after: i64,
+}
+
+impl From<&atobarai_engine::billing::CreditNote> for CreditNoteJson {
+    fn from(n: &atobarai_engine::billing::CreditNote) -> CreditNoteJson {
+        CreditNoteJson {
+            number: n.number.clone(),
+            invoice: n.invoice.clone(),
+            order: ids::encode(prefix::ORDER, u64::from(n.order)),
+            issued_on: n.issued_on.to_string(),
+            amount: n.amount.get(),
+            purchases_after: n.amount_after.get(),
+        }
+    }
 }
 
 impl InvoiceJson {
-    pub fn new(customer: u32, i: &atobarai_engine::billing::Invoice) -> InvoiceJson {
+    pub fn new(
+        customer: u32,
+        i: &atobarai_engine::billing::Invoice,
+        notes: &[atobarai_engine::billing::CreditNote],
+    ) -> InvoiceJson {
+        let total = i.purchases.get() + i.fee.get() + i.membership_fee.get();
+        let credit_notes: Vec<CreditNoteJson> = notes
+            .iter()
+            .filter(|n| n.invoice == i.number)
+            .map(CreditNoteJson::from)
+            .collect();
+        let credited: i64 = credit_notes.iter().map(|n| n.amount).sum();
         InvoiceJson {
             number: i.number.clone(),
             customer: ids::encode(prefix::CUSTOMER, u64::from(customer)),
@@ -264,8 +325,11 @@ impl InvoiceJson {
             payment_method: i.method.as_str(),
             purchases: i.purchases.get(),
             fee: i.fee.get(),
-            total: i.purchases.get() + i.fee.get(),
+            membership_fee: i.membership_fee.get(),
+            total,
             orders: i.orders,
+            total_after_credit_notes: total - credited,
+            credit_notes,
         }
     }
 
@@ -311,8 +375,8 @@ impl InvoiceJson {
 <tr><th>発行日</th><td>{issued}</td></tr>\
 <tr><th>お支払期限</th><td>{due}</td></tr>\
 <tr><th>ご利用金額</th><td>{purchases}</td></tr>\
-<tr><th>手数料</th><td>{fee}</td></tr>\
-<tr class=\"total\"><th>ご請求金額</th><td>{total}</td></tr>\
+<tr><th>手数料</th><td>{fee}</td></tr>{membership}\
+<tr class=\"total\"><th>ご請求金額</th><td>{total}</td></tr>{credits}\
 </table><p>{how}</p>\
 <p>お支払期限を過ぎると、翌月以降の毎月10日・25日に再発行手数料（各100円）と遅延損害金（年14.6%）がかかります。</p>\
 </body></html>\n",
@@ -322,7 +386,25 @@ impl InvoiceJson {
             due = esc(&self.due_on),
             purchases = yen(self.purchases),
             fee = yen(self.fee),
-            total = yen(self.total),
+            total = yen(self.total_after_credit_notes),
+            membership = if self.membership_fee > 0 {
+                format!(
+                    "<tr><th>プレミアム会費</th><td>{}</td></tr>",
+                    yen(self.membership_fee)
+                )
+            } else {
+                String::new()
+            },
+            credits = self
+                .credit_notes
+                .iter()
+                .map(|n| format!(
+                    "<tr><th>返品・減額（{}、{}）</th><td>−{}</td></tr>",
+                    esc(&n.number),
+                    esc(&n.issued_on),
+                    yen(n.amount)
+                ))
+                .collect::<String>(),
         )
     }
 }

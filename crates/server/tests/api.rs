@@ -57,13 +57,27 @@ fn add_key(node: &Node, name: &str, role: Option<Role>) -> String {
 async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // Fast retries so the webhook test sees a retry and a give-up quickly.
+    let webhooks = atobarai_core::config::WebhookConfig {
+        retry_backoff_ms: vec![20, 40],
+        timeout_ms: 2_000,
+        allow_http: true,
+    };
+    let (stop_webhooks, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(atobarai_server::webhook::run(
+        node.clone(),
+        webhooks.clone(),
+        stop,
+    ));
     let app = atobarai_server::router(AppState {
         node,
         limits: Arc::new(Default::default()),
         identity: atobarai_server::IdentitySecret::new("api-test-secret"),
+        webhooks: Arc::new(webhooks),
     });
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
+        drop(stop_webhooks);
     });
     (format!("http://{addr}"), server)
 }

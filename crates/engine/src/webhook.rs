@@ -1,0 +1,400 @@
+//! Webhook outbox: events the engine emits for subscribed endpoints, and the
+//! delivery cursor of each endpoint.
+//!
+//! The engine only records events (deterministically, in state, so they
+//! survive restarts and snapshots) and what the dispatcher reported as
+//! delivered. Signing, HTTP, retries and backoff live in the shell
+//! (`atobarai-server`'s `webhook` module), which journals
+//! [`crate::Command::WebhooksDelivered`] after each delivery; so delivery is
+//! at-least-once: after a crash the last unacknowledged events are sent
+//! again, and receivers deduplicate by event id.
+//!
+//! An event is recorded only when at least one active endpoint subscribes
+//! to its kind, and is dropped once every active endpoint's cursor has
+//! passed it. At most [`EVENTS_KEPT_MAX`] are kept (the oldest beyond are
+//! dropped and counted) so an endpoint that is down for weeks cannot grow
+//! memory without bound.
+
+use crate::engine::Engine;
+use crate::error::CommandError;
+use atobarai_billing::schedule::YearMonth;
+use atobarai_core::{At, JstDate, Product, Yen};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// Most events kept for delivery.
+pub const EVENTS_KEPT_MAX: usize = 1_000_000;
+/// Most endpoints (active and removed).
+pub const ENDPOINTS_MAX: usize = 100;
+/// Most given-up event numbers remembered per endpoint.
+pub const FAILED_KEPT: usize = 1_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EventKind {
+    /// A per-order invoice (at capture) or a monthly statement (on the 1st).
+    InvoiceIssued,
+    PaymentReceived,
+    /// A customer's first missed due date (sent once per overdue spell).
+    CustomerOverdue,
+    PaymentReversed,
+    CreditNoteIssued,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 5] = [
+        EventKind::InvoiceIssued,
+        EventKind::PaymentReceived,
+        EventKind::CustomerOverdue,
+        EventKind::PaymentReversed,
+        EventKind::CreditNoteIssued,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::InvoiceIssued => "invoice.issued",
+            EventKind::PaymentReceived => "payment.received",
+            EventKind::CustomerOverdue => "customer.overdue",
+            EventKind::PaymentReversed => "payment.reversed",
+            EventKind::CreditNoteIssued => "credit_note.issued",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventData {
+    Invoice {
+        number: String,
+        product: Product,
+        month: Option<YearMonth>,
+        issued_on: JstDate,
+        due_on: JstDate,
+        /// Purchases + payment fee + membership fee.
+        amount: Yen,
+    },
+    Payment {
+        payment: u32,
+        amount: Yen,
+        applied: Yen,
+        reference: String,
+    },
+    Overdue {
+        first_missed_due: JstDate,
+        principal: Yen,
+    },
+    Reversal {
+        payment: u32,
+        amount: Yen,
+        reason: String,
+    },
+    CreditNote {
+        number: String,
+        invoice: String,
+        amount: Yen,
+        amount_after: Yen,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// From 1, dense over recorded events.
+    pub seq: u64,
+    pub at: At,
+    pub kind: EventKind,
+    pub customer: u32,
+    pub data: EventData,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    pub url: String,
+    /// The signing secret (the receiver holds the same).
+    pub secret: String,
+    pub events: Vec<EventKind>,
+    pub created_at: At,
+    pub removed_at: Option<At>,
+    /// Every event with `seq <= delivered_through` is done (delivered or
+    /// given up).
+    pub delivered_through: u64,
+    pub delivered: u64,
+    /// Events given up after every retry (most recent [`FAILED_KEPT`]).
+    pub failed: VecDeque<u64>,
+    pub failed_total: u64,
+}
+
+impl Endpoint {
+    fn active(&self) -> bool {
+        self.removed_at.is_none()
+    }
+
+    pub fn wants(&self, kind: EventKind) -> bool {
+        self.active() && self.events.contains(&kind)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookState {
+    pub endpoints: Vec<Endpoint>,
+    pub events: VecDeque<Event>,
+    /// The last sequence number given to an event.
+    pub last_seq: u64,
+    /// Events dropped because [`EVENTS_KEPT_MAX`] was reached.
+    pub dropped: u64,
+}
+
+impl WebhookState {
+    /// Drop events every active endpoint is done with.
+    fn prune(&mut self) {
+        let floor = self
+            .endpoints
+            .iter()
+            .filter(|e| e.active())
+            .map(|e| e.delivered_through)
+            .min()
+            .unwrap_or(u64::MAX);
+        while self.events.front().is_some_and(|e| e.seq <= floor) {
+            self.events.pop_front();
+        }
+    }
+}
+
+/// An endpoint as operators see it (never the secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointView {
+    pub endpoint: u32,
+    pub url: String,
+    pub events: Vec<EventKind>,
+    pub created_at: At,
+    pub removed_at: Option<At>,
+    pub delivered_through: u64,
+    pub delivered: u64,
+    /// Events waiting for this endpoint.
+    pub pending: u64,
+    pub failed: Vec<u64>,
+    pub failed_total: u64,
+}
+
+/// What the dispatcher sends next to one endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub endpoint: u32,
+    pub url: String,
+    pub secret: String,
+    /// Events of the kinds it subscribes to, oldest first.
+    pub events: Vec<Event>,
+    /// The last sequence number looked at (to acknowledge even when no
+    /// event in the range was of a subscribed kind).
+    pub scanned_through: u64,
+}
+
+impl Engine {
+    /// Record an event if any active endpoint wants its kind.
+    pub(crate) fn emit(&mut self, at: At, kind: EventKind, customer: u32, data: EventData) {
+        let w = &mut self.state.webhooks;
+        if !w.endpoints.iter().any(|e| e.wants(kind)) {
+            return;
+        }
+        w.last_seq += 1;
+        w.events.push_back(Event {
+            seq: w.last_seq,
+            at,
+            kind,
+            customer,
+            data,
+        });
+        if w.events.len() > EVENTS_KEPT_MAX {
+            w.events.pop_front();
+            w.dropped += 1;
+        }
+    }
+
+    pub(crate) fn add_webhook_endpoint(
+        &mut self,
+        at: At,
+        url: &str,
+        secret: &str,
+        events: &[EventKind],
+    ) -> Result<crate::view::Outcome, CommandError> {
+        let w = &self.state.webhooks;
+        if w.endpoints.len() >= ENDPOINTS_MAX {
+            return Err(CommandError::invalid(
+                "too_many_endpoints",
+                "url",
+                format!("at most {ENDPOINTS_MAX} webhook endpoints"),
+            ));
+        }
+        if events.is_empty() {
+            return Err(CommandError::invalid(
+                "no_events",
+                "events",
+                "subscribe to at least one event",
+            ));
+        }
+        if secret.len() < 32 {
+            return Err(CommandError::invalid(
+                "secret_too_short",
+                "secret",
+                "the signing secret needs at least 32 characters",
+            ));
+        }
+        let mut kinds = events.to_vec();
+        kinds.sort();
+        kinds.dedup();
+        let w = &mut self.state.webhooks;
+        w.endpoints.push(Endpoint {
+            url: url.to_owned(),
+            secret: secret.to_owned(),
+            events: kinds,
+            created_at: at,
+            removed_at: None,
+            // Only events from now on.
+            delivered_through: w.last_seq,
+            delivered: 0,
+            failed: VecDeque::new(),
+            failed_total: 0,
+        });
+        let i = (w.endpoints.len() - 1) as u32;
+        Ok(crate::view::Outcome::Webhook(self.endpoint_view(i)))
+    }
+
+    fn endpoint_index(&self, endpoint: u64) -> Result<u32, CommandError> {
+        u32::try_from(endpoint)
+            .ok()
+            .filter(|&i| (i as usize) < self.state.webhooks.endpoints.len())
+            .ok_or_else(|| CommandError::not_found("endpoint_not_found", "id", "webhook endpoint"))
+    }
+
+    pub(crate) fn remove_webhook_endpoint(
+        &mut self,
+        at: At,
+        endpoint: u64,
+    ) -> Result<crate::view::Outcome, CommandError> {
+        let i = self.endpoint_index(endpoint)?;
+        let w = &mut self.state.webhooks;
+        let e = &mut w.endpoints[i as usize];
+        if e.removed_at.is_none() {
+            e.removed_at = Some(at);
+        }
+        w.prune();
+        Ok(crate::view::Outcome::Webhook(self.endpoint_view(i)))
+    }
+
+    pub(crate) fn webhooks_delivered(
+        &mut self,
+        endpoint: u64,
+        through: u64,
+        failed: &[u64],
+    ) -> Result<crate::view::Outcome, CommandError> {
+        let i = self.endpoint_index(endpoint)?;
+        let w = &mut self.state.webhooks;
+        if through > w.last_seq {
+            return Err(CommandError::invalid(
+                "event_not_found",
+                "through",
+                "no such event yet",
+            ));
+        }
+        let e = &mut w.endpoints[i as usize];
+        if through > e.delivered_through {
+            let newly_failed = failed
+                .iter()
+                .filter(|&&f| f > e.delivered_through && f <= through)
+                .count() as u64;
+            let wanted = w
+                .events
+                .iter()
+                .filter(|ev| ev.seq > e.delivered_through && ev.seq <= through)
+                .filter(|ev| e.events.contains(&ev.kind))
+                .count() as u64;
+            e.delivered += wanted.saturating_sub(newly_failed);
+            for &f in failed {
+                if f > e.delivered_through && f <= through {
+                    e.failed.push_back(f);
+                    e.failed_total += 1;
+                }
+            }
+            while e.failed.len() > FAILED_KEPT {
+                e.failed.pop_front();
+            }
+            e.delivered_through = through;
+        }
+        w.prune();
+        Ok(crate::view::Outcome::Webhook(self.endpoint_view(i)))
+    }
+
+    fn endpoint_view(&self, i: u32) -> EndpointView {
+        let w = &self.state.webhooks;
+        let e = &w.endpoints[i as usize];
+        let pending = if e.active() {
+            w.events
+                .iter()
+                .filter(|ev| ev.seq > e.delivered_through && e.events.contains(&ev.kind))
+                .count() as u64
+        } else {
+            0
+        };
+        EndpointView {
+            endpoint: i,
+            url: e.url.clone(),
+            events: e.events.clone(),
+            created_at: e.created_at,
+            removed_at: e.removed_at,
+            delivered_through: e.delivered_through,
+            delivered: e.delivered,
+            pending,
+            failed: e.failed.iter().copied().collect(),
+            failed_total: e.failed_total,
+        }
+    }
+
+    /// Every endpoint, active and removed.
+    pub fn webhook_endpoints(&self) -> Vec<EndpointView> {
+        (0..self.state.webhooks.endpoints.len() as u32)
+            .map(|i| self.endpoint_view(i))
+            .collect()
+    }
+
+    /// Events dropped for want of room (see [`EVENTS_KEPT_MAX`]).
+    pub fn webhook_events_dropped(&self) -> u64 {
+        self.state.webhooks.dropped
+    }
+
+    /// The next events (at most `max`) for every active endpoint that has
+    /// any waiting.
+    pub fn webhook_batches(&self, max: usize) -> Vec<Batch> {
+        let w = &self.state.webhooks;
+        let mut out = Vec::new();
+        for (i, e) in w.endpoints.iter().enumerate() {
+            if !e.active() || e.delivered_through >= w.last_seq {
+                continue;
+            }
+            let start = w.events.partition_point(|ev| ev.seq <= e.delivered_through);
+            let mut events = Vec::new();
+            let mut scanned_through = e.delivered_through;
+            for ev in w.events.range(start..) {
+                if events.len() >= max {
+                    break;
+                }
+                scanned_through = ev.seq;
+                if e.events.contains(&ev.kind) {
+                    events.push(ev.clone());
+                }
+            }
+            if scanned_through == e.delivered_through {
+                // Everything it was behind on was dropped.
+                scanned_through = w.last_seq;
+            }
+            out.push(Batch {
+                endpoint: i as u32,
+                url: e.url.clone(),
+                secret: e.secret.clone(),
+                events,
+                scanned_through,
+            });
+        }
+        out
+    }
+}

@@ -682,6 +682,9 @@ pub struct BalanceView {
     pub fees: Yen,
     pub late_fees: Yen,
     pub delay_damages: Yen,
+    /// Owed again because a returned payment's over-payment credit had
+    /// already been spent.
+    pub returned_payments: Yen,
     /// Points usable today (net of any claw-back deficit).
     pub points: i64,
     pub total: Yen,
@@ -704,10 +707,11 @@ impl Engine {
         let today = self.state.now.jst_date();
         let b = c.billing.as_deref();
         let get = |f: fn(&CustomerBilling) -> Yen| b.map_or(Yen::ZERO, f);
-        let (fees, late_fees, damages) = (
+        let (fees, late_fees, damages, returned) = (
             get(|b| b.fees_owed),
             get(|b| b.late_fees_owed),
             get(|b| b.damages_owed),
+            get(|b| b.reversal_owed),
         );
         let overdue = c.open_orders.first().is_some_and(|&oi| {
             self.state.orders[oi as usize]
@@ -720,8 +724,11 @@ impl Engine {
             fees,
             late_fees,
             delay_damages: damages,
+            returned_payments: returned,
             points: b.map_or(0, |b| b.points.balance(today).get()),
-            total: Yen::new(c.outstanding.get() + fees.get() + late_fees.get() + damages.get()),
+            total: Yen::new(
+                c.outstanding.get() + fees.get() + late_fees.get() + damages.get() + returned.get(),
+            ),
             overdue,
             credit_balance: c.credit,
             dunning: b.map_or_else(Vec::new, |b| b.dunning.clone()),

@@ -2,45 +2,9 @@
 //! allocation order, points, and the ledger invariants.
 
 mod common;
-use atobarai_core::{Category, Channel, Product, Yen};
-use atobarai_engine::{Command, Engine, Principal};
+use atobarai_core::{Product, Yen};
+use atobarai_engine::{Command, Principal};
 use common::*;
-
-fn cus(n: u64) -> String {
-    atobarai_core::ids::encode("cus", n)
-}
-
-fn tick(e: &mut Engine, when: &str) {
-    let t = at(when);
-    e.apply(&env(t, Command::AdvanceClock { to: t })).unwrap();
-}
-
-fn capture_all(e: &mut Engine, when: &str, price: i64, product: Product) -> u64 {
-    let t = at(when);
-    let a = e
-        .apply(&env(
-            t,
-            authorize(
-                0,
-                product,
-                Channel::Online,
-                vec![item(Category::Food, price, 1)],
-            ),
-        ))
-        .unwrap();
-    let o = order_of(&a.outcome);
-    assert_eq!(o.decision, "approve");
-    e.apply(&env(
-        t,
-        Command::Capture {
-            principal: Principal::Merchant(0),
-            order: u64::from(o.order),
-            amount: None,
-        },
-    ))
-    .unwrap();
-    u64::from(o.order)
-}
 
 /// DOMAIN.md: ¥30,000 of June purchases, due July 10, unpaid → late fees
 /// 100 on Aug 10 and 200 on Aug 25; damages 30000 × 14.6% / 365 = ¥12 a day.

@@ -50,6 +50,22 @@ enum Op {
         customer: u64,
         points: i64,
     },
+    Reverse {
+        payment: u64,
+    },
+    Member {
+        customer: u64,
+        paid: bool,
+    },
+    Plan {
+        customer: u64,
+        instalments: u32,
+    },
+    Hook,
+    Ack {
+        through: u64,
+        failed: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -63,6 +79,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..CUSTOMERS as u64, any::<bool>()).prop_map(|(customer, bank)| Op::Method { customer, bank }),
         1 => (0..24 * 20i64).prop_map(|hours| Op::Advance { hours }),
         1 => (0..CUSTOMERS as u64, 1..300i64).prop_map(|(customer, points)| Op::Redeem { customer, points }),
+        1 => (0..12u64).prop_map(|payment| Op::Reverse { payment }),
+        1 => (0..CUSTOMERS as u64, any::<bool>()).prop_map(|(customer, paid)| Op::Member { customer, paid }),
+        1 => (0..CUSTOMERS as u64, 1..6u32).prop_map(|(customer, instalments)| Op::Plan { customer, instalments }),
+        1 => Just(Op::Hook),
+        1 => (0..30u64, any::<bool>()).prop_map(|(through, failed)| Op::Ack { through, failed }),
     ]
 }
 
@@ -127,6 +148,34 @@ fn command(op: &Op, now: At) -> Command {
             principal: Principal::Merchant(0),
             customer,
             points,
+        },
+        Op::Reverse { payment } => Command::ReversePayment {
+            principal: Principal::Merchant(0),
+            payment,
+            reason: "returned".into(),
+        },
+        Op::Member { customer, paid } => Command::SetMembership {
+            principal: Principal::Merchant(0),
+            customer,
+            paid,
+        },
+        Op::Plan {
+            customer,
+            instalments,
+        } => Command::AgreePaymentPlan {
+            principal: Principal::System,
+            customer,
+            instalments,
+        },
+        Op::Hook => Command::AddWebhookEndpoint {
+            url: "https://example.invalid/hook".into(),
+            secret: "s".repeat(32),
+            events: atobarai_engine::webhook::EventKind::ALL.to_vec(),
+        },
+        Op::Ack { through, failed } => Command::WebhooksDelivered {
+            endpoint: 0,
+            through,
+            failed: if failed { vec![through] } else { vec![] },
         },
     }
 }

@@ -300,7 +300,7 @@ pub async fn create_webhook(
     for (i, name) in body.events.iter().enumerate() {
         let kind = EventKind::parse(name).ok_or_else(|| {
             ApiError::invalid("unknown_event", "events", format!("unknown event {name:?}"))
-                .field(&format!("events[{i}]"))
+                .field(format!("events[{i}]"))
         })?;
         events.push(kind);
     }

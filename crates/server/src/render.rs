@@ -205,12 +205,16 @@ pub struct DunningEventJson {
 pub struct Balance {
     /// Captured, not refunded, not yet paid.
     pub principal: i64,
-    /// Statement payment fees (¥209 per convenience-store or paper statement).
+    /// Statement payment fees (¥209 per convenience-store or paper
+    /// statement) and paid-tier membership fees (¥300 a month).
     pub fees: i64,
     /// ¥100 on each 10th and 25th from the month after the first missed due date.
     pub late_fees: i64,
     /// 14.6 % a year on overdue principal, accrued daily (see billing docs).
     pub delay_damages: i64,
+    /// Owed again because a returned payment had left a credit balance that
+    /// was already spent (paid first, with the fees).
+    pub returned_payments: i64,
     /// Points usable today.
     pub points: i64,
     pub total: i64,
@@ -228,6 +232,7 @@ impl From<&atobarai_engine::billing::BalanceView> for Balance {
             fees: b.fees.get(),
             late_fees: b.late_fees.get(),
             delay_damages: b.delay_damages.get(),
+            returned_payments: b.returned_payments.get(),
             points: b.points,
             total: b.total.get(),
             overdue: b.overdue,

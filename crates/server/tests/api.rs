@@ -1083,3 +1083,405 @@ async fn points_are_earned_on_payment_and_spent_on_the_statement() {
         (422, Some("points_insufficient"), Some("points"))
     );
 }
+
+// ----- webhooks, reversals, plans, the paid tier, credit notes ----------------
+
+/// (event type, event id, signature header, body) of an accepted request.
+type Received = (String, String, String, Vec<u8>);
+
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<std::sync::Mutex<Vec<Received>>>,
+    attempts: Arc<AtomicU64>,
+}
+
+/// A webhook receiver on an ephemeral port: `/ok` refuses the very first
+/// request (to force a retry) and accepts the rest; `/down` always fails.
+async fn spawn_receiver() -> (String, Receiver) {
+    use axum::routing::post;
+    let r = Receiver::default();
+    let state = r.clone();
+    let app = axum::Router::new()
+        .route(
+            "/ok",
+            post(
+                |axum::extract::State(r): axum::extract::State<Receiver>,
+                 headers: axum::http::HeaderMap,
+                 body: axum::body::Bytes| async move {
+                    if r.attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+                        return StatusCode::SERVICE_UNAVAILABLE;
+                    }
+                    let h = |n: &str| {
+                        headers
+                            .get(n)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    r.got.lock().unwrap().push((
+                        h("atobarai-event-type"),
+                        h("atobarai-event-id"),
+                        h("atobarai-signature"),
+                        body.to_vec(),
+                    ));
+                    StatusCode::OK
+                },
+            ),
+        )
+        .route(
+            "/down",
+            post(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), r)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_webhooks_are_delivered_in_order_with_retries() {
+    let app = spawn_app().await;
+    let (m, admin) = (app.merchant.clone(), app.admin.clone());
+    let (hooks, receiver) = spawn_receiver().await;
+
+    // Bad endpoint input: code and field, nothing journaled.
+    let seq = app.journal_seq().await;
+    for (body, code, field) in [
+        (
+            json!({"url": "ftp://x.example/h", "events": ["invoice.issued"]}),
+            "invalid_url",
+            "url",
+        ),
+        (
+            json!({"url": "not a url", "events": ["invoice.issued"]}),
+            "invalid_url",
+            "url",
+        ),
+        (
+            json!({"url": format!("{hooks}/ok"), "events": []}),
+            "no_events",
+            "events",
+        ),
+        (
+            json!({"url": format!("{hooks}/ok"), "events": ["invoice.issued", "nope"]}),
+            "unknown_event",
+            "events[1]",
+        ),
+    ] {
+        let (s, v) = app.post(&admin, "/v1/admin/webhooks", body).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(
+            (v["error"]["code"].as_str(), v["error"]["field"].as_str()),
+            (Some(code), Some(field)),
+            "{v}"
+        );
+    }
+    let (s, _) = app
+        .post(
+            &m,
+            "/v1/admin/webhooks",
+            json!({"url": format!("{hooks}/ok"), "events": ["invoice.issued"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(app.journal_seq().await, seq);
+
+    let (s, ep) = app
+        .post(
+            &admin,
+            "/v1/admin/webhooks",
+            json!({"url": format!("{hooks}/ok"),
+                   "events": ["invoice.issued", "payment.received", "customer.overdue"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{ep}");
+    let secret = ep["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let (s, down) = app
+        .post(
+            &admin,
+            "/v1/admin/webhooks",
+            json!({"url": format!("{hooks}/down"), "events": ["payment.received"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{down}");
+
+    // A per-order purchase (invoice issued), a payment, then an unpaid one
+    // that goes overdue.
+    let cus = app.register("hook-1").await;
+    for price in [3_000, 4_000] {
+        let mut body = auth_body(&cus, "daily_goods", price);
+        body["product"] = json!("per_order");
+        body["merchant_order_id"] = json!(format!("po-{price}"));
+        let (_, o) = app.post(&m, "/v1/authorizations", body).await;
+        let id = o["order_id"].as_str().unwrap().to_string();
+        let (s, _) = app
+            .post(&m, &format!("/v1/orders/{id}/capture"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let (s, _) = app
+        .post(&m, "/v1/payments", json!({"customer": cus, "amount": 3000, "channel": "convenience_store", "reference": "hook-pay"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .post(
+            &admin,
+            "/v1/admin/clock",
+            json!({"now": "2026-06-26T10:00:00+09:00"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Wait (bounded) for the five events; the first attempt was refused.
+    let mut got = Vec::new();
+    for _ in 0..200 {
+        got = receiver.got.lock().unwrap().clone();
+        if got.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let types: Vec<&str> = got.iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "invoice.issued",
+            "invoice.issued",
+            "payment.received",
+            "customer.overdue"
+        ]
+    );
+    assert!(
+        receiver.attempts.load(Ordering::SeqCst) >= 5,
+        "the first delivery was retried"
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut ids = Vec::new();
+    for (kind, id, signature, body) in &got {
+        atobarai_server::webhook::verify(&secret, signature, body, now, 300)
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert!(
+            atobarai_server::webhook::verify("whsec_wrong", signature, body, now, 300).is_err()
+        );
+        let v: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(
+            (v["type"].as_str(), v["id"].as_str()),
+            (Some(kind.as_str()), Some(id.as_str()))
+        );
+        assert_eq!(v["customer"].as_str(), Some(cus.as_str()));
+        ids.push(id.clone());
+    }
+    let pay: Value = serde_json::from_slice(&got[2].3).unwrap();
+    assert_eq!(
+        (
+            pay["data"]["amount"].as_i64(),
+            pay["data"]["reference"].as_str()
+        ),
+        (Some(3000), Some("hook-pay"))
+    );
+    let overdue: Value = serde_json::from_slice(&got[3].3).unwrap();
+    assert_eq!(overdue["data"]["first_missed_due"], "2026-06-24");
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len());
+
+    // The endpoint that is down gives up after its retries and lists the
+    // event as failed; the good one has nothing pending.
+    let mut listed = Value::Null;
+    for _ in 0..200 {
+        let (s, v) = app.get(&admin, "/v1/admin/webhooks").await;
+        assert_eq!(s, StatusCode::OK);
+        listed = v;
+        if listed[1]["failed_total"].as_u64() == Some(1) && listed[0]["pending"].as_u64() == Some(0)
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(listed[0]["delivered"].as_u64(), Some(4), "{listed}");
+    assert_eq!(listed[1]["failed_total"].as_u64(), Some(1), "{listed}");
+    assert!(
+        listed[0].get("secret").is_none(),
+        "the secret is shown once only"
+    );
+
+    // Removing an endpoint stops deliveries to it.
+    let id = listed[1]["id"].as_str().unwrap();
+    let idem = app.next_key();
+    let resp = app
+        .http
+        .delete(format!("{}/v1/admin/webhooks/{id}", app.base))
+        .bearer_auth(&admin)
+        .header("Idempotency-Key", idem)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["removed_at"].is_string(), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reversal_plan_membership_and_credit_notes_over_http() {
+    let app = spawn_app().await;
+    let (m, admin) = (app.merchant.clone(), app.admin.clone());
+    let cus = app.register("coll-1").await;
+
+    // Paid tier, then a per-order purchase refunded in part after its invoice.
+    let (s, v) = app
+        .post(
+            &m,
+            &format!("/v1/customers/{cus}/membership"),
+            json!({"tier": "gold"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("tier"))
+    );
+    let (s, _) = app
+        .post(
+            &m,
+            &format!("/v1/customers/{cus}/membership"),
+            json!({"tier": "paid"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let mut body = auth_body(&cus, "daily_goods", 10_000);
+    body["product"] = json!("per_order");
+    let (_, o) = app.post(&m, "/v1/authorizations", body).await;
+    let order = o["order_id"].as_str().unwrap().to_string();
+    app.post(&m, &format!("/v1/orders/{order}/capture"), json!({}))
+        .await;
+    let (s, r) = app
+        .post(
+            &m,
+            &format!("/v1/orders/{order}/refunds"),
+            json!({"amount": 2000}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let (_, notes) = app
+        .get(&m, &format!("/v1/customers/{cus}/credit-notes"))
+        .await;
+    assert_eq!(notes[0]["amount"], 2000);
+    assert_eq!(notes[0]["purchases_after"], 8000);
+    let (_, invoices) = app.get(&m, &format!("/v1/customers/{cus}/invoices")).await;
+    assert_eq!(invoices[0]["total_after_credit_notes"], 8000);
+    assert_eq!(invoices[0]["credit_notes"][0]["number"], notes[0]["number"]);
+    let number = invoices[0]["number"].as_str().unwrap();
+    let html = app
+        .http
+        .get(format!("{}/v1/invoices/{number}?format=html", app.base))
+        .bearer_auth(&m)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("返品・減額") && html.contains("¥8,000"),
+        "{html}"
+    );
+
+    // Pay it, then the payment comes back: owed again, points gone.
+    let (s, pay) = app
+        .post(&m, "/v1/payments", json!({"customer": cus, "amount": 8000, "channel": "bank_transfer", "reference": "coll-pay"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{pay}");
+    let (_, bal) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
+    assert_eq!(
+        (bal["total"].as_i64(), bal["points"].as_i64()),
+        (Some(0), Some(120)),
+        "{bal}"
+    );
+    let pay_id = pay["payment_id"].as_str().unwrap();
+    let (s, v) = app
+        .post(
+            &m,
+            &format!("/v1/payments/{pay_id}/reversal"),
+            json!({"reason": ""}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason"))
+    );
+    let (s, v) = app
+        .post(&m, "/v1/payments/pay_nope/reversal", json!({"reason": "x"}))
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("payment_not_found"))
+    );
+    let (s, rev) = app
+        .post(
+            &m,
+            &format!("/v1/payments/{pay_id}/reversal"),
+            json!({"reason": "bank_transfer_recalled"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{rev}");
+    assert_eq!(rev["reversed"]["reason"], "bank_transfer_recalled");
+    let (_, bal) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
+    assert_eq!(
+        (bal["total"].as_i64(), bal["points"].as_i64()),
+        (Some(8000), Some(0)),
+        "{bal}"
+    );
+    let (s, again) = app
+        .post(
+            &m,
+            &format!("/v1/payments/{pay_id}/reversal"),
+            json!({"reason": "twice"}),
+        )
+        .await;
+    assert_eq!(
+        (s, again["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("payment_already_reversed"))
+    );
+
+    // A plan: operators only.
+    let (s, _) = app
+        .post(
+            &m,
+            &format!("/v1/customers/{cus}/payment-plan"),
+            json!({"instalments": 2}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, plan) = app
+        .post(
+            &admin,
+            &format!("/v1/customers/{cus}/payment-plan"),
+            json!({"instalments": 2}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{plan}");
+    assert_eq!(
+        (plan["debt"].as_i64(), plan["status"].as_str()),
+        (Some(8000), Some("active"))
+    );
+    assert_eq!(plan["instalments"][0]["due_on"], "2026-07-10");
+    let (_, got) = app
+        .get(&m, &format!("/v1/customers/{cus}/payment-plan"))
+        .await;
+    assert_eq!(got, plan);
+    let (s, dup) = app
+        .post(
+            &admin,
+            &format!("/v1/customers/{cus}/payment-plan"),
+            json!({"instalments": 3}),
+        )
+        .await;
+    assert_eq!(
+        (s, dup["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("payment_plan_active"))
+    );
+}

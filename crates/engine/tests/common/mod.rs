@@ -224,3 +224,41 @@ pub fn customer_totals(e: &Engine, id: &str) -> C {
         overdue: c.overdue,
     }
 }
+
+// ----- billing helpers -----------------------------------------------------
+
+pub fn cus(n: u64) -> String {
+    atobarai_core::ids::encode("cus", n)
+}
+
+pub fn tick(e: &mut Engine, when: &str) {
+    let t = at(when);
+    e.apply(&env(t, Command::AdvanceClock { to: t })).unwrap();
+}
+
+pub fn capture_all(e: &mut Engine, when: &str, price: i64, product: Product) -> u64 {
+    let t = at(when);
+    let a = e
+        .apply(&env(
+            t,
+            authorize(
+                0,
+                product,
+                Channel::Online,
+                vec![item(Category::Food, price, 1)],
+            ),
+        ))
+        .unwrap();
+    let o = order_of(&a.outcome);
+    assert_eq!(o.decision, "approve");
+    e.apply(&env(
+        t,
+        Command::Capture {
+            principal: Principal::Merchant(0),
+            order: u64::from(o.order),
+            amount: None,
+        },
+    ))
+    .unwrap();
+    u64::from(o.order)
+}

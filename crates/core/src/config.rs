@@ -53,6 +53,9 @@ pub struct WebhookConfig {
     pub retry_backoff_ms: Vec<u64>,
     /// A delivery that takes longer fails.
     pub timeout_ms: u64,
+    /// Requests in flight per endpoint. 1 delivers strictly in order; more
+    /// start them in order but they may arrive out of order.
+    pub concurrency: usize,
     /// Accept `http://` endpoint URLs (tests, a local relay). Production
     /// endpoints are `https://`.
     pub allow_http: bool,
@@ -74,6 +77,7 @@ impl Default for WebhookConfig {
                 24 * 3_600 * S,
             ],
             timeout_ms: 10_000,
+            concurrency: 8,
             allow_http: false,
         }
     }

@@ -183,6 +183,8 @@ pub struct Batch {
     pub endpoint: u32,
     pub url: String,
     pub secret: String,
+    /// The endpoint's cursor: every event up to here is done.
+    pub after: u64,
     /// Events of the kinds it subscribes to, oldest first.
     pub events: Vec<Event>,
     /// The last sequence number looked at (to acknowledge even when no
@@ -391,6 +393,7 @@ impl Engine {
                 endpoint: i as u32,
                 url: e.url.clone(),
                 secret: e.secret.clone(),
+                after: e.delivered_through,
                 events,
                 scanned_through,
             });

@@ -1,5 +1,5 @@
 //! Webhook delivery: signs the engine's outbox events and POSTs them to each
-//! subscribed endpoint, in order, retrying with backoff.
+//! subscribed endpoint, retrying with backoff.
 //!
 //! Signature: every request carries
 //! `Atobarai-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>` where the MAC
@@ -9,14 +9,16 @@
 //! cannot be replayed later. `t` is the time of each attempt (a retry is
 //! signed afresh).
 //!
-//! Delivery is at-least-once and ordered per endpoint: the head event is
-//! retried after each wait of `webhooks.retry_backoff_ms` (default about
-//! three days in all) and then given up (listed as failed on the endpoint);
-//! later events wait behind it. After each batch the dispatcher journals
-//! [`Command::WebhooksDelivered`], so a restart resumes after the last
-//! acknowledged event; events sent but not yet acknowledged are sent again
-//! (receivers deduplicate by `Atobarai-Event-Id`). Retry timers are not
-//! journaled: after a restart the head event is tried at once.
+//! Delivery is at-least-once. Events are started in order per endpoint,
+//! `webhooks.concurrency` at a time (1 = strictly in order); a failed event
+//! is retried after each wait of `webhooks.retry_backoff_ms` (default about
+//! three days in all) and then given up (listed as failed on the endpoint)
+//! while later events go ahead, at most [`WINDOW`] past the oldest open one.
+//! After each round the dispatcher journals [`Command::WebhooksDelivered`]
+//! with the cursor (everything before the oldest open event), so a restart
+//! resumes there; events delivered past the cursor are sent again after a
+//! restart (receivers deduplicate by `Atobarai-Event-Id`). Retry timers are
+//! not journaled: after a restart failed events are tried at once.
 
 use crate::node::Node;
 use atobarai_core::config::WebhookConfig;
@@ -26,7 +28,7 @@ use atobarai_engine::{Command, prefix};
 use hmac::{Hmac, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,8 +36,10 @@ use std::time::{Duration, Instant};
 pub const SIGNATURE_HEADER: &str = "atobarai-signature";
 /// How far a signature's timestamp may be from the receiver's clock.
 pub const TOLERANCE_SECS: i64 = 300;
-/// Events sent to one endpoint per round.
-const BATCH_MAX: usize = 100;
+/// Events past an endpoint's cursor looked at per round: an event stuck in
+/// retries holds the cursor, and at most this many later events go ahead of
+/// it (then the endpoint waits: it is most likely down).
+pub const WINDOW: usize = 1_000;
 
 /// The signature header value for `body` sent at `timestamp` (unix s).
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
@@ -172,13 +176,27 @@ pub fn payload(e: &Event) -> Vec<u8> {
     .expect("JSON values serialize")
 }
 
-/// Retry state of one endpoint's head event.
+/// What the dispatcher remembers of one endpoint between rounds (not
+/// journaled: after a restart everything past the cursor is sent again).
 #[derive(Default)]
-struct Backoff {
-    /// Failed attempts of the head event so far.
-    failures: usize,
-    head: u64,
-    not_before: Option<Instant>,
+struct EndpointState {
+    /// Delivered, past the cursor (waiting for the events before them).
+    done: BTreeSet<u64>,
+    /// Given up, past the cursor.
+    given_up: BTreeSet<u64>,
+    /// Failed attempts so far and when the next may start.
+    retry: HashMap<u64, (usize, Instant)>,
+}
+
+impl EndpointState {
+    fn finished(&self, seq: u64) -> bool {
+        self.done.contains(&seq) || self.given_up.contains(&seq)
+    }
+
+    /// The earliest time a waiting retry may start.
+    fn next_retry(&self) -> Option<Instant> {
+        self.retry.values().map(|r| r.1).min()
+    }
 }
 
 /// The delivery loop; returns when `stop` fires.
@@ -199,22 +217,20 @@ pub async fn run(
             return;
         }
     };
-    let mut backoff: HashMap<u32, Backoff> = HashMap::new();
+    let cfg = Arc::new(cfg);
+    let mut states: HashMap<u32, EndpointState> = HashMap::new();
     loop {
-        let batches = match node.read(|e| e.webhook_batches(BATCH_MAX)).await {
+        let batches = match node.read(|e| e.webhook_batches(WINDOW)).await {
             Ok(b) => b,
             Err(_) => return,
         };
+        states.retain(|k, _| batches.iter().any(|b| b.endpoint == *k));
         let mut progressed = false;
         let mut rounds = tokio::task::JoinSet::new();
         for batch in batches {
-            let state = backoff.remove(&batch.endpoint).unwrap_or_default();
-            if state.not_before.is_some_and(|t| Instant::now() < t) {
-                backoff.insert(batch.endpoint, state);
-                continue;
-            }
+            let state = states.remove(&batch.endpoint).unwrap_or_default();
             let (client, cfg) = (client.clone(), cfg.clone());
-            rounds.spawn(async move { deliver_batch(&client, &cfg, batch, state).await });
+            rounds.spawn(async move { round(&client, &cfg, batch, state).await });
         }
         while let Some(done) = rounds.join_next().await {
             let Ok((endpoint, state, ack)) = done else {
@@ -233,12 +249,19 @@ pub async fn run(
                     Err(_) => return,
                 }
             }
-            backoff.insert(endpoint, state);
+            states.insert(endpoint, state);
         }
+        let idle = Duration::from_millis(200);
         let wait = if progressed {
-            Duration::from_millis(10)
+            Duration::from_millis(5)
         } else {
-            Duration::from_millis(200)
+            states
+                .values()
+                .filter_map(EndpointState::next_retry)
+                .min()
+                .map_or(idle, |t| {
+                    t.saturating_duration_since(Instant::now()).min(idle)
+                })
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -247,69 +270,97 @@ pub async fn run(
     }
 }
 
-/// Send one endpoint's batch in order. Returns the new retry state and, if
-/// anything is done, `(through, given_up)` to acknowledge.
-async fn deliver_batch(
+/// One round for one endpoint: send every event of the window that is not
+/// finished and not waiting for a retry, at most `concurrency` at a time.
+/// Returns the state and, if the cursor can move, `(through, given_up)`.
+async fn round(
     client: &reqwest::Client,
     cfg: &WebhookConfig,
     batch: Batch,
-    mut state: Backoff,
-) -> (u32, Backoff, Option<(u64, Vec<u64>)>) {
-    let mut done_through = None;
-    let mut failed = Vec::new();
-    for e in &batch.events {
-        if state.head != e.seq {
-            state = Backoff {
-                head: e.seq,
-                ..Backoff::default()
-            };
-        }
-        let body = payload(e);
-        match post(client, &batch, e, body).await {
+    mut st: EndpointState,
+) -> (u32, EndpointState, Option<(u64, Vec<u64>)>) {
+    let now = Instant::now();
+    let due: Vec<&Event> = batch
+        .events
+        .iter()
+        .filter(|e| !st.finished(e.seq) && st.retry.get(&e.seq).is_none_or(|r| r.1 <= now))
+        .collect();
+    let limit = Arc::new(tokio::sync::Semaphore::new(cfg.concurrency.max(1)));
+    let mut sends = tokio::task::JoinSet::new();
+    for e in due {
+        let (client, limit) = (client.clone(), limit.clone());
+        let (url, secret) = (batch.url.clone(), batch.secret.clone());
+        let (seq, kind, body) = (e.seq, e.kind.as_str(), payload(e));
+        sends.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (seq, post(&client, &url, &secret, seq, kind, body).await)
+        });
+    }
+    while let Some(Ok((seq, result))) = sends.join_next().await {
+        match result {
             Ok(()) => {
-                done_through = Some(e.seq);
-                state = Backoff::default();
+                st.retry.remove(&seq);
+                st.done.insert(seq);
             }
             Err(why) => {
-                state.failures += 1;
-                if state.failures > cfg.retry_backoff_ms.len() {
-                    tracing::warn!(endpoint = batch.endpoint, event = e.seq, %why,
+                let failures = st.retry.get(&seq).map_or(0, |r| r.0) + 1;
+                if failures > cfg.retry_backoff_ms.len() {
+                    tracing::warn!(endpoint = batch.endpoint, event = seq, %why,
                         "webhooks: giving up after every retry");
-                    failed.push(e.seq);
-                    done_through = Some(e.seq);
-                    state = Backoff::default();
-                    continue;
+                    st.retry.remove(&seq);
+                    st.given_up.insert(seq);
+                } else {
+                    let wait = Duration::from_millis(cfg.retry_backoff_ms[failures - 1]);
+                    tracing::debug!(endpoint = batch.endpoint, event = seq, %why,
+                        wait_ms = wait.as_millis() as u64, "webhooks: delivery failed; will retry");
+                    st.retry.insert(seq, (failures, Instant::now() + wait));
                 }
-                let wait = cfg.retry_backoff_ms[state.failures - 1];
-                tracing::debug!(endpoint = batch.endpoint, event = e.seq, %why, wait_ms = wait,
-                    "webhooks: delivery failed; will retry");
-                state.not_before = Some(Instant::now() + Duration::from_millis(wait));
-                return (batch.endpoint, state, done_through.map(|t| (t, failed)));
             }
         }
     }
-    // Everything in the batch is done; events of kinds the endpoint does
-    // not take are passed over too.
-    let through = batch.scanned_through;
-    (batch.endpoint, state, Some((through, failed)))
+    let ack = st.advance(&batch);
+    (batch.endpoint, st, ack)
+}
+
+impl EndpointState {
+    /// Move the cursor to just before the first event of the window still
+    /// open (events of kinds the endpoint does not take are passed over with
+    /// the rest); forget what is now behind it. Returns `(through,
+    /// given_up)` when it moved.
+    fn advance(&mut self, batch: &Batch) -> Option<(u64, Vec<u64>)> {
+        let through = match batch.events.iter().find(|e| !self.finished(e.seq)) {
+            Some(open) => open.seq - 1,
+            None => batch.scanned_through,
+        };
+        if through <= batch.after {
+            return None;
+        }
+        let given_up: Vec<u64> = self.given_up.range(..=through).copied().collect();
+        self.done = self.done.split_off(&(through + 1));
+        self.given_up = self.given_up.split_off(&(through + 1));
+        self.retry.retain(|&seq, _| seq > through);
+        Some((through, given_up))
+    }
 }
 
 async fn post(
     client: &reqwest::Client,
-    batch: &Batch,
-    e: &Event,
+    url: &str,
+    secret: &str,
+    seq: u64,
+    kind: &str,
     body: Vec<u8>,
 ) -> Result<(), String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    let signature = sign(&batch.secret, now, &body);
+    let signature = sign(secret, now, &body);
     let response = client
-        .post(&batch.url)
+        .post(url)
         .header("content-type", "application/json")
-        .header("atobarai-event-id", event_id(e.seq))
-        .header("atobarai-event-type", e.kind.as_str())
+        .header("atobarai-event-id", event_id(seq))
+        .header("atobarai-event-type", kind)
         .header(SIGNATURE_HEADER, signature)
         .body(body)
         .send()
@@ -407,6 +458,54 @@ mod tests {
             verify(secret, &moved, body, 1_800_000_200, TOLERANCE_SECS),
             Err(VerifyError::Mismatch)
         );
+    }
+
+    fn batch(after: u64, seqs: &[u64], scanned_through: u64) -> Batch {
+        Batch {
+            endpoint: 0,
+            url: String::new(),
+            secret: String::new(),
+            after,
+            events: seqs
+                .iter()
+                .map(|&seq| Event {
+                    seq,
+                    at: atobarai_core::At::from_unix_ms(0),
+                    kind: atobarai_engine::webhook::EventKind::InvoiceIssued,
+                    customer: 0,
+                    data: EventData::Overdue {
+                        first_missed_due: atobarai_core::JstDate::parse("2026-07-10").unwrap(),
+                        principal: atobarai_core::Yen::new(1),
+                    },
+                })
+                .collect(),
+            scanned_through,
+        }
+    }
+
+    #[test]
+    fn the_cursor_stops_before_the_first_open_event() {
+        // Events 11, 13, 14 are this endpoint's; 12 and 15 are of other kinds.
+        let b = batch(10, &[11, 13, 14], 15);
+        let mut st = EndpointState::default();
+        assert_eq!(st.advance(&b), None, "nothing finished");
+        st.done.insert(13);
+        st.done.insert(14);
+        st.retry.insert(11, (2, Instant::now()));
+        assert_eq!(st.advance(&b), None, "11 still open holds the cursor");
+        st.retry.remove(&11);
+        st.given_up.insert(11);
+        // Everything finished: through the last event looked at, 11 listed
+        // as given up, and the state forgets what is behind the cursor.
+        assert_eq!(st.advance(&b), Some((15, vec![11])));
+        assert!(st.done.is_empty() && st.given_up.is_empty() && st.retry.is_empty());
+
+        let b = batch(20, &[21, 22, 25], 30);
+        let mut st = EndpointState::default();
+        st.done.extend([21, 22]);
+        st.retry.insert(25, (1, Instant::now()));
+        assert_eq!(st.advance(&b), Some((24, vec![])));
+        assert_eq!(st.retry.len(), 1, "25 is still waiting for its retry");
     }
 
     /// A fixed vector (computed with Python's `hmac` module), so receivers

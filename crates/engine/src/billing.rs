@@ -11,7 +11,7 @@
 //! explicit clock command whenever the day changes, so that work is never
 //! attributed to a command that is then refused.
 
-use atobarai_billing::dunning::DunningEvent;
+pub use atobarai_billing::dunning::{DunningAction, DunningEvent};
 use atobarai_billing::overdue::OverdueState;
 use atobarai_billing::points::PointsWallet;
 use atobarai_billing::schedule::YearMonth;
@@ -290,6 +290,7 @@ impl Engine {
             state.accrued_through = state.accrued_through.max(day);
         }
         let mut charges: Vec<(Charge, Yen)> = Vec::new();
+        let mut dunning = Vec::new();
         if let Some(state) = b.overdue.as_mut()
             && let Ok(accrual) =
                 state.advance(day, Yen::new(principal), &config.billing, &config.dunning)
@@ -302,6 +303,7 @@ impl Engine {
                 b.damages_owed = Yen::new(b.damages_owed.get() + accrual.damages.get());
                 charges.push((Charge::DelayDamages, accrual.damages));
             }
+            dunning = accrual.dunning.clone();
             remember_dunning(b, accrual.dunning);
         }
         if principal == 0 && b.late_fees_owed == Yen::ZERO && b.damages_owed == Yen::ZERO {
@@ -318,6 +320,9 @@ impl Engine {
                     principal: Yen::new(principal),
                 },
             );
+        }
+        for step in dunning {
+            self.emit(at, EventKind::DunningStep, ci, EventData::Dunning(step));
         }
         for (kind, amount) in charges {
             self.post(postings::charge(at, u64::from(ci), ci, kind, amount));

@@ -38,15 +38,19 @@ pub enum EventKind {
     CustomerOverdue,
     PaymentReversed,
     CreditNoteIssued,
+    /// A dunning step is due (reminder, phone call, suspension, plan offer):
+    /// for the systems that send the e-mail/SMS or open the call task.
+    DunningStep,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 5] = [
+    pub const ALL: [EventKind; 6] = [
         EventKind::InvoiceIssued,
         EventKind::PaymentReceived,
         EventKind::CustomerOverdue,
         EventKind::PaymentReversed,
         EventKind::CreditNoteIssued,
+        EventKind::DunningStep,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +60,7 @@ impl EventKind {
             EventKind::CustomerOverdue => "customer.overdue",
             EventKind::PaymentReversed => "payment.reversed",
             EventKind::CreditNoteIssued => "credit_note.issued",
+            EventKind::DunningStep => "dunning.step",
         }
     }
 
@@ -96,6 +101,7 @@ pub enum EventData {
         amount: Yen,
         amount_after: Yen,
     },
+    Dunning(atobarai_billing::dunning::DunningEvent),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -225,6 +225,19 @@ pub struct Balance {
     pub dunning: Vec<DunningEventJson>,
 }
 
+impl From<&atobarai_engine::billing::DunningEvent> for DunningEventJson {
+    fn from(e: &atobarai_engine::billing::DunningEvent) -> DunningEventJson {
+        DunningEventJson {
+            action: serde_json::to_value(e.action)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            on: e.on.to_string(),
+            days_overdue: e.days_overdue,
+        }
+    }
+}
+
 impl From<&atobarai_engine::billing::BalanceView> for Balance {
     fn from(b: &atobarai_engine::billing::BalanceView) -> Balance {
         Balance {
@@ -237,18 +250,7 @@ impl From<&atobarai_engine::billing::BalanceView> for Balance {
             total: b.total.get(),
             overdue: b.overdue,
             credit_balance: b.credit_balance.get(),
-            dunning: b
-                .dunning
-                .iter()
-                .map(|e| DunningEventJson {
-                    action: serde_json::to_value(e.action)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default(),
-                    on: e.on.to_string(),
-                    days_overdue: e.days_overdue,
-                })
-                .collect(),
+            dunning: b.dunning.iter().map(DunningEventJson::from).collect(),
         }
     }
 }

@@ -165,6 +165,9 @@ pub fn payload(e: &Event) -> Vec<u8> {
             "amount": amount.get(),
             "purchases_after": amount_after.get(),
         }),
+        EventData::Dunning(step) => {
+            serde_json::to_value(crate::render::DunningEventJson::from(step)).unwrap_or_default()
+        }
     };
     serde_json::to_vec(&json!({
         "id": event_id(e.seq),

@@ -1193,7 +1193,7 @@ async fn signed_webhooks_are_delivered_with_retries() {
             &admin,
             "/v1/admin/webhooks",
             json!({"url": format!("{hooks}/ok"),
-                   "events": ["invoice.issued", "payment.received", "customer.overdue"]}),
+                   "events": ["invoice.issued", "payment.received", "customer.overdue", "dunning.step"]}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{ep}");
@@ -1239,7 +1239,7 @@ async fn signed_webhooks_are_delivered_with_retries() {
     let mut got = Vec::new();
     for _ in 0..200 {
         got = receiver.got.lock().unwrap().clone();
-        if got.len() >= 4 {
+        if got.len() >= 5 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -1257,7 +1257,8 @@ async fn signed_webhooks_are_delivered_with_retries() {
             "invoice.issued",
             "invoice.issued",
             "payment.received",
-            "customer.overdue"
+            "customer.overdue",
+            "dunning.step"
         ]
     );
     assert!(
@@ -1293,6 +1294,11 @@ async fn signed_webhooks_are_delivered_with_retries() {
     );
     let overdue: Value = serde_json::from_slice(&got[3].3).unwrap();
     assert_eq!(overdue["data"]["first_missed_due"], "2026-06-24");
+    let step: Value = serde_json::from_slice(&got[4].3).unwrap();
+    assert_eq!(
+        (step["data"]["action"].as_str(), step["data"]["on"].as_str()),
+        (Some("reminder"), Some("2026-06-25"))
+    );
     let mut unique = ids.clone();
     unique.dedup();
     assert_eq!(unique.len(), ids.len());
@@ -1310,7 +1316,7 @@ async fn signed_webhooks_are_delivered_with_retries() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(listed[0]["delivered"].as_u64(), Some(4), "{listed}");
+    assert_eq!(listed[0]["delivered"].as_u64(), Some(5), "{listed}");
     assert_eq!(listed[1]["failed_total"].as_u64(), Some(1), "{listed}");
     assert!(
         listed[0].get("secret").is_none(),

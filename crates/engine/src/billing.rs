@@ -14,6 +14,7 @@
 pub use atobarai_billing::dunning::{DunningAction, DunningEvent};
 use atobarai_billing::overdue::OverdueState;
 use atobarai_billing::points::PointsWallet;
+pub use atobarai_billing::points::Tier;
 use atobarai_billing::schedule::YearMonth;
 use atobarai_core::{JstDate, PaymentMethod, Product, Yen};
 use serde::{Deserialize, Serialize};
@@ -172,7 +173,7 @@ use crate::due;
 use crate::engine::Engine;
 use atobarai_billing::BillingError;
 use atobarai_billing::invoice::invoice_number;
-use atobarai_billing::points::{Tier, points_for_purchase, points_to_claw_back};
+use atobarai_billing::points::{points_for_purchase, points_to_claw_back};
 use atobarai_billing::postings::{self, Charge, YenEntry};
 use atobarai_billing::schedule::statement_dates;
 use atobarai_core::At;

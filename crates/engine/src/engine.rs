@@ -1081,6 +1081,17 @@ impl Engine {
             in_store_exposure: c.in_store_exposure,
             overdue: self.is_overdue(c, at.jst_date()),
             created_at: c.created_at,
+            tier: c
+                .billing
+                .as_deref()
+                .map_or(atobarai_billing::points::Tier::Standard, |b| {
+                    b.tier_on(at.jst_date())
+                }),
+            tier_ends_after: c
+                .billing
+                .as_deref()
+                .and_then(|b| b.membership)
+                .and_then(|m| m.ends_after),
         }
     }
 

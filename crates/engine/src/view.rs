@@ -30,6 +30,9 @@ pub struct CustomerView {
     pub in_store_exposure: Yen,
     pub overdue: bool,
     pub created_at: At,
+    /// The points tier today, and the last month of a cancelled paid tier.
+    pub tier: atobarai_billing::points::Tier,
+    pub tier_ends_after: Option<atobarai_billing::schedule::YearMonth>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,6 +48,10 @@ pub struct Customer {
     pub in_store_exposure: i64,
     pub overdue: bool,
     pub created_at: String,
+    /// `standard` (points 0.5 %) or `paid` (¥300 a month, points 1.5 %).
+    pub tier: &'static str,
+    /// `YYYY-MM`: the last month of a cancelled paid tier.
+    pub tier_ends_after: Option<String>,
 }
 
 impl From<&CustomerView> for Customer {
@@ -69,6 +73,11 @@ impl From<&CustomerView> for Customer {
             in_store_exposure: c.in_store_exposure.get(),
             overdue: c.overdue,
             created_at: c.created_at.to_rfc3339_jst(),
+            tier: match c.tier {
+                atobarai_engine::billing::Tier::Standard => "standard",
+                atobarai_engine::billing::Tier::Paid => "paid",
+            },
+            tier_ends_after: c.tier_ends_after.map(|m| m.to_string()),
         }
     }
 }

@@ -1357,14 +1357,30 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
         (s, v["error"]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("tier"))
     );
-    let (s, _) = app
+    let (s, c) = app
         .post(
             &m,
             &format!("/v1/customers/{cus}/membership"),
             json!({"tier": "paid"}),
         )
         .await;
-    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (s, c["tier"].as_str()),
+        (StatusCode::OK, Some("paid")),
+        "{c}"
+    );
+    // Cancelled: paid until the end of this month.
+    let (_, c) = app
+        .post(
+            &m,
+            &format!("/v1/customers/{cus}/membership"),
+            json!({"tier": "standard"}),
+        )
+        .await;
+    assert_eq!(
+        (c["tier"].as_str(), c["tier_ends_after"].as_str()),
+        (Some("paid"), Some("2026-06"))
+    );
     let mut body = auth_body(&cus, "daily_goods", 10_000);
     body["product"] = json!("per_order");
     let (_, o) = app.post(&m, "/v1/authorizations", body).await;

@@ -29,6 +29,9 @@ pub struct CustomerBilling {
     pub fees_owed: Yen,
     pub late_fees_owed: Yen,
     pub damages_owed: Yen,
+    /// Due date of the oldest statement whose fees (payment fee, membership
+    /// fee) are not paid yet; unpaid past it, the customer is overdue.
+    pub fees_due_since: Option<JstDate>,
     /// Owed because a returned (reversed) payment had left a credit balance
     /// that was already spent: paid first, with the fees.
     pub reversal_owed: Yen,
@@ -128,6 +131,8 @@ pub struct PaidDown {
     /// The customer's overdue state before the payment (restored by a
     /// reversal so late fees and damages resume where they stopped).
     pub overdue_before: Option<OverdueState>,
+    /// The due date of unpaid statement fees before the payment.
+    pub fees_due_before: Option<JstDate>,
 }
 
 impl PaidDown {
@@ -410,6 +415,9 @@ impl Engine {
                 membership_fee,
                 orders: taken.len() as u32,
             });
+            if (fee.is_positive() || membership_fee.is_positive()) && b.fees_due_since.is_none() {
+                b.fees_due_since = Some(dates.due_on);
+            }
             if fee.is_positive() {
                 b.fees_owed = Yen::new(b.fees_owed.get() + fee.get());
                 fees.push((ci as u32, Charge::PaymentFee, fee));
@@ -486,6 +494,7 @@ impl Engine {
             .map_or(Tier::Standard, |b| b.tier_on(today));
         if let Some(b) = c.billing.as_deref_mut() {
             out.overdue_before = b.overdue;
+            out.fees_due_before = b.fees_due_since;
             for (k, owed) in [
                 &mut b.reversal_owed,
                 &mut b.fees_owed,
@@ -500,6 +509,9 @@ impl Engine {
                 remaining -= pay;
                 out.charges[k] = pay;
                 b.charges_paid = Yen::new(b.charges_paid.get() + pay);
+            }
+            if b.fees_owed == Yen::ZERO {
+                b.fees_due_since = None;
             }
         }
         let mut closed = 0usize;
@@ -719,11 +731,7 @@ impl Engine {
             get(|b| b.damages_owed),
             get(|b| b.reversal_owed),
         );
-        let overdue = c.open_orders.first().is_some_and(|&oi| {
-            self.state.orders[oi as usize]
-                .due_date
-                .is_some_and(|d| d < today)
-        });
+        let overdue = self.is_overdue(c, today);
         Ok(BalanceView {
             customer: ci,
             principal: c.outstanding,
@@ -1123,6 +1131,9 @@ impl Engine {
         b.reversal_owed = Yen::new(b.reversal_owed.get() + rev + shortfall);
         b.reversal_shortfall = Yen::new(b.reversal_shortfall.get() + shortfall);
         b.fees_owed = Yen::new(b.fees_owed.get() + fees);
+        if fees > 0 {
+            b.fees_due_since = b.fees_due_since.or(paid_down.fees_due_before);
+        }
         b.late_fees_owed = Yen::new(b.late_fees_owed.get() + late);
         b.damages_owed = Yen::new(b.damages_owed.get() + damages);
         b.charges_paid = Yen::new(b.charges_paid.get() - (rev + fees + late + damages));

@@ -612,12 +612,18 @@ impl Engine {
         reasons
     }
 
-    fn is_overdue(&self, c: &Customer, today: JstDate) -> bool {
+    /// Anything past its due date: the oldest open order, or a statement's
+    /// payment or membership fee.
+    pub(crate) fn is_overdue(&self, c: &Customer, today: JstDate) -> bool {
         c.open_orders.first().is_some_and(|&oi| {
             self.state.orders[oi as usize]
                 .due_date
                 .is_some_and(|due| due < today)
-        })
+        }) || c
+            .billing
+            .as_deref()
+            .and_then(|b| b.fees_due_since)
+            .is_some_and(|due| due < today)
     }
 
     fn capture(

@@ -495,3 +495,43 @@ fn webhook_outbox_keeps_events_until_acknowledged() {
     assert_eq!(restored.digest(), e.digest());
     assert_eq!(restored.webhook_endpoints(), e.webhook_endpoints());
 }
+
+/// Fees alone (here only the paid tier's ¥300) unpaid past the statement's
+/// due date make the customer overdue: new purchases are declined until
+/// they are paid.
+#[test]
+fn unpaid_statement_fees_block_like_unpaid_purchases() {
+    let mut e = engine_with(1);
+    apply(
+        &mut e,
+        "2026-06-20T10:00:00+09:00",
+        Command::SetMembership {
+            principal: Principal::Merchant(0),
+            customer: 0,
+            paid: true,
+        },
+    );
+    tick(&mut e, "2026-07-10T09:00:00+09:00");
+    let b = e.balance(Principal::System, &cus(0)).unwrap();
+    assert_eq!((b.fees, b.overdue), (Yen::new(300 + 209), false));
+    tick(&mut e, "2026-07-11T09:00:00+09:00");
+    assert!(e.balance(Principal::System, &cus(0)).unwrap().overdue);
+    let declined = apply(
+        &mut e,
+        "2026-07-11T10:00:00+09:00",
+        authorize(
+            0,
+            Product::Monthly,
+            atobarai_core::Channel::Online,
+            vec![item(atobarai_core::Category::Food, 1_000, 1)],
+        ),
+    );
+    assert_eq!(order_of(&declined).decision, "decline");
+    // Paid, then returned: overdue again.
+    let paid = apply(&mut e, "2026-07-12T10:00:00+09:00", payment(0, 509, "fees"));
+    assert!(!e.balance(Principal::System, &cus(0)).unwrap().overdue);
+    reverse(&mut e, "2026-07-13T10:00:00+09:00", payment_index(&paid));
+    let b = e.balance(Principal::System, &cus(0)).unwrap();
+    assert_eq!((b.fees, b.overdue), (Yen::new(509), true));
+    e.check_invariants().unwrap();
+}

@@ -28,7 +28,12 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-const SNAPSHOT_MAGIC: &[u8; 8] = b"ATBSNAP1";
+/// Snapshot header: `ATBSNAP` and the state layout's version, bumped
+/// whenever [`State`]'s serialized shape changes (2: payments keep their
+/// allocation, billing keeps membership, plans, credit notes; webhook
+/// outbox).
+const SNAPSHOT_MAGIC: &[u8; 8] = b"ATBSNAP2";
+const SNAPSHOT_FAMILY: &[u8; 7] = b"ATBSNAP";
 const MS_PER_HOUR: i64 = 3_600_000;
 
 /// Everything that is the engine's state. Serialized as is into snapshots
@@ -1180,7 +1185,16 @@ impl Engine {
                 "snapshot cannot be decoded",
             )
         };
-        let body = bytes.strip_prefix(SNAPSHOT_MAGIC).ok_or_else(corrupt)?;
+        let Some(body) = bytes.strip_prefix(SNAPSHOT_MAGIC) else {
+            if bytes.starts_with(SNAPSHOT_FAMILY) {
+                return Err(CommandError::new(
+                    ErrorKind::Invalid,
+                    "snapshot_format_old",
+                    "the snapshot was written by another version of the state layout",
+                ));
+            }
+            return Err(corrupt());
+        };
         let state: State = postcard::from_bytes(body).map_err(|_| corrupt())?;
         let mut engine = Engine::new(config);
         engine.state = state;

@@ -149,16 +149,31 @@ pub fn load_engine(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Engine, NodeError> {
     let mut engine = match journal.latest_snapshot()? {
-        Some(s) => {
-            let engine = Engine::restore(config, &s.bytes).map_err(|e| NodeError::Corrupt {
-                seq: s.seq,
-                reason: e.to_string(),
-            })?;
-            if engine.digest() != s.digest || engine.applied() != s.seq {
-                return Err(NodeError::SnapshotDigest { seq: s.seq });
+        Some(s) => match Engine::restore(config.clone(), &s.bytes) {
+            Ok(engine) => {
+                if engine.digest() != s.digest || engine.applied() != s.seq {
+                    return Err(NodeError::SnapshotDigest { seq: s.seq });
+                }
+                engine
             }
-            engine
-        }
+            // A snapshot is a cache of the journal (which is never pruned):
+            // after an upgrade that changed the state layout, rebuild from
+            // the first record. The commands are replayed under this
+            // version's rules.
+            Err(e) if e.code == "snapshot_format_old" => {
+                tracing::warn!(
+                    seq = s.seq,
+                    "snapshot written by an older state layout; replaying the whole journal"
+                );
+                Engine::new(config)
+            }
+            Err(e) => {
+                return Err(NodeError::Corrupt {
+                    seq: s.seq,
+                    reason: e.to_string(),
+                });
+            }
+        },
         None => Engine::new(config),
     };
     let from = engine.applied();
@@ -514,4 +529,70 @@ fn fail_stop(e: &StoreError) -> ! {
     tracing::error!(error = %e, "journal write failed; stopping so no answer outruns the journal");
     eprintln!("atobarai: journal write failed ({e}); stopping");
     std::process::exit(70)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use atobarai_engine::Command;
+    use atobarai_store::{Record, Snapshot, SqliteJournal};
+
+    fn record(seq: u64, at_ms: i64, command: Command) -> Record {
+        Record {
+            seq,
+            payload: Envelope {
+                at: atobarai_core::At::from_unix_ms(at_ms),
+                idem: None,
+                command,
+            }
+            .encode(),
+        }
+    }
+
+    /// A snapshot from an older state layout is skipped (it is a cache):
+    /// the whole journal replays; a snapshot that is merely corrupt is
+    /// still an error.
+    #[test]
+    fn an_old_layout_snapshot_falls_back_to_a_full_replay() {
+        let mut j = SqliteJournal::in_memory().unwrap();
+        let records: Vec<Record> = (1..=3)
+            .map(|i| {
+                record(
+                    i,
+                    1_780_000_000_000 + i as i64,
+                    Command::AddMerchant {
+                        name: format!("m{i}"),
+                        key_id: format!("k{i}"),
+                        secret_sha256: [0; 32],
+                    },
+                )
+            })
+            .collect();
+        j.append(&records).unwrap();
+        let expected = load_engine(&j, Config::default(), &mut |_, _| {}).unwrap();
+        assert_eq!(expected.applied(), 3);
+
+        let mut old = b"ATBSNAP1".to_vec();
+        old.extend_from_slice(&[0xff; 40]);
+        j.save_snapshot(&Snapshot {
+            seq: 3,
+            digest: [0; 32],
+            bytes: old,
+        })
+        .unwrap();
+        let loaded = load_engine(&j, Config::default(), &mut |_, _| {}).unwrap();
+        assert_eq!(loaded.applied(), 3);
+        assert_eq!(loaded.digest(), expected.digest());
+
+        j.save_snapshot(&Snapshot {
+            seq: 3,
+            digest: [0; 32],
+            bytes: b"garbage".to_vec(),
+        })
+        .unwrap();
+        assert!(matches!(
+            load_engine(&j, Config::default(), &mut |_, _| {}),
+            Err(NodeError::Corrupt { seq: 3, .. })
+        ));
+    }
 }

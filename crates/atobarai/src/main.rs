@@ -298,6 +298,11 @@ fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) ->
     let identity = atobarai_server::IdentitySecret::new(&config.identity.key_secret);
     let limits = Arc::new(config.limits);
     let webhooks = config.webhooks;
+    if webhooks.is_development_key() {
+        tracing::warn!(
+            "webhooks.signing_key is the published development value; set ATOBARAI__WEBHOOKS__SIGNING_KEY in production"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -44,9 +44,15 @@ impl Default for DunningConfig {
 
 /// Webhook delivery (the shell's dispatcher; the engine only keeps the
 /// outbox).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookConfig {
+    /// The key every endpoint's signing secret is derived from (with the
+    /// endpoint's nonce), so no secret is stored in the journal. The default
+    /// is a published development value: production MUST set its own
+    /// (`ATOBARAI__WEBHOOKS__SIGNING_KEY`); changing it changes every
+    /// endpoint's secret.
+    pub signing_key: String,
     /// Waits before each retry of a failed delivery, in milliseconds; after
     /// the last the event is given up (listed as failed on the endpoint).
     /// The default retries for about three days.
@@ -65,6 +71,7 @@ impl Default for WebhookConfig {
     fn default() -> Self {
         const S: u64 = 1_000;
         WebhookConfig {
+            signing_key: WEBHOOK_SIGNING_KEY_DEV.to_string(),
             retry_backoff_ms: vec![
                 10 * S,
                 60 * S,
@@ -80,6 +87,29 @@ impl Default for WebhookConfig {
             concurrency: 8,
             allow_http: false,
         }
+    }
+}
+
+/// The development webhook signing key (public).
+pub const WEBHOOK_SIGNING_KEY_DEV: &str = "atobarai-development-webhook-signing-key";
+
+impl WebhookConfig {
+    /// True while the published development key is in use.
+    pub fn is_development_key(&self) -> bool {
+        self.signing_key == WEBHOOK_SIGNING_KEY_DEV
+    }
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    /// Never prints the signing key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookConfig")
+            .field("signing_key", &"<redacted>")
+            .field("retry_backoff_ms", &self.retry_backoff_ms)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("concurrency", &self.concurrency)
+            .field("allow_http", &self.allow_http)
+            .finish()
     }
 }
 

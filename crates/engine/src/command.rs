@@ -152,10 +152,11 @@ pub enum Command {
         customer: u64,
         instalments: u32,
     },
-    /// Subscribe an HTTPS endpoint to events (signed with `secret`).
+    /// Subscribe an HTTPS endpoint to events. Its signing secret is derived
+    /// by the shell from `key_nonce` and the shell's signing key.
     AddWebhookEndpoint {
         url: String,
-        secret: String,
+        key_nonce: [u8; 16],
         events: Vec<crate::webhook::EventKind>,
     },
     RemoveWebhookEndpoint {

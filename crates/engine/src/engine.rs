@@ -269,10 +269,10 @@ impl Engine {
                 .map(changed),
             Command::AddWebhookEndpoint {
                 url,
-                secret,
+                key_nonce,
                 events,
             } => self
-                .add_webhook_endpoint(at, url, secret, events)
+                .add_webhook_endpoint(at, url, *key_nonce, events)
                 .map(changed),
             Command::RemoveWebhookEndpoint { endpoint } => {
                 self.remove_webhook_endpoint(at, *endpoint).map(changed)

@@ -117,8 +117,10 @@ pub struct Event {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
     pub url: String,
-    /// The signing secret (the receiver holds the same).
-    pub secret: String,
+    /// Input to the endpoint's signing secret, which the shell derives
+    /// from its `webhooks.signing_key` (so the secret itself is never in
+    /// the journal or a snapshot).
+    pub key_nonce: [u8; 16],
     pub events: Vec<EventKind>,
     pub created_at: At,
     pub removed_at: Option<At>,
@@ -188,7 +190,7 @@ pub struct EndpointView {
 pub struct Batch {
     pub endpoint: u32,
     pub url: String,
-    pub secret: String,
+    pub key_nonce: [u8; 16],
     /// The endpoint's cursor: every event up to here is done.
     pub after: u64,
     /// Events of the kinds it subscribes to, oldest first.
@@ -223,7 +225,7 @@ impl Engine {
         &mut self,
         at: At,
         url: &str,
-        secret: &str,
+        key_nonce: [u8; 16],
         events: &[EventKind],
     ) -> Result<crate::view::Outcome, CommandError> {
         let w = &self.state.webhooks;
@@ -241,11 +243,10 @@ impl Engine {
                 "subscribe to at least one event",
             ));
         }
-        if secret.len() < 32 {
-            return Err(CommandError::invalid(
-                "secret_too_short",
-                "secret",
-                "the signing secret needs at least 32 characters",
+        if w.endpoints.iter().any(|e| e.key_nonce == key_nonce) {
+            return Err(CommandError::conflict(
+                "key_nonce_reused",
+                "every endpoint needs its own signing key nonce",
             ));
         }
         let mut kinds = events.to_vec();
@@ -254,7 +255,7 @@ impl Engine {
         let w = &mut self.state.webhooks;
         w.endpoints.push(Endpoint {
             url: url.to_owned(),
-            secret: secret.to_owned(),
+            key_nonce,
             events: kinds,
             created_at: at,
             removed_at: None,
@@ -398,7 +399,7 @@ impl Engine {
             out.push(Batch {
                 endpoint: i as u32,
                 url: e.url.clone(),
-                secret: e.secret.clone(),
+                key_nonce: e.key_nonce,
                 after: e.delivered_through,
                 events,
                 scanned_through,

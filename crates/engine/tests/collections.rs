@@ -416,24 +416,21 @@ fn webhook_outbox_keeps_events_until_acknowledged() {
         "2026-06-02T13:00:00+09:00",
         Command::AddWebhookEndpoint {
             url: "https://example.invalid/hooks".into(),
-            secret: "s".repeat(40),
+            key_nonce: [1; 16],
             events: vec![EventKind::InvoiceIssued, EventKind::CustomerOverdue],
         },
     );
-    let short = e
+    let reused = e
         .apply(&env(
             at("2026-06-02T13:00:00+09:00"),
             Command::AddWebhookEndpoint {
                 url: "https://example.invalid/x".into(),
-                secret: "short".into(),
+                key_nonce: [1; 16],
                 events: vec![EventKind::InvoiceIssued],
             },
         ))
         .unwrap_err();
-    assert_eq!(
-        (short.code, short.field),
-        ("secret_too_short", Some("secret"))
-    );
+    assert_eq!(reused.code, "key_nonce_reused");
 
     capture_all(
         &mut e,

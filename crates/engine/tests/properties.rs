@@ -61,7 +61,9 @@ enum Op {
         customer: u64,
         instalments: u32,
     },
-    Hook,
+    Hook {
+        nonce: u8,
+    },
     Ack {
         through: u64,
         failed: bool,
@@ -82,7 +84,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..12u64).prop_map(|payment| Op::Reverse { payment }),
         1 => (0..CUSTOMERS as u64, any::<bool>()).prop_map(|(customer, paid)| Op::Member { customer, paid }),
         1 => (0..CUSTOMERS as u64, 1..6u32).prop_map(|(customer, instalments)| Op::Plan { customer, instalments }),
-        1 => Just(Op::Hook),
+        1 => (0..4u8).prop_map(|nonce| Op::Hook { nonce }),
         1 => (0..30u64, any::<bool>()).prop_map(|(through, failed)| Op::Ack { through, failed }),
     ]
 }
@@ -167,9 +169,9 @@ fn command(op: &Op, now: At) -> Command {
             customer,
             instalments,
         },
-        Op::Hook => Command::AddWebhookEndpoint {
+        Op::Hook { nonce } => Command::AddWebhookEndpoint {
             url: "https://example.invalid/hook".into(),
-            secret: "s".repeat(32),
+            key_nonce: [nonce; 16],
             events: atobarai_engine::webhook::EventKind::ALL.to_vec(),
         },
         Op::Ack { through, failed } => Command::WebhooksDelivered {

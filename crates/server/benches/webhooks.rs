@@ -106,11 +106,14 @@ fn main() {
                 payment_method: PaymentMethod::BankDebit,
             })
             .await;
-            let s = "whsec_".to_string() + &"ab".repeat(32);
-            *secret.lock().unwrap() = s.clone();
+            let key_nonce = [7u8; 16];
+            *secret.lock().unwrap() = atobarai_server::webhook::endpoint_secret(
+                &WebhookConfig::default().signing_key,
+                &key_nonce,
+            );
             let added = submit(Command::AddWebhookEndpoint {
                 url,
-                secret: s,
+                key_nonce,
                 events: vec![EventKind::PaymentReceived],
             })
             .await;

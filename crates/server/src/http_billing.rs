@@ -304,22 +304,23 @@ pub async fn create_webhook(
         })?;
         events.push(kind);
     }
-    let secret = format!("whsec_{}", hex::encode(rand::random::<[u8; 32]>()));
-    // The fingerprint must not cover the random secret, or a retry would
+    let key_nonce: [u8; 16] = rand::random();
+    let secret = crate::webhook::endpoint_secret(&app.webhooks.signing_key, &key_nonce);
+    // The fingerprint must not cover the random nonce, or a retry would
     // look like another request.
     let idem = Idem {
         principal: caller.0,
         key,
         request_hash: Command::AddWebhookEndpoint {
             url: url.clone(),
-            secret: String::new(),
+            key_nonce: [0; 16],
             events: events.clone(),
         }
         .fingerprint(),
     };
     let command = Command::AddWebhookEndpoint {
         url,
-        secret: secret.clone(),
+        key_nonce,
         events,
     };
     match app.node.submit(Some(idem), command).await {

@@ -104,6 +104,16 @@ pub fn verify(
     }
 }
 
+/// The signing secret of the endpoint with `nonce`, derived from the
+/// shell's `webhooks.signing_key`: `whsec_` + hex HMAC-SHA256(key,
+/// "atobarai-webhook-secret-v1:" + nonce).
+pub fn endpoint_secret(signing_key: &str, nonce: &[u8; 16]) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(signing_key.as_bytes()).expect("HMAC takes any key");
+    m.update(b"atobarai-webhook-secret-v1:");
+    m.update(nonce);
+    format!("whsec_{}", hex::encode(m.finalize().into_bytes()))
+}
+
 /// The public id of event `seq`.
 pub fn event_id(seq: u64) -> String {
     ids::encode(prefix::EVENT, seq)
@@ -292,7 +302,8 @@ async fn round(
     let mut sends = tokio::task::JoinSet::new();
     for e in due {
         let (client, limit) = (client.clone(), limit.clone());
-        let (url, secret) = (batch.url.clone(), batch.secret.clone());
+        let url = batch.url.clone();
+        let secret = endpoint_secret(&cfg.signing_key, &batch.key_nonce);
         let (seq, kind, body) = (e.seq, e.kind.as_str(), payload(e));
         sends.spawn(async move {
             let _permit = limit.acquire_owned().await;
@@ -467,7 +478,7 @@ mod tests {
         Batch {
             endpoint: 0,
             url: String::new(),
-            secret: String::new(),
+            key_nonce: [0; 16],
             after,
             events: seqs
                 .iter()
@@ -509,6 +520,15 @@ mod tests {
         st.retry.insert(25, (1, Instant::now()));
         assert_eq!(st.advance(&b), Some((24, vec![])));
         assert_eq!(st.retry.len(), 1, "25 is still waiting for its retry");
+    }
+
+    #[test]
+    fn endpoint_secrets_depend_on_key_and_nonce() {
+        let a = endpoint_secret("key-one", &[1; 16]);
+        assert!(a.starts_with("whsec_") && a.len() == 6 + 64);
+        assert_eq!(a, endpoint_secret("key-one", &[1; 16]));
+        assert_ne!(a, endpoint_secret("key-one", &[2; 16]));
+        assert_ne!(a, endpoint_secret("key-two", &[1; 16]));
     }
 
     /// A fixed vector (computed with Python's `hmac` module), so receivers

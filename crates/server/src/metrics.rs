@@ -21,8 +21,16 @@ pub struct DecisionLabels {
     pub decision: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    /// `delivered`, `failed` (will retry) or `given_up`.
+    pub result: &'static str,
+}
+
 pub struct Metrics {
     registry: Mutex<Registry>,
+    pub webhook_attempts: Family<DeliveryLabels, Counter>,
+    pub webhook_seconds: Histogram,
     pub commands: Family<CommandLabels, Counter>,
     pub decisions: Family<DecisionLabels, Counter>,
     pub journal_commit_seconds: Histogram,
@@ -41,7 +49,19 @@ impl Default for Metrics {
         let journal_records = Counter::default();
         let customers = Gauge::default();
         let orders = Gauge::default();
+        let webhook_attempts = Family::<DeliveryLabels, Counter>::default();
+        let webhook_seconds = Histogram::new(exponential_buckets(0.000_5, 2.0, 16));
         let mut registry = Registry::with_prefix("atobarai");
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by result",
+            webhook_attempts.clone(),
+        );
+        registry.register(
+            "webhook_seconds",
+            "Time of one webhook request (success or failure)",
+            webhook_seconds.clone(),
+        );
         registry.register("commands", "Commands by name and result", commands.clone());
         registry.register("decisions", "Authorization decisions", decisions.clone());
         registry.register(
@@ -63,6 +83,8 @@ impl Default for Metrics {
         registry.register("orders", "Orders (all decisions)", orders.clone());
         Metrics {
             registry: Mutex::new(registry),
+            webhook_attempts,
+            webhook_seconds,
             commands,
             decisions,
             journal_commit_seconds,

@@ -242,8 +242,8 @@ pub async fn run(
         let mut rounds = tokio::task::JoinSet::new();
         for batch in batches {
             let state = states.remove(&batch.endpoint).unwrap_or_default();
-            let (client, cfg) = (client.clone(), cfg.clone());
-            rounds.spawn(async move { round(&client, &cfg, batch, state).await });
+            let (client, cfg, metrics) = (client.clone(), cfg.clone(), node.metrics.clone());
+            rounds.spawn(async move { round(&client, &cfg, &metrics, batch, state).await });
         }
         while let Some(done) = rounds.join_next().await {
             let Ok((endpoint, state, ack)) = done else {
@@ -289,6 +289,7 @@ pub async fn run(
 async fn round(
     client: &reqwest::Client,
     cfg: &WebhookConfig,
+    metrics: &crate::metrics::Metrics,
     batch: Batch,
     mut st: EndpointState,
 ) -> (u32, EndpointState, Option<(u64, Vec<u64>)>) {
@@ -307,23 +308,35 @@ async fn round(
         let (seq, kind, body) = (e.seq, e.kind.as_str(), payload(e));
         sends.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            (seq, post(&client, &url, &secret, seq, kind, body).await)
+            let started = Instant::now();
+            let result = post(&client, &url, &secret, seq, kind, body).await;
+            (seq, result, started.elapsed())
         });
     }
-    while let Some(Ok((seq, result))) = sends.join_next().await {
+    let attempt = |result| {
+        metrics
+            .webhook_attempts
+            .get_or_create(&crate::metrics::DeliveryLabels { result })
+            .inc();
+    };
+    while let Some(Ok((seq, result, took))) = sends.join_next().await {
+        metrics.webhook_seconds.observe(took.as_secs_f64());
         match result {
             Ok(()) => {
+                attempt("delivered");
                 st.retry.remove(&seq);
                 st.done.insert(seq);
             }
             Err(why) => {
                 let failures = st.retry.get(&seq).map_or(0, |r| r.0) + 1;
                 if failures > cfg.retry_backoff_ms.len() {
+                    attempt("given_up");
                     tracing::warn!(endpoint = batch.endpoint, event = seq, %why,
                         "webhooks: giving up after every retry");
                     st.retry.remove(&seq);
                     st.given_up.insert(seq);
                 } else {
+                    attempt("failed");
                     let wait = Duration::from_millis(cfg.retry_backoff_ms[failures - 1]);
                     tracing::debug!(endpoint = batch.endpoint, event = seq, %why,
                         wait_ms = wait.as_millis() as u64, "webhooks: delivery failed; will retry");

@@ -1319,6 +1319,20 @@ async fn signed_webhooks_are_delivered_with_retries() {
     }
     assert_eq!(listed[0]["delivered"].as_u64(), Some(5), "{listed}");
     assert_eq!(listed[1]["failed_total"].as_u64(), Some(1), "{listed}");
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("atobarai_webhook_attempts_total{result=\"given_up\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("atobarai_webhook_attempts_total{result=\"delivered\"} 5"));
     assert!(
         listed[0].get("secret").is_none(),
         "the secret is shown once only"

@@ -1207,6 +1207,13 @@ impl Engine {
         customer: u64,
         paid: bool,
     ) -> Result<crate::view::Outcome, CommandError> {
+        // A paid subscription is the customer's contract with the provider:
+        // its app (an operator key) sets it, never a merchant.
+        if matches!(principal, Principal::Merchant(_)) {
+            return Err(CommandError::forbidden(
+                "the paid tier is set by the provider, not by merchants",
+            ));
+        }
         let ci = self.customer_index_for_write(principal, customer)?;
         let today = at.jst_date();
         let this_month = YearMonth::of(today);

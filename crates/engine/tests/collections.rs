@@ -287,7 +287,7 @@ fn plan_completes_when_everything_is_paid_and_is_refused_when_nothing_is_owed() 
 fn paid_tier_is_billed_monthly_and_earns_one_and_a_half_percent() {
     let mut e = engine_with(1);
     let member = |paid| Command::SetMembership {
-        principal: Principal::Merchant(0),
+        principal: Principal::System,
         customer: 0,
         paid,
     };
@@ -503,7 +503,7 @@ fn unpaid_statement_fees_block_like_unpaid_purchases() {
         &mut e,
         "2026-06-20T10:00:00+09:00",
         Command::SetMembership {
-            principal: Principal::Merchant(0),
+            principal: Principal::System,
             customer: 0,
             paid: true,
         },

@@ -157,7 +157,7 @@ fn command(op: &Op, now: At) -> Command {
             reason: "returned".into(),
         },
         Op::Member { customer, paid } => Command::SetMembership {
-            principal: Principal::Merchant(0),
+            principal: Principal::System,
             customer,
             paid,
         },

@@ -81,7 +81,8 @@ pub struct MembershipBody {
 }
 
 /// Take the paid tier (from today; this month is billed in full on its
-/// statement) or go back to standard (at the end of this month).
+/// statement) or go back to standard (at the end of this month). Operator
+/// keys only (the provider's app): merchants cannot enrol customers.
 #[utoipa::path(post, path = "/v1/customers/{id}/membership", request_body = MembershipBody,
     responses((status = 200, body = Customer), (status = "4XX", body = ErrorBody)))]
 pub async fn set_membership(

@@ -1372,9 +1372,18 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
         (s, v["error"]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("tier"))
     );
-    let (s, c) = app
+    // Merchants cannot enrol customers in a paid subscription.
+    let (s, _) = app
         .post(
             &m,
+            &format!("/v1/customers/{cus}/membership"),
+            json!({"tier": "paid"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, c) = app
+        .post(
+            &admin,
             &format!("/v1/customers/{cus}/membership"),
             json!({"tier": "paid"}),
         )
@@ -1387,7 +1396,7 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
     // Cancelled: paid until the end of this month.
     let (_, c) = app
         .post(
-            &m,
+            &admin,
             &format!("/v1/customers/{cus}/membership"),
             json!({"tier": "standard"}),
         )

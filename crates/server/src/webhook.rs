@@ -89,7 +89,7 @@ pub fn verify(
     if sigs.is_empty() {
         return Err(VerifyError::Malformed);
     }
-    if (now - t).abs() > tolerance_secs {
+    if now.abs_diff(t) > tolerance_secs.max(0).unsigned_abs() {
         return Err(VerifyError::Stale);
     }
     let expected = mac(secret, t, body);
@@ -479,6 +479,12 @@ mod tests {
             verify(secret, "t=1800000000,v1=zz", body, 1_800_000_000, 300),
             Err(VerifyError::Malformed)
         );
+        // Extreme timestamps are stale, not an overflow.
+        let far = format!("t={},v1={}", i64::MIN, "00".repeat(32));
+        assert_eq!(
+            verify(secret, &far, body, i64::MAX, 300),
+            Err(VerifyError::Stale)
+        );
         // A timestamp moved by an attacker breaks the MAC.
         let moved = h.replacen("t=1800000000", "t=1800000200", 1);
         assert_eq!(
@@ -533,6 +539,27 @@ mod tests {
         st.retry.insert(25, (1, Instant::now()));
         assert_eq!(st.advance(&b), Some((24, vec![])));
         assert_eq!(st.retry.len(), 1, "25 is still waiting for its retry");
+    }
+
+    proptest::proptest! {
+        /// Any header, body and clock: `verify` answers, never panics; and
+        /// whatever `sign` makes, `verify` accepts within the tolerance.
+        #[test]
+        fn verify_is_total_and_accepts_what_sign_makes(
+            header in proptest::prop_oneof![
+                ".{0,120}",
+                "t=-?[0-9]{1,20},v1=[0-9a-f]{0,70}",
+            ],
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            secret in ".{0,40}",
+            t in -4_000_000_000i64..4_000_000_000,
+            skew in -300i64..=300,
+            now in proptest::prelude::any::<i64>(),
+        ) {
+            let _ = verify(&secret, &header, &body, now, TOLERANCE_SECS);
+            let signed = sign(&secret, t, &body);
+            proptest::prop_assert_eq!(verify(&secret, &signed, &body, t + skew, TOLERANCE_SECS), Ok(()));
+        }
     }
 
     #[test]

@@ -17,6 +17,36 @@ pub struct Config {
     pub webhooks: WebhookConfig,
 }
 
+/// The part of [`Config`] that decides outcomes (credit, billing, input
+/// limits, dunning): journaled whenever it changes, so replaying history
+/// uses the rules in effect when each command ran. Secrets (identity key,
+/// webhook signing key) and delivery settings are not in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rules {
+    pub credit: CreditConfig,
+    pub billing: BillingConfig,
+    pub limits: LimitsConfig,
+    pub dunning: DunningConfig,
+}
+
+impl Config {
+    pub fn rules(&self) -> Rules {
+        Rules {
+            credit: self.credit.clone(),
+            billing: self.billing.clone(),
+            limits: self.limits.clone(),
+            dunning: self.dunning.clone(),
+        }
+    }
+
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.credit = rules.credit;
+        self.billing = rules.billing;
+        self.limits = rules.limits;
+        self.dunning = rules.dunning;
+    }
+}
+
 /// Dunning: days after the first missed due date at which each step runs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -169,6 +169,12 @@ pub enum Command {
         through: u64,
         failed: Vec<u64>,
     },
+    /// The outcome-deciding configuration from now on (journaled by the
+    /// node at start-up whenever the configured rules differ from the
+    /// journaled ones).
+    SetRules {
+        rules: Box<atobarai_core::config::Rules>,
+    },
 }
 
 impl Command {
@@ -195,6 +201,7 @@ impl Command {
             Command::AddWebhookEndpoint { .. } => "add_webhook_endpoint",
             Command::RemoveWebhookEndpoint { .. } => "remove_webhook_endpoint",
             Command::WebhooksDelivered { .. } => "webhooks_delivered",
+            Command::SetRules { .. } => "set_rules",
         }
     }
 }

@@ -59,6 +59,9 @@ pub(crate) struct State {
     pub(crate) identity: IdentityState,
     /// Webhook endpoints and the events waiting for them.
     pub(crate) webhooks: crate::webhook::WebhookState,
+    /// The rules last journaled (`SetRules`); a restored snapshot uses
+    /// these, not the configuration file.
+    pub(crate) rules: Option<Box<atobarai_core::config::Rules>>,
 }
 
 /// Lookup tables derived from [`State`]; rebuilt after a restore.
@@ -114,6 +117,11 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Have these rules been journaled, and are they the ones in force?
+    pub fn rules_journaled(&self, rules: &atobarai_core::config::Rules) -> bool {
+        self.state.rules.as_deref() == Some(rules)
     }
 
     /// The engine's clock: the latest time any command carried.
@@ -284,6 +292,11 @@ impl Engine {
             } => self
                 .webhooks_delivered(*endpoint, *through, failed)
                 .map(changed),
+            Command::SetRules { rules } => {
+                self.config.set_rules((**rules).clone());
+                self.state.rules = Some(rules.clone());
+                Ok((Outcome::RulesSet, true))
+            }
         }
     }
 
@@ -1197,6 +1210,9 @@ impl Engine {
         };
         let state: State = postcard::from_bytes(body).map_err(|_| corrupt())?;
         let mut engine = Engine::new(config);
+        if let Some(rules) = &state.rules {
+            engine.config.set_rules((**rules).clone());
+        }
         engine.state = state;
         engine.rebuild_indexes();
         engine.check_invariants().map_err(|_| corrupt())?;

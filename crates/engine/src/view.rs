@@ -96,9 +96,13 @@ pub enum Outcome {
     Customer(CustomerView),
     Order(OrderView),
     Payment(PaymentView),
-    Clock { now: At },
+    Clock {
+        now: At,
+    },
     Suspension(SuspensionView),
     Balance(crate::billing::BalanceView),
     Webhook(crate::webhook::EndpointView),
+    /// New rules are in force.
+    RulesSet,
     Plan(crate::billing::PlanView),
 }

@@ -68,6 +68,9 @@ enum Op {
         through: u64,
         failed: bool,
     },
+    Rules {
+        low: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -86,6 +89,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..CUSTOMERS as u64, 1..6u32).prop_map(|(customer, instalments)| Op::Plan { customer, instalments }),
         1 => (0..4u8).prop_map(|nonce| Op::Hook { nonce }),
         1 => (0..30u64, any::<bool>()).prop_map(|(through, failed)| Op::Ack { through, failed }),
+        1 => any::<bool>().prop_map(|low| Op::Rules { low }),
     ]
 }
 
@@ -179,6 +183,18 @@ fn command(op: &Op, now: At) -> Command {
             through,
             failed: if failed { vec![through] } else { vec![] },
         },
+        // Operators change the configuration between restarts: a lower
+        // sign-up limit and a shorter per-order due date.
+        Op::Rules { low } => {
+            let mut config = atobarai_core::Config::default();
+            if low {
+                config.credit.signup_limit_yen = Yen::new(20_000);
+                config.billing.per_order_due_days = 7;
+            }
+            Command::SetRules {
+                rules: Box::new(config.rules()),
+            }
+        }
     }
 }
 

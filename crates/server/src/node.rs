@@ -102,6 +102,8 @@ pub enum NodeError {
     SnapshotDigest { seq: u64 },
     #[error("failed to start a thread: {0}")]
     Thread(std::io::Error),
+    #[error("the configured rules could not be journaled: {0}")]
+    Rules(String),
 }
 
 /// The node is gone (shut down, or stopped after a journal failure).
@@ -228,6 +230,7 @@ impl Node {
     pub fn open(opts: NodeOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<Node, NodeError> {
         let mut store = open_store(&opts.store)?;
         let engine = load_engine(store.journal.as_ref(), opts.config.clone(), progress)?;
+        let rules_journaled = engine.rules_journaled(&opts.config.rules());
         store.journal.set_meta("clock", opts.clock.as_str())?;
         let keys = Arc::new(KeyCache::default());
         for (id, principal, hash) in engine.keys() {
@@ -255,13 +258,30 @@ impl Node {
                 .spawn(move || writer_loop(store, wrx, &keys, &metrics))
                 .map_err(NodeError::Thread)?
         };
-        Ok(Node {
+        let node = Node {
             tx,
             keys,
             metrics,
             clock: opts.clock,
             threads: std::sync::Mutex::new(vec![engine_thread, writer_thread]),
-        })
+        };
+        if !rules_journaled {
+            // The configured rules differ from the journaled ones (or none
+            // were journaled yet): they apply from now on, and history keeps
+            // replaying under the rules it ran with.
+            tracing::info!("journaling the configured credit/billing rules");
+            match node.submit_blocking(
+                None,
+                Command::SetRules {
+                    rules: Box::new(opts.config.rules()),
+                },
+            ) {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(NodeError::Rules(e.to_string())),
+                Err(_) => return Err(NodeError::Rules("the node stopped".into())),
+            }
+        }
+        Ok(node)
     }
 
     /// Apply a command; the answer arrives once it is durable.
@@ -547,6 +567,124 @@ mod tests {
             }
             .encode(),
         }
+    }
+
+    fn node_at(dir: &std::path::Path, signup_limit: i64) -> Node {
+        let mut config = Config::default();
+        config.credit.signup_limit_yen = atobarai_core::Yen::new(signup_limit);
+        Node::open(
+            NodeOptions {
+                store: StoreSpec::Dir(dir.to_path_buf()),
+                clock: ClockMode::Manual,
+                config,
+                snapshot_every: 2,
+            },
+            &mut |_, _| {},
+        )
+        .unwrap()
+    }
+
+    fn register(node: &Node, n: u32) -> u32 {
+        let command = Command::RegisterCustomer {
+            merchant: 0,
+            identity: Default::default(),
+            payment_method: atobarai_core::PaymentMethod::ConvenienceStore,
+            profile: atobarai_engine::CustomerProfile {
+                external_id: format!("c-{n}"),
+                name: "山田 太郎".into(),
+                name_kana: "ヤマダ タロウ".into(),
+                birth_date: atobarai_core::JstDate::parse("1990-04-01").unwrap(),
+                phone: "090-1234-5678".into(),
+                email: "taro@example.jp".into(),
+                postal_code: "100-0013".into(),
+                address: "東京都千代田区霞が関1-3-1".into(),
+            },
+        };
+        match node
+            .submit_blocking(None, command)
+            .unwrap()
+            .unwrap()
+            .outcome
+        {
+            Outcome::Customer(c) => c.customer,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn limit(node: &Node, ci: u32) -> i64 {
+        let id = atobarai_core::ids::encode(atobarai_engine::prefix::CUSTOMER, u64::from(ci));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(node.read(move |e| e.customer(atobarai_engine::Principal::System, &id)))
+            .unwrap()
+            .unwrap()
+            .limit
+            .get()
+    }
+
+    /// A changed configuration applies from the restart on; history replays
+    /// under the rules it ran with (here: a customer registered under a
+    /// ¥50,000 sign-up limit keeps it after the limit becomes ¥30,000, also
+    /// across snapshots and a second restart).
+    #[test]
+    fn configured_rules_are_journaled_and_history_keeps_its_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = node_at(dir.path(), 50_000);
+        node.submit_blocking(
+            None,
+            Command::AddMerchant {
+                name: "m".into(),
+                key_id: "k".into(),
+                secret_sha256: [0; 32],
+            },
+        )
+        .unwrap()
+        .unwrap();
+        let june = atobarai_core::At::parse_rfc3339("2026-06-01T10:00:00+09:00").unwrap();
+        node.submit_blocking(None, Command::AdvanceClock { to: june })
+            .unwrap()
+            .unwrap();
+        let first = register(&node, 1);
+        assert_eq!(limit(&node, first), 50_000);
+        node.shutdown();
+        drop(node);
+
+        let node = node_at(dir.path(), 30_000);
+        assert_eq!(limit(&node, first), 50_000, "history keeps its rules");
+        let second = register(&node, 2);
+        assert_eq!(limit(&node, second), 30_000, "the new rules apply from now");
+        node.shutdown();
+        drop(node);
+
+        // Same configuration again: nothing new to journal, same state.
+        let node = node_at(dir.path(), 30_000);
+        assert_eq!(
+            (limit(&node, first), limit(&node, second)),
+            (50_000, 30_000)
+        );
+        node.shutdown();
+        drop(node);
+        let store = open_store(&StoreSpec::Dir(dir.path().to_path_buf())).unwrap();
+        let mut names = Vec::new();
+        store
+            .journal
+            .read_after(0, &mut |r| {
+                names.push(Envelope::decode(&r.payload).unwrap().command.name());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            names,
+            [
+                "set_rules",
+                "add_merchant",
+                "advance_clock",
+                "register_customer",
+                "set_rules",
+                "register_customer"
+            ]
+        );
     }
 
     /// A snapshot from an older state layout is skipped (it is a cache):

@@ -273,6 +273,47 @@ impl Envelope {
     pub fn decode(bytes: &[u8]) -> Result<Envelope, postcard::Error> {
         postcard::from_bytes(bytes)
     }
+
+    /// The journal record of an applied envelope: the envelope, then (for
+    /// an authorization) the decision it produced, so that a replay under
+    /// other code can notice a changed decision instead of silently
+    /// rewriting history. Records written before the trailer existed are
+    /// just the envelope.
+    pub fn encode_record(&self, outcome: &crate::Outcome) -> Vec<u8> {
+        let mut bytes = self.encode();
+        if let (Command::Authorize { .. }, crate::Outcome::Order(o)) = (&self.command, outcome) {
+            bytes.extend_from_slice(&[RECORD_TRAILER_DECISION, decision_byte(o.decision)]);
+        }
+        bytes
+    }
+
+    /// Decode a journal record: the envelope and the decision it recorded.
+    pub fn decode_record(
+        bytes: &[u8],
+    ) -> Result<(Envelope, Option<crate::Decision>), postcard::Error> {
+        let (env, rest): (Envelope, &[u8]) = postcard::take_from_bytes(bytes)?;
+        let decision = match rest {
+            [] => None,
+            [RECORD_TRAILER_DECISION, d] => Some(match d {
+                0 => crate::Decision::Approve,
+                1 => crate::Decision::Decline,
+                2 => crate::Decision::Review,
+                _ => return Err(postcard::Error::DeserializeBadEnum),
+            }),
+            _ => return Err(postcard::Error::DeserializeBadEncoding),
+        };
+        Ok((env, decision))
+    }
+}
+
+const RECORD_TRAILER_DECISION: u8 = 0xD1;
+
+fn decision_byte(d: crate::Decision) -> u8 {
+    match d {
+        crate::Decision::Approve => 0,
+        crate::Decision::Decline => 1,
+        crate::Decision::Review => 2,
+    }
 }
 
 impl Command {

@@ -104,6 +104,15 @@ pub enum NodeError {
     Thread(std::io::Error),
     #[error("the configured rules could not be journaled: {0}")]
     Rules(String),
+    #[error(
+        "journal record {seq}: the authorization was answered {recorded} but replays as {replayed} \
+         under this version; history must not change (restore the previous version, or migrate)"
+    )]
+    DecisionChanged {
+        seq: u64,
+        recorded: &'static str,
+        replayed: &'static str,
+    },
 }
 
 /// The node is gone (shut down, or stopped after a journal failure).
@@ -184,16 +193,26 @@ pub fn load_engine(
     let mut done = 0u64;
     journal
         .read_after(from, &mut |record| {
-            let outcome = Envelope::decode(&record.payload)
+            let outcome = Envelope::decode_record(&record.payload)
                 .map_err(|e| NodeError::Corrupt {
                     seq: record.seq,
                     reason: e.to_string(),
                 })
-                .and_then(|env| {
-                    engine.apply(&env).map_err(|error| NodeError::Diverged {
+                .and_then(|(env, recorded)| {
+                    let applied = engine.apply(&env).map_err(|error| NodeError::Diverged {
                         seq: record.seq,
                         error,
-                    })
+                    })?;
+                    match (recorded, &applied.outcome) {
+                        (Some(recorded), Outcome::Order(o)) if o.decision != recorded => {
+                            Err(NodeError::DecisionChanged {
+                                seq: record.seq,
+                                recorded: recorded.as_str(),
+                                replayed: o.decision.as_str(),
+                            })
+                        }
+                        _ => Ok(applied),
+                    }
                 });
             match outcome {
                 Ok(_) if engine.applied() == record.seq => {}
@@ -435,7 +454,7 @@ fn engine_loop(
                     {
                         batch.records.push(Record {
                             seq: engine.applied(),
-                            payload: env.encode(),
+                            payload: env.encode_record(&applied.outcome),
                         });
                         match (&env.command, &applied.outcome) {
                             (Command::AddMerchant { .. } | Command::AddOperator { .. }, _) => {
@@ -685,6 +704,100 @@ mod tests {
                 "register_customer"
             ]
         );
+    }
+
+    /// The journal keeps each authorization's decision; a replay that
+    /// decides otherwise (changed decision code) stops with the record
+    /// number instead of silently rewriting what a merchant was told.
+    #[test]
+    fn a_changed_decision_on_replay_is_refused() {
+        let june = 1_780_268_400_000; // 2026-06-01T08:00+09:00
+        let customer = atobarai_engine::CustomerProfile {
+            external_id: "c-1".into(),
+            name: "山田 太郎".into(),
+            name_kana: "ヤマダ タロウ".into(),
+            birth_date: atobarai_core::JstDate::parse("1990-04-01").unwrap(),
+            phone: "090-1234-5678".into(),
+            email: "taro@example.jp".into(),
+            postal_code: "100-0013".into(),
+            address: "東京都千代田区霞が関1-3-1".into(),
+        };
+        let authorize = Envelope {
+            at: atobarai_core::At::from_unix_ms(june + 1),
+            idem: None,
+            command: Command::Authorize {
+                merchant: 0,
+                session: Default::default(),
+                input: atobarai_engine::AuthorizeInput {
+                    merchant_order_id: "o-1".into(),
+                    customer: 0,
+                    product: atobarai_core::Product::Monthly,
+                    channel: atobarai_core::Channel::Online,
+                    items: vec![atobarai_engine::LineItem {
+                        sku: "S".into(),
+                        name: "洗剤".into(),
+                        category: atobarai_core::Category::DailyGoods,
+                        unit_price: atobarai_core::Yen::new(1_000),
+                        quantity: 1,
+                    }],
+                    shipping_address: "東京都千代田区霞が関1-3-1".into(),
+                    device_id: "d".into(),
+                    ip: "203.0.113.7".into(),
+                },
+            },
+        };
+        let journal_with = |trailer: &[u8]| {
+            let mut j = SqliteJournal::in_memory().unwrap();
+            let mut last = authorize.encode();
+            last.extend_from_slice(trailer);
+            j.append(&[
+                record(
+                    1,
+                    june,
+                    Command::AddMerchant {
+                        name: "m".into(),
+                        key_id: "k".into(),
+                        secret_sha256: [0; 32],
+                    },
+                ),
+                record(
+                    2,
+                    june,
+                    Command::RegisterCustomer {
+                        merchant: 0,
+                        profile: customer.clone(),
+                        payment_method: atobarai_core::PaymentMethod::ConvenienceStore,
+                        identity: Default::default(),
+                    },
+                ),
+                Record {
+                    seq: 3,
+                    payload: last,
+                },
+            ])
+            .unwrap();
+            j
+        };
+        // Recorded approve (what this version decides), or no trailer (a
+        // record from before trailers existed): loads.
+        for trailer in [&[0xD1, 0][..], &[][..]] {
+            let e = load_engine(&journal_with(trailer), Config::default(), &mut |_, _| {}).unwrap();
+            assert_eq!(e.applied(), 3);
+        }
+        // Recorded decline: refused, naming the record.
+        match load_engine(&journal_with(&[0xD1, 1]), Config::default(), &mut |_, _| {}) {
+            Err(NodeError::DecisionChanged {
+                seq: 3,
+                recorded: "decline",
+                replayed: "approve",
+            }) => {}
+            other => panic!("{:?}", other.map(|e| e.applied())),
+        }
+        // A damaged trailer is corruption.
+        assert!(matches!(
+            load_engine(&journal_with(&[0xD1, 9]), Config::default(), &mut |_, _| {}),
+            Err(NodeError::Corrupt { seq: 3, .. })
+        ));
     }
 
     /// A snapshot from an older state layout is skipped (it is a cache):

@@ -140,6 +140,10 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
         .context("reading configuration")?
         .try_deserialize()
         .context("configuration has an invalid value")?;
+    if let Err(problems) = cfg.validate() {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::bail!("configuration out of range:\n  {}", list.join("\n  "));
+    }
     Ok(cfg)
 }
 

@@ -291,6 +291,198 @@ impl Default for LimitsConfig {
     }
 }
 
+/// A configuration value out of its allowed range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// `section.key`, as in the file (`ATOBARAI__SECTION__KEY`).
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// The legal maximum for delay damages in consumer contracts: 14.6 % a year
+/// (消費者契約法 9条1項2号; anything above is void), in basis points.
+pub const DELAY_DAMAGES_BP_LEGAL_MAX: i64 = 1_460;
+
+impl Config {
+    /// Every value in range, or every problem found (so an operator fixes
+    /// them in one go). The server refuses to start on a problem.
+    pub fn validate(&self) -> Result<(), Vec<ConfigProblem>> {
+        let mut out = Vec::new();
+        let mut check = |ok: bool, field: &'static str, message: &str| {
+            if !ok {
+                out.push(ConfigProblem {
+                    field,
+                    message: message.to_string(),
+                });
+            }
+        };
+        let yen = |y: Yen| !y.is_negative() && y <= Yen::AMOUNT_MAX;
+        let c = &self.credit;
+        check(
+            yen(c.signup_limit_yen),
+            "credit.signup_limit_yen",
+            "must be between 0 and the largest amount",
+        );
+        check(
+            yen(c.bank_debit_limit_yen),
+            "credit.bank_debit_limit_yen",
+            "must be between 0 and the largest amount",
+        );
+        check(
+            yen(c.per_order_outstanding_cap_yen),
+            "credit.per_order_outstanding_cap_yen",
+            "must be between 0 and the largest amount",
+        );
+        check(
+            yen(c.in_store_cap_yen),
+            "credit.in_store_cap_yen",
+            "must be between 0 and the largest amount",
+        );
+        check(
+            yen(c.in_store_new_customer_cap_yen),
+            "credit.in_store_new_customer_cap_yen",
+            "must be between 0 and the largest amount",
+        );
+        check(
+            (0..=130).contains(&c.age_years_min),
+            "credit.age_years_min",
+            "must be between 0 and 130",
+        );
+        let b = &self.billing;
+        check(
+            (1..=365).contains(&b.per_order_due_days),
+            "billing.per_order_due_days",
+            "must be between 1 and 365",
+        );
+        for (day, field) in [
+            (
+                b.convenience_store_due_day,
+                "billing.convenience_store_due_day",
+            ),
+            (b.paper_bill_due_day, "billing.paper_bill_due_day"),
+            (b.bank_debit_day, "billing.bank_debit_day"),
+        ] {
+            check(
+                (1..=31).contains(&day),
+                field,
+                "must be a day of the month (1–31; short months use their last day)",
+            );
+        }
+        for (fee, field) in [
+            (
+                b.convenience_store_fee_yen,
+                "billing.convenience_store_fee_yen",
+            ),
+            (b.paper_bill_fee_yen, "billing.paper_bill_fee_yen"),
+            (b.bank_debit_fee_yen, "billing.bank_debit_fee_yen"),
+            (b.late_fee_yen, "billing.late_fee_yen"),
+            (b.paid_tier_fee_yen, "billing.paid_tier_fee_yen"),
+        ] {
+            check(yen(fee), field, "must be between 0 and the largest amount");
+        }
+        let mut days = b.late_fee_days.clone();
+        days.sort_unstable();
+        days.dedup();
+        check(
+            days.len() == b.late_fee_days.len() && days.iter().all(|d| (1..=31).contains(d)),
+            "billing.late_fee_days",
+            "must be distinct days of the month (1–31)",
+        );
+        check(
+            (0..=DELAY_DAMAGES_BP_LEGAL_MAX).contains(&b.delay_damages_bp_per_year),
+            "billing.delay_damages_bp_per_year",
+            "must be between 0 and 1460 (14.6 % a year, the legal maximum for consumers)",
+        );
+        check(
+            (0..=10_000).contains(&b.points_bp),
+            "billing.points_bp",
+            "must be between 0 and 10000 basis points",
+        );
+        check(
+            (0..=10_000).contains(&b.points_paid_tier_bp),
+            "billing.points_paid_tier_bp",
+            "must be between 0 and 10000 basis points",
+        );
+        check(
+            (1..=120).contains(&b.points_expiry_months),
+            "billing.points_expiry_months",
+            "must be between 1 and 120",
+        );
+        let l = &self.limits;
+        check(
+            l.line_items_max >= 1,
+            "limits.line_items_max",
+            "must be at least 1",
+        );
+        check(
+            l.line_quantity_max >= 1,
+            "limits.line_quantity_max",
+            "must be at least 1",
+        );
+        check(
+            l.id_chars_max >= 1,
+            "limits.id_chars_max",
+            "must be at least 1",
+        );
+        check(
+            l.text_chars_max >= 1,
+            "limits.text_chars_max",
+            "must be at least 1",
+        );
+        check(
+            l.request_body_bytes_max >= 1_024,
+            "limits.request_body_bytes_max",
+            "must be at least 1024",
+        );
+        check(
+            (1..=24 * 365).contains(&l.idempotency_retention_hours),
+            "limits.idempotency_retention_hours",
+            "must be between 1 and 8760",
+        );
+        let d = &self.dunning;
+        for (days, field) in [
+            (d.reminder_days, "dunning.reminder_days"),
+            (d.phone_call_days, "dunning.phone_call_days"),
+            (d.suspension_days, "dunning.suspension_days"),
+            (d.payment_plan_offer_days, "dunning.payment_plan_offer_days"),
+        ] {
+            check(
+                (1..=3_650).contains(&days),
+                field,
+                "must be between 1 and 3650 days after the due date",
+            );
+        }
+        let w = &self.webhooks;
+        check(
+            (1..=256).contains(&w.concurrency),
+            "webhooks.concurrency",
+            "must be between 1 and 256",
+        );
+        check(
+            (1..=120_000).contains(&w.timeout_ms),
+            "webhooks.timeout_ms",
+            "must be between 1 and 120000",
+        );
+        check(
+            w.retry_backoff_ms.len() <= 100,
+            "webhooks.retry_backoff_ms",
+            "at most 100 retries",
+        );
+        check(
+            !w.signing_key.is_empty(),
+            "webhooks.signing_key",
+            "must not be empty",
+        );
+        if out.is_empty() { Ok(()) } else { Err(out) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +505,32 @@ mod tests {
         );
         assert_eq!(c.billing.convenience_store_fee_yen, Yen::new(209));
         assert_eq!(c.billing.late_fee_days, vec![10, 25]);
+    }
+
+    #[test]
+    fn defaults_validate_and_every_problem_is_named() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let mut c = Config::default();
+        c.billing.delay_damages_bp_per_year = 2_000;
+        c.billing.late_fee_days = vec![10, 10];
+        c.billing.bank_debit_day = 0;
+        c.credit.signup_limit_yen = Yen::new(-1);
+        c.webhooks.concurrency = 0;
+        let fields: Vec<&str> = c.validate().unwrap_err().iter().map(|p| p.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "credit.signup_limit_yen",
+                "billing.bank_debit_day",
+                "billing.late_fee_days",
+                "billing.delay_damages_bp_per_year",
+                "webhooks.concurrency",
+            ]
+        );
+        // The legal maximum itself is allowed.
+        let mut c = Config::default();
+        c.billing.delay_damages_bp_per_year = DELAY_DAMAGES_BP_LEGAL_MAX;
+        assert_eq!(c.validate(), Ok(()));
     }
 
     #[test]

@@ -17,7 +17,10 @@ fn out_of_range_configuration_is_refused_with_the_fields() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
-    assert!(stderr.contains("billing.delay_damages_bp_per_year"), "{stderr}");
+    assert!(
+        stderr.contains("billing.delay_damages_bp_per_year"),
+        "{stderr}"
+    );
     assert!(stderr.contains("billing.bank_debit_day"), "{stderr}");
     assert!(!data.exists(), "nothing written");
 }

@@ -95,6 +95,11 @@ pub struct WebhookConfig {
     /// Accept `http://` endpoint URLs (tests, a local relay). Production
     /// endpoints are `https://`.
     pub allow_http: bool,
+    /// Deliver to private, loopback and link-local addresses (tests, a relay
+    /// inside the provider's network). Off: such endpoints are refused at
+    /// registration, and names resolving only to them fail at delivery (so
+    /// webhooks cannot be pointed at internal services).
+    pub allow_private_targets: bool,
 }
 
 impl Default for WebhookConfig {
@@ -116,6 +121,7 @@ impl Default for WebhookConfig {
             timeout_ms: 10_000,
             concurrency: 8,
             allow_http: false,
+            allow_private_targets: false,
         }
     }
 }
@@ -139,6 +145,7 @@ impl std::fmt::Debug for WebhookConfig {
             .field("timeout_ms", &self.timeout_ms)
             .field("concurrency", &self.concurrency)
             .field("allow_http", &self.allow_http)
+            .field("allow_private_targets", &self.allow_private_targets)
             .finish()
     }
 }

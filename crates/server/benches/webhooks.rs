@@ -144,6 +144,8 @@ fn main() {
             }
             let cfg = WebhookConfig {
                 concurrency,
+                allow_http: true,
+                allow_private_targets: true,
                 ..WebhookConfig::default()
             };
             let (stop_tx, stop) = tokio::sync::watch::channel(false);

@@ -256,7 +256,7 @@ pub struct CreateWebhookBody {
     pub events: Vec<String>,
 }
 
-fn check_url(url: &str, allow_http: bool) -> Result<String, ApiError> {
+fn check_url(url: &str, allow_http: bool, allow_private: bool) -> Result<String, ApiError> {
     let bad = |why: &str| ApiError::invalid("invalid_url", "url", why);
     if url.chars().count() > URL_CHARS_MAX {
         return Err(bad("the URL is too long"));
@@ -269,6 +269,11 @@ fn check_url(url: &str, allow_http: bool) -> Result<String, ApiError> {
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(bad("the URL has no host"));
+    }
+    if !allow_private && crate::webhook::private_ip_literal(url) {
+        return Err(bad(
+            "the URL points to a private, loopback or link-local address",
+        ));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(bad(
@@ -289,7 +294,11 @@ pub async fn create_webhook(
     JsonBody(body): JsonBody<CreateWebhookBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.admin()?;
-    let url = check_url(&body.url, app.webhooks.allow_http)?;
+    let url = check_url(
+        &body.url,
+        app.webhooks.allow_http,
+        app.webhooks.allow_private_targets,
+    )?;
     if body.events.is_empty() {
         return Err(ApiError::invalid(
             "no_events",
@@ -389,5 +398,28 @@ pub async fn delete_webhook(
             body: EndpointJson::from(&v),
         }),
         other => Err(unexpected(&other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn endpoint_urls_must_be_public_https() {
+        let refused = |url: &str| check_url(url, false, false).unwrap_err().field;
+        for url in [
+            "http://hooks.example.com/h",
+            "https://10.0.0.5/h",
+            "https://169.254.169.254/latest/meta-data",
+            "https://localhost:8443/h",
+            "https://user:pw@hooks.example.com/h",
+            "ftp://hooks.example.com/h",
+            "not a url",
+        ] {
+            assert_eq!(refused(url).as_deref(), Some("url"), "{url}");
+        }
+        assert!(check_url("https://hooks.example.com/atobarai", false, false).is_ok());
+        assert!(check_url("http://127.0.0.1:9/h", true, true).is_ok());
     }
 }

@@ -114,6 +114,63 @@ pub fn endpoint_secret(signing_key: &str, nonce: &[u8; 16]) -> String {
     format!("whsec_{}", hex::encode(m.finalize().into_bytes()))
 }
 
+/// May webhooks be delivered to `ip`? Not to private, loopback,
+/// link-local, shared, reserved, documentation or multicast space (an
+/// endpoint must not reach the provider's own network).
+pub fn is_public(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(a) => {
+            let [o1, o2, o3, _] = a.octets();
+            !(a.is_private()
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_broadcast()
+                || a.is_documentation()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || o1 == 0
+                || (o1 == 100 && (64..128).contains(&o2)) // shared (CGNAT)
+                || (o1 == 192 && o2 == 0 && o3 == 0) // IETF protocol assignments
+                || (o1 == 198 && (o2 == 18 || o2 == 19)) // benchmarking
+                || o1 >= 240) // reserved
+        }
+        IpAddr::V6(a) => {
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = a.segments();
+            !(a.is_loopback()
+                || a.is_unspecified()
+                || a.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
+        }
+    }
+}
+
+/// A resolver that hands the HTTP client public addresses only, checked at
+/// every delivery (a name that later resolves to an internal address —
+/// DNS rebinding — is refused then).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| is_public(a.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(format!("{host} resolves to no public address").into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// The public id of event `seq`.
 pub fn event_id(seq: u64) -> String {
     ids::encode(prefix::EVENT, seq)
@@ -218,12 +275,14 @@ pub async fn run(
     cfg: WebhookConfig,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let client = match reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .timeout(Duration::from_millis(cfg.timeout_ms.max(1)))
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("atobarai-webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+        .user_agent(concat!("atobarai-webhooks/", env!("CARGO_PKG_VERSION")));
+    if !cfg.allow_private_targets {
+        builder = builder.dns_resolver(Arc::new(PublicOnly));
+    }
+    let client = match builder.build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhooks: no HTTP client; deliveries stopped");
@@ -300,6 +359,7 @@ async fn round(
         .filter(|e| !st.finished(e.seq) && st.retry.get(&e.seq).is_none_or(|r| r.1 <= now))
         .collect();
     let limit = Arc::new(tokio::sync::Semaphore::new(cfg.concurrency.max(1)));
+    let allow_private = cfg.allow_private_targets;
     let mut sends = tokio::task::JoinSet::new();
     for e in due {
         let (client, limit) = (client.clone(), limit.clone());
@@ -309,7 +369,11 @@ async fn round(
         sends.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let started = Instant::now();
-            let result = post(&client, &url, &secret, seq, kind, body).await;
+            let result = if private_ip_literal(&url) && !allow_private {
+                Err("the endpoint is a private address".to_string())
+            } else {
+                post(&client, &url, &secret, seq, kind, body).await
+            };
             (seq, result, started.elapsed())
         });
     }
@@ -367,6 +431,22 @@ impl EndpointState {
         self.given_up = self.given_up.split_off(&(through + 1));
         self.retry.retain(|&seq, _| seq > through);
         Some((through, given_up))
+    }
+}
+
+/// Is `url`'s host an IP literal that is not public? (IP literals bypass
+/// the resolver, so they are checked here.)
+pub fn private_ip_literal(url: &str) -> bool {
+    let Some(host) = reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    else {
+        return true;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => !is_public(ip),
+        Err(_) => bare == "localhost" || bare.ends_with(".localhost"),
     }
 }
 
@@ -560,6 +640,47 @@ mod tests {
             let signed = sign(&secret, t, &body);
             proptest::prop_assert_eq!(verify(&secret, &signed, &body, t + skew, TOLERANCE_SECS), Ok(()));
         }
+    }
+
+    #[test]
+    fn only_public_addresses_are_delivery_targets() {
+        for private in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+            "2001:db8::1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["8.8.8.8", "203.0.114.1", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+        assert!(private_ip_literal(
+            "https://169.254.169.254/latest/meta-data"
+        ));
+        assert!(private_ip_literal("https://[::1]:8443/h"));
+        assert!(private_ip_literal("https://localhost/h"));
+        assert!(!private_ip_literal("https://hooks.example.com/h"));
+        assert!(!private_ip_literal("https://8.8.8.8/h"));
+    }
+
+    /// A name that resolves to loopback only (here `localhost`; in an
+    /// attack, a rebinding name) gives the client no address to connect to.
+    #[tokio::test]
+    async fn the_resolver_hands_out_public_addresses_only() {
+        use reqwest::dns::Resolve;
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        let err = PublicOnly.resolve(name).await.err().expect("refused");
+        assert!(err.to_string().contains("no public address"), "{err}");
     }
 
     #[test]

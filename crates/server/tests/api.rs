@@ -63,6 +63,7 @@ async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {
         timeout_ms: 2_000,
         concurrency: 4,
         allow_http: true,
+        allow_private_targets: true,
         signing_key: "api-test-webhook-signing-key".into(),
     };
     let (stop_webhooks, stop) = tokio::sync::watch::channel(false);

@@ -371,6 +371,11 @@ impl Engine {
         self.state.webhooks.dropped
     }
 
+    /// Events held in the outbox now.
+    pub fn webhook_events_held(&self) -> usize {
+        self.state.webhooks.events.len()
+    }
+
     /// The next events (at most `max`) for every active endpoint that has
     /// any waiting.
     pub fn webhook_batches(&self, max: usize) -> Vec<Batch> {

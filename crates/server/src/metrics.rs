@@ -31,6 +31,8 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     pub webhook_attempts: Family<DeliveryLabels, Counter>,
     pub webhook_seconds: Histogram,
+    pub webhook_outbox_events: Gauge,
+    pub webhook_events_dropped: Gauge,
     pub commands: Family<CommandLabels, Counter>,
     pub decisions: Family<DecisionLabels, Counter>,
     pub journal_commit_seconds: Histogram,
@@ -51,7 +53,19 @@ impl Default for Metrics {
         let orders = Gauge::default();
         let webhook_attempts = Family::<DeliveryLabels, Counter>::default();
         let webhook_seconds = Histogram::new(exponential_buckets(0.000_5, 2.0, 16));
+        let webhook_outbox_events = Gauge::default();
+        let webhook_events_dropped = Gauge::default();
         let mut registry = Registry::with_prefix("atobarai");
+        registry.register(
+            "webhook_outbox_events",
+            "Events waiting in the webhook outbox",
+            webhook_outbox_events.clone(),
+        );
+        registry.register(
+            "webhook_events_dropped",
+            "Events dropped because the outbox was full (an endpoint down for long)",
+            webhook_events_dropped.clone(),
+        );
         registry.register(
             "webhook_attempts",
             "Webhook delivery attempts by result",
@@ -85,6 +99,8 @@ impl Default for Metrics {
             registry: Mutex::new(registry),
             webhook_attempts,
             webhook_seconds,
+            webhook_outbox_events,
+            webhook_events_dropped,
             commands,
             decisions,
             journal_commit_seconds,

@@ -292,10 +292,21 @@ pub async fn run(
     let cfg = Arc::new(cfg);
     let mut states: HashMap<u32, EndpointState> = HashMap::new();
     loop {
-        let batches = match node.read(|e| e.webhook_batches(WINDOW)).await {
+        let (batches, held, dropped) = match node
+            .read(|e| {
+                (
+                    e.webhook_batches(WINDOW),
+                    e.webhook_events_held(),
+                    e.webhook_events_dropped(),
+                )
+            })
+            .await
+        {
             Ok(b) => b,
             Err(_) => return,
         };
+        node.metrics.webhook_outbox_events.set(held as i64);
+        node.metrics.webhook_events_dropped.set(dropped as i64);
         states.retain(|k, _| batches.iter().any(|b| b.endpoint == *k));
         let mut progressed = false;
         let mut rounds = tokio::task::JoinSet::new();

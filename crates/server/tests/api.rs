@@ -1335,6 +1335,14 @@ async fn signed_webhooks_are_delivered_with_retries() {
     );
     assert!(metrics.contains("atobarai_webhook_attempts_total{result=\"delivered\"} 5"));
     assert!(
+        metrics.contains("atobarai_webhook_events_dropped 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("atobarai_webhook_outbox_events "),
+        "{metrics}"
+    );
+    assert!(
         listed[0].get("secret").is_none(),
         "the secret is shown once only"
     );

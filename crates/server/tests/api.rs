@@ -840,6 +840,12 @@ async fn openapi_health_and_metrics() {
         "/v1/payments",
         "/v1/admin/clock",
         "/v1/admin/suspensions",
+        "/v1/payments/{id}/reversal",
+        "/v1/customers/{id}/membership",
+        "/v1/customers/{id}/payment-plan",
+        "/v1/customers/{id}/credit-notes",
+        "/v1/admin/webhooks",
+        "/v1/admin/webhooks/{id}",
     ] {
         assert!(
             doc["paths"][path].is_object(),

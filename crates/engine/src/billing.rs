@@ -270,6 +270,14 @@ impl Engine {
         let Some(b) = c.billing.as_deref_mut() else {
             return;
         };
+        // Statement fees (payment fee, membership fee) unpaid past their due
+        // date make the customer overdue too: reminders and late fees run
+        // (damages accrue on principal only).
+        let fees_due = b.fees_due_since.filter(|&d| d < day);
+        let first_due = match (first_due, fees_due) {
+            (Some(a), Some(f)) => Some(a.min(f)),
+            (a, f) => a.or(f),
+        };
         let mut became_overdue = None;
         if let (Some(due), None) = (first_due, b.overdue) {
             b.overdue = Some(OverdueState::new(due));
@@ -312,7 +320,11 @@ impl Engine {
             dunning = accrual.dunning.clone();
             remember_dunning(b, accrual.dunning);
         }
-        if principal == 0 && b.late_fees_owed == Yen::ZERO && b.damages_owed == Yen::ZERO {
+        if principal == 0
+            && b.late_fees_owed == Yen::ZERO
+            && b.damages_owed == Yen::ZERO
+            && fees_due.is_none()
+        {
             b.overdue = None;
         }
         let expired = b.points.expire(day);

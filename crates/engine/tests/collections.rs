@@ -508,6 +508,16 @@ fn unpaid_statement_fees_block_like_unpaid_purchases() {
             paid: true,
         },
     );
+    // Cancelled the same day: June is the only month billed.
+    apply(
+        &mut e,
+        "2026-06-20T11:00:00+09:00",
+        Command::SetMembership {
+            principal: Principal::System,
+            customer: 0,
+            paid: false,
+        },
+    );
     tick(&mut e, "2026-07-10T09:00:00+09:00");
     let b = e.balance(Principal::System, &cus(0)).unwrap();
     assert_eq!((b.fees, b.overdue), (Yen::new(300 + 209), false));
@@ -524,6 +534,46 @@ fn unpaid_statement_fees_block_like_unpaid_purchases() {
         ),
     );
     assert_eq!(order_of(&declined).decision, "decline");
+    // The customer is reminded (the day after the due date) and, from the
+    // month after, charged the ¥100 late fee; no damages without principal.
+    tick(&mut e, "2026-08-10T09:00:00+09:00");
+    let b = e.balance(Principal::System, &cus(0)).unwrap();
+    assert_eq!(
+        b.dunning.first().map(|d| (d.action, d.on.to_string())),
+        Some((
+            atobarai_engine::billing::DunningAction::Reminder,
+            "2026-07-11".into()
+        ))
+    );
+    assert_eq!((b.late_fees, b.delay_damages), (Yen::new(100), Yen::ZERO));
+    // Paid in full: no longer overdue, nothing more accrues.
+    let all = apply(&mut e, "2026-08-11T10:00:00+09:00", payment(0, 609, "all"));
+    tick(&mut e, "2026-08-26T09:00:00+09:00");
+    let b = e.balance(Principal::System, &cus(0)).unwrap();
+    assert_eq!((b.total, b.overdue), (Yen::ZERO, false));
+    reverse(&mut e, "2026-08-27T10:00:00+09:00", payment_index(&all));
+    let b = e.balance(Principal::System, &cus(0)).unwrap();
+    assert_eq!(
+        (b.fees, b.late_fees, b.overdue),
+        (Yen::new(509), Yen::new(100), true)
+    );
+    e.check_invariants().unwrap();
+}
+
+/// Fees paid on time, then the payment is returned: overdue again.
+#[test]
+fn a_returned_fee_payment_makes_the_fees_overdue_again() {
+    let mut e = engine_with(1);
+    apply(
+        &mut e,
+        "2026-06-20T10:00:00+09:00",
+        Command::SetMembership {
+            principal: Principal::System,
+            customer: 0,
+            paid: true,
+        },
+    );
+    tick(&mut e, "2026-07-11T09:00:00+09:00");
     // Paid, then returned: overdue again.
     let paid = apply(&mut e, "2026-07-12T10:00:00+09:00", payment(0, 509, "fees"));
     assert!(!e.balance(Principal::System, &cus(0)).unwrap().overdue);

@@ -32,6 +32,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Version of the event payload shape (the `version` field).
+pub const PAYLOAD_VERSION: u32 = 1;
 /// Header with the signature.
 pub const SIGNATURE_HEADER: &str = "atobarai-signature";
 /// How far a signature's timestamp may be from the receiver's clock.
@@ -238,6 +240,8 @@ pub fn payload(e: &Event) -> Vec<u8> {
     };
     serde_json::to_vec(&json!({
         "id": event_id(e.seq),
+        // The payload's shape; bumped on any incompatible change.
+        "version": PAYLOAD_VERSION,
         "type": e.kind.as_str(),
         "created_at": e.at.to_rfc3339_jst(),
         "customer": ids::encode(prefix::CUSTOMER, u64::from(e.customer)),

@@ -1290,6 +1290,7 @@ async fn signed_webhooks_are_delivered_with_retries() {
             (Some(kind.as_str()), Some(id.as_str()))
         );
         assert_eq!(v["customer"].as_str(), Some(cus.as_str()));
+        assert_eq!(v["version"].as_u64(), Some(1));
         ids.push(id.clone());
     }
     let pay: Value = serde_json::from_slice(&got[2].3).unwrap();

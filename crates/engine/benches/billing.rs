@@ -2,6 +2,9 @@
 //! captured monthly orders each (default 10, so 10M orders).
 //! `cargo bench -p atobarai-engine --bench billing`
 //! Scale with ATOBARAI_BENCH_CUSTOMERS and ATOBARAI_BENCH_ORDERS_PER.
+//! ATOBARAI_BENCH_WEBHOOK=1 subscribes a webhook endpoint to every event
+//! kind first, so the month close also records one `invoice.issued` per
+//! statement (and the ticks their overdue and dunning events).
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -41,6 +44,20 @@ fn main() {
         }
         eprintln!("  round {}/{per} loaded", round + 1);
     }
+    let webhook = std::env::var("ATOBARAI_BENCH_WEBHOOK").is_ok_and(|v| v == "1");
+    if webhook {
+        let at = At::parse_rfc3339("2026-06-30T12:00:00+09:00").unwrap();
+        e.apply(&Envelope {
+            at,
+            idem: None,
+            command: Command::AddWebhookEndpoint {
+                url: "https://hooks.example.com/atobarai".into(),
+                key_nonce: [1; 16],
+                events: atobarai_engine::webhook::EventKind::ALL.to_vec(),
+            },
+        })
+        .expect("endpoint");
+    }
     let stats = e.stats();
     println!(
         "billing at scale: {} customers, {} orders captured in June (set-up {:.1} s)",
@@ -75,5 +92,13 @@ fn main() {
         "daily tick, every customer overdue (Jul 12)",
         "2026-07-12T00:00:00+09:00",
     );
+    if webhook {
+        println!(
+            "  webhook outbox: {} events held, {} dropped (cap {})",
+            e.webhook_events_held(),
+            e.webhook_events_dropped(),
+            atobarai_engine::webhook::EVENTS_KEPT_MAX
+        );
+    }
     e.check_invariants().expect("invariants hold at scale");
 }

@@ -333,14 +333,14 @@ impl Engine {
                 at,
                 EventKind::CustomerOverdue,
                 ci,
-                EventData::Overdue {
+                Stored::Overdue {
                     first_missed_due: due,
                     principal: Yen::new(principal),
                 },
             );
         }
         for step in dunning {
-            self.emit(at, EventKind::DunningStep, ci, EventData::Dunning(step));
+            self.emit(at, EventKind::DunningStep, ci, Stored::Dunning(step));
         }
         for (kind, amount) in charges {
             self.post(postings::charge(at, u64::from(ci), ci, kind, amount));
@@ -915,7 +915,7 @@ impl Engine {
 // ----- events, credit notes, reversals, membership, payment plans -----------
 
 use crate::state::Reversal;
-use crate::webhook::{EventData, EventKind};
+use crate::webhook::{EventKind, Stored};
 use atobarai_billing::dunning::{Instalment, PaymentPlan, split_into_instalments};
 use atobarai_billing::invoice::credit_note_number;
 use atobarai_billing::schedule::due_day;
@@ -994,34 +994,12 @@ impl PlanView {
 
 impl Engine {
     pub(crate) fn emit_invoice_issued(&mut self, at: At, ci: u32, i: usize) {
-        let Some(inv) = self.state.customers[ci as usize]
-            .billing
-            .as_deref()
-            .and_then(|b| b.invoices.get(i))
-        else {
-            return;
-        };
-        let data = EventData::Invoice {
-            number: inv.number.clone(),
-            product: inv.product,
-            month: inv.month,
-            issued_on: inv.issued_on,
-            due_on: inv.due_on,
-            amount: Yen::new(inv.purchases.get() + inv.fee.get() + inv.membership_fee.get()),
-        };
-        self.emit(at, EventKind::InvoiceIssued, ci, data);
+        self.emit(at, EventKind::InvoiceIssued, ci, Stored::Invoice(i as u32));
     }
 
     pub(crate) fn emit_payment_received(&mut self, at: At, pi: u32) {
-        let p = &self.state.payments[pi as usize];
-        let data = EventData::Payment {
-            payment: pi,
-            amount: p.amount,
-            applied: p.applied,
-            reference: p.reference.clone(),
-        };
-        let ci = p.customer;
-        self.emit(at, EventKind::PaymentReceived, ci, data);
+        let ci = self.state.payments[pi as usize].customer;
+        self.emit(at, EventKind::PaymentReceived, ci, Stored::Payment(pi));
     }
 
     /// A refund of an order already on an issued invoice or statement: a
@@ -1054,23 +1032,19 @@ impl Engine {
         let amount_after = Yen::new(b.invoices[ii].purchases.get() - earlier - amount.get());
         let number = credit_note_number(today, ci, b.credit_notes.len() as u32 + 1).to_string();
         b.credit_notes.push(CreditNote {
-            number: number.clone(),
-            invoice: invoice.clone(),
+            number,
+            invoice,
             order: oi,
             issued_on: today,
             amount,
             amount_after,
         });
+        let note = (b.credit_notes.len() - 1) as u32;
         self.emit(
             at,
             EventKind::CreditNoteIssued,
             ci,
-            EventData::CreditNote {
-                number,
-                invoice,
-                amount,
-                amount_after,
-            },
+            Stored::CreditNote(note),
         );
     }
 
@@ -1197,16 +1171,7 @@ impl Engine {
             reason: reason.to_owned(),
             shortfall: Yen::new(shortfall),
         }));
-        self.emit(
-            at,
-            EventKind::PaymentReversed,
-            ci,
-            EventData::Reversal {
-                payment: pi,
-                amount,
-                reason: reason.to_owned(),
-            },
-        );
+        self.emit(at, EventKind::PaymentReversed, ci, Stored::Reversal(pi));
         Ok(crate::view::Outcome::Payment(self.payment_view(pi)))
     }
 

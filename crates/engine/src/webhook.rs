@@ -22,8 +22,11 @@ use atobarai_core::{At, JstDate, Product, Yen};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
-/// Most events kept for delivery.
-pub const EVENTS_KEPT_MAX: usize = 1_000_000;
+/// Most events kept for delivery. An event in the outbox is a compact
+/// reference (about 48 bytes; the invoice, payment or credit note it names
+/// is read from state when the dispatcher asks), so a month close of a few
+/// million statements fits.
+pub const EVENTS_KEPT_MAX: usize = 4_000_000;
 /// Most endpoints (active and removed).
 pub const ENDPOINTS_MAX: usize = 100;
 /// Most given-up event numbers remembered per endpoint.
@@ -104,6 +107,7 @@ pub enum EventData {
     Dunning(atobarai_billing::dunning::DunningEvent),
 }
 
+/// An event as the dispatcher receives it (resolved from state).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     /// From 1, dense over recorded events.
@@ -112,6 +116,35 @@ pub struct Event {
     pub kind: EventKind,
     pub customer: u32,
     pub data: EventData,
+}
+
+/// What the outbox keeps of an event: small values inline, documents by
+/// their index (invoices, credit notes and payments are append-only, so
+/// the reference stays valid).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stored {
+    /// The customer's invoice at this index.
+    Invoice(u32),
+    /// The payment at this index.
+    Payment(u32),
+    /// The reversed payment at this index.
+    Reversal(u32),
+    /// The customer's credit note at this index.
+    CreditNote(u32),
+    Overdue {
+        first_missed_due: JstDate,
+        principal: Yen,
+    },
+    Dunning(atobarai_billing::dunning::DunningEvent),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub at: At,
+    pub kind: EventKind,
+    pub customer: u32,
+    pub data: Stored,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,7 +179,7 @@ impl Endpoint {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookState {
     pub endpoints: Vec<Endpoint>,
-    pub events: VecDeque<Event>,
+    pub events: VecDeque<StoredEvent>,
     /// The last sequence number given to an event.
     pub last_seq: u64,
     /// Events dropped because [`EVENTS_KEPT_MAX`] was reached.
@@ -202,13 +235,13 @@ pub struct Batch {
 
 impl Engine {
     /// Record an event if any active endpoint wants its kind.
-    pub(crate) fn emit(&mut self, at: At, kind: EventKind, customer: u32, data: EventData) {
+    pub(crate) fn emit(&mut self, at: At, kind: EventKind, customer: u32, data: Stored) {
         let w = &mut self.state.webhooks;
         if !w.endpoints.iter().any(|e| e.wants(kind)) {
             return;
         }
         w.last_seq += 1;
-        w.events.push_back(Event {
+        w.events.push_back(StoredEvent {
             seq: w.last_seq,
             at,
             kind,
@@ -359,6 +392,73 @@ impl Engine {
         }
     }
 
+    /// The event as receivers see it, read from state.
+    fn resolve(&self, ev: &StoredEvent) -> Option<Event> {
+        let billing = || {
+            self.state
+                .customers
+                .get(ev.customer as usize)?
+                .billing
+                .as_deref()
+        };
+        let data = match ev.data {
+            Stored::Invoice(i) => {
+                let inv = billing()?.invoices.get(i as usize)?;
+                EventData::Invoice {
+                    number: inv.number.clone(),
+                    product: inv.product,
+                    month: inv.month,
+                    issued_on: inv.issued_on,
+                    due_on: inv.due_on,
+                    amount: Yen::new(
+                        inv.purchases.get() + inv.fee.get() + inv.membership_fee.get(),
+                    ),
+                }
+            }
+            Stored::Payment(pi) => {
+                let p = self.state.payments.get(pi as usize)?;
+                EventData::Payment {
+                    payment: pi,
+                    amount: p.amount,
+                    applied: p.applied,
+                    reference: p.reference.clone(),
+                }
+            }
+            Stored::Reversal(pi) => {
+                let p = self.state.payments.get(pi as usize)?;
+                EventData::Reversal {
+                    payment: pi,
+                    amount: p.amount,
+                    reason: p.reversed.as_ref().map(|r| r.reason.clone())?,
+                }
+            }
+            Stored::CreditNote(n) => {
+                let note = billing()?.credit_notes.get(n as usize)?;
+                EventData::CreditNote {
+                    number: note.number.clone(),
+                    invoice: note.invoice.clone(),
+                    amount: note.amount,
+                    amount_after: note.amount_after,
+                }
+            }
+            Stored::Overdue {
+                first_missed_due,
+                principal,
+            } => EventData::Overdue {
+                first_missed_due,
+                principal,
+            },
+            Stored::Dunning(step) => EventData::Dunning(step),
+        };
+        Some(Event {
+            seq: ev.seq,
+            at: ev.at,
+            kind: ev.kind,
+            customer: ev.customer,
+            data,
+        })
+    }
+
     /// Every endpoint, active and removed.
     pub fn webhook_endpoints(&self) -> Vec<EndpointView> {
         (0..self.state.webhooks.endpoints.len() as u32)
@@ -393,8 +493,10 @@ impl Engine {
                     break;
                 }
                 scanned_through = ev.seq;
-                if e.events.contains(&ev.kind) {
-                    events.push(ev.clone());
+                if e.events.contains(&ev.kind)
+                    && let Some(rich) = self.resolve(ev)
+                {
+                    events.push(rich);
                 }
             }
             if scanned_through == e.delivered_through {
@@ -411,5 +513,20 @@ impl Engine {
             });
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The outbox's memory bound rests on this: 4M events ≈ 200 MB.
+    #[test]
+    fn a_stored_event_is_small() {
+        assert!(
+            std::mem::size_of::<StoredEvent>() <= 48,
+            "{} bytes",
+            std::mem::size_of::<StoredEvent>()
+        );
     }
 }

@@ -233,26 +233,39 @@ pub(crate) async fn read<R: Send + 'static>(
     app.node.read(f).await.map_err(|_| ApiError::unavailable())
 }
 
-fn expect_order(a: Applied) -> Result<Reply<Order>, ApiError> {
-    match &a.outcome {
-        Outcome::Order(o) => Ok(Reply {
-            status: StatusCode::OK,
+/// The reply to an applied command: `pick` renders the outcome it expects
+/// (anything else is a bug, answered 500); a replayed idempotency key is
+/// flagged.
+pub(crate) fn reply<T: ApiBody>(
+    a: Applied,
+    status: StatusCode,
+    pick: impl FnOnce(&Outcome) -> Option<T>,
+) -> Result<Reply<T>, ApiError> {
+    match pick(&a.outcome) {
+        Some(body) => Ok(Reply {
+            status,
             replayed: !a.changed,
-            body: o.into(),
+            body,
         }),
-        other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
+        None => Err(ApiError::internal(&format!(
+            "unexpected outcome {:?}",
+            a.outcome
+        ))),
     }
 }
 
-fn expect_customer(a: Applied, status: StatusCode) -> Result<Reply<Customer>, ApiError> {
-    match &a.outcome {
-        Outcome::Customer(c) => Ok(Reply {
-            status,
-            replayed: !a.changed,
-            body: c.into(),
-        }),
-        other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
-    }
+fn expect_order(a: Applied) -> Result<Reply<Order>, ApiError> {
+    reply(a, StatusCode::OK, |o| match o {
+        Outcome::Order(o) => Some(o.into()),
+        _ => None,
+    })
+}
+
+pub(crate) fn expect_customer(a: Applied, status: StatusCode) -> Result<Reply<Customer>, ApiError> {
+    reply(a, status, |o| match o {
+        Outcome::Customer(c) => Some(c.into()),
+        _ => None,
+    })
 }
 
 // ----- handlers -------------------------------------------------------------
@@ -318,17 +331,14 @@ pub async fn redeem_points(
         customer,
         points: body.points,
     };
-    match submit(&app, caller.0, key, command).await? {
-        Applied {
-            outcome: Outcome::Balance(b),
-            changed,
-        } => Ok(Reply {
-            status: StatusCode::OK,
-            replayed: !changed,
-            body: Balance::from(&b),
-        }),
-        other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
-    }
+    reply(
+        submit(&app, caller.0, key, command).await?,
+        StatusCode::OK,
+        |o| match o {
+            Outcome::Balance(v) => Some(Balance::from(v)),
+            _ => None,
+        },
+    )
 }
 
 /// A customer's per-order invoices and monthly statements.
@@ -494,17 +504,14 @@ pub async fn create_payment(
     JsonBody(body): JsonBody<CreatePayment>,
 ) -> Result<impl IntoResponse, ApiError> {
     let command = body.into_command(caller.0, &app.limits)?;
-    match submit(&app, caller.0, key, command).await? {
-        Applied {
-            outcome: Outcome::Payment(p),
-            changed,
-        } => Ok(Reply {
-            status: StatusCode::OK,
-            replayed: !changed,
-            body: Payment::from(&p),
-        }),
-        other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
-    }
+    reply(
+        submit(&app, caller.0, key, command).await?,
+        StatusCode::OK,
+        |o| match o {
+            Outcome::Payment(v) => Some(Payment::from(v)),
+            _ => None,
+        },
+    )
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -591,17 +598,14 @@ pub async fn create_suspension(
         ClockMode::System => atobarai_core::At::from_timestamp(jiff::Timestamp::now()).max(now),
     };
     let command = body.into_command(lookup, now)?;
-    match submit(&app, caller.0, key, command).await? {
-        Applied {
-            outcome: Outcome::Suspension(s),
-            changed,
-        } => Ok(Reply {
-            status: StatusCode::CREATED,
-            replayed: !changed,
-            body: Suspension::from(&s),
-        }),
-        other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
-    }
+    reply(
+        submit(&app, caller.0, key, command).await?,
+        StatusCode::CREATED,
+        |o| match o {
+            Outcome::Suspension(v) => Some(Suspension::from(v)),
+            _ => None,
+        },
+    )
 }
 
 #[utoipa::path(get, path = "/v1/admin/suspensions", responses((status = 200, body = [Suspension])))]

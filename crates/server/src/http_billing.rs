@@ -3,7 +3,7 @@
 
 use crate::dto::customer_id;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::{ApiBody, AppState, Caller, IdemKey, JsonBody, Reply, read, submit};
+use crate::http::{ApiBody, AppState, Caller, IdemKey, JsonBody, Reply, read, reply, submit};
 use crate::render::{CreditNoteJson, Customer, Payment};
 use crate::webhook::EndpointJson;
 use atobarai_core::ids;
@@ -58,17 +58,14 @@ pub async fn reverse_payment(
         payment,
         reason,
     };
-    match submit(&app, caller.0, key, command).await? {
-        Applied {
-            outcome: Outcome::Payment(p),
-            changed,
-        } => Ok(Reply {
-            status: StatusCode::OK,
-            replayed: !changed,
-            body: Payment::from(&p),
-        }),
-        other => Err(unexpected(&other)),
-    }
+    reply(
+        submit(&app, caller.0, key, command).await?,
+        StatusCode::OK,
+        |o| match o {
+            Outcome::Payment(v) => Some(Payment::from(v)),
+            _ => None,
+        },
+    )
 }
 
 // ----- paid tier ------------------------------------------------------------
@@ -109,17 +106,7 @@ pub async fn set_membership(
         customer,
         paid,
     };
-    match submit(&app, caller.0, key, command).await? {
-        Applied {
-            outcome: Outcome::Customer(c),
-            changed,
-        } => Ok(Reply {
-            status: StatusCode::OK,
-            replayed: !changed,
-            body: Customer::from(&c),
-        }),
-        other => Err(unexpected(&other)),
-    }
+    crate::http::expect_customer(submit(&app, caller.0, key, command).await?, StatusCode::OK)
 }
 
 // ----- payment plans --------------------------------------------------------
@@ -200,17 +187,14 @@ pub async fn agree_payment_plan(
         customer,
         instalments: body.instalments,
     };
-    match submit(&app, caller.0, key, command).await? {
-        Applied {
-            outcome: Outcome::Plan(p),
-            changed,
-        } => Ok(Reply {
-            status: StatusCode::CREATED,
-            replayed: !changed,
-            body: PaymentPlanJson::from(&p),
-        }),
-        other => Err(unexpected(&other)),
-    }
+    reply(
+        submit(&app, caller.0, key, command).await?,
+        StatusCode::CREATED,
+        |o| match o {
+            Outcome::Plan(v) => Some(PaymentPlanJson::from(v)),
+            _ => None,
+        },
+    )
 }
 
 #[utoipa::path(get, path = "/v1/customers/{id}/payment-plan",
@@ -381,24 +365,15 @@ pub async fn delete_webhook(
         )
         .field("id")
     })?;
-    match submit(
-        &app,
-        caller.0,
-        key,
-        Command::RemoveWebhookEndpoint { endpoint },
+    let command = Command::RemoveWebhookEndpoint { endpoint };
+    reply(
+        submit(&app, caller.0, key, command).await?,
+        StatusCode::OK,
+        |o| match o {
+            Outcome::Webhook(v) => Some(EndpointJson::from(v)),
+            _ => None,
+        },
     )
-    .await?
-    {
-        Applied {
-            outcome: Outcome::Webhook(v),
-            changed,
-        } => Ok(Reply {
-            status: StatusCode::OK,
-            replayed: !changed,
-            body: EndpointJson::from(&v),
-        }),
-        other => Err(unexpected(&other)),
-    }
 }
 
 #[cfg(test)]

@@ -603,21 +603,25 @@ mod tests {
         .unwrap()
     }
 
+    fn profile(n: u32) -> atobarai_engine::CustomerProfile {
+        atobarai_engine::CustomerProfile {
+            external_id: format!("c-{n}"),
+            name: "山田 太郎".into(),
+            name_kana: "ヤマダ タロウ".into(),
+            birth_date: atobarai_core::JstDate::parse("1990-04-01").unwrap(),
+            phone: "090-1234-5678".into(),
+            email: "taro@example.jp".into(),
+            postal_code: "100-0013".into(),
+            address: "東京都千代田区霞が関1-3-1".into(),
+        }
+    }
+
     fn register(node: &Node, n: u32) -> u32 {
         let command = Command::RegisterCustomer {
             merchant: 0,
             identity: Default::default(),
             payment_method: atobarai_core::PaymentMethod::ConvenienceStore,
-            profile: atobarai_engine::CustomerProfile {
-                external_id: format!("c-{n}"),
-                name: "山田 太郎".into(),
-                name_kana: "ヤマダ タロウ".into(),
-                birth_date: atobarai_core::JstDate::parse("1990-04-01").unwrap(),
-                phone: "090-1234-5678".into(),
-                email: "taro@example.jp".into(),
-                postal_code: "100-0013".into(),
-                address: "東京都千代田区霞が関1-3-1".into(),
-            },
+            profile: profile(n),
         };
         match node
             .submit_blocking(None, command)
@@ -712,16 +716,7 @@ mod tests {
     #[test]
     fn a_changed_decision_on_replay_is_refused() {
         let june = 1_780_268_400_000; // 2026-06-01T08:00+09:00
-        let customer = atobarai_engine::CustomerProfile {
-            external_id: "c-1".into(),
-            name: "山田 太郎".into(),
-            name_kana: "ヤマダ タロウ".into(),
-            birth_date: atobarai_core::JstDate::parse("1990-04-01").unwrap(),
-            phone: "090-1234-5678".into(),
-            email: "taro@example.jp".into(),
-            postal_code: "100-0013".into(),
-            address: "東京都千代田区霞が関1-3-1".into(),
-        };
+        let customer = profile(1);
         let authorize = Envelope {
             at: atobarai_core::At::from_unix_ms(june + 1),
             idem: None,

@@ -1093,18 +1093,14 @@ impl Engine {
             let more = after - before;
             receivable_up += more;
             from_credit += yen - more;
-            let (product, channel, due) = (o.product, o.channel, o.due_date);
+            let (product, channel) = (o.product, o.channel);
             let c = &mut self.state.customers[ci as usize];
             c.settle(product, channel, -more);
             if closed && channel == atobarai_core::Channel::Online {
                 c.paid_online_orders = c.paid_online_orders.saturating_sub(1);
             }
             if before == 0 && more > 0 {
-                let orders = &self.state.orders;
-                let pos = c
-                    .open_orders
-                    .partition_point(|&x| (orders[x as usize].due_date, x) <= (due, oi));
-                c.open_orders.insert(pos, oi);
+                c.open_order(&self.state.orders, oi);
             }
         }
         let c = &mut self.state.customers[ci as usize];
@@ -1186,12 +1182,11 @@ impl Engine {
     ) -> Result<crate::view::Outcome, CommandError> {
         // A paid subscription is the customer's contract with the provider:
         // its app (an operator key) sets it, never a merchant.
-        if matches!(principal, Principal::Merchant(_)) {
-            return Err(CommandError::forbidden(
-                "the paid tier is set by the provider, not by merchants",
-            ));
-        }
-        let ci = self.customer_index_for_write(principal, customer)?;
+        let ci = self.customer_index_for_provider(
+            principal,
+            customer,
+            "the paid tier is set by the provider, not by merchants",
+        )?;
         let today = at.jst_date();
         let this_month = YearMonth::of(today);
         let c = &mut self.state.customers[ci as usize];
@@ -1227,12 +1222,11 @@ impl Engine {
         customer: u64,
         count: u32,
     ) -> Result<crate::view::Outcome, CommandError> {
-        if matches!(principal, Principal::Merchant(_)) {
-            return Err(CommandError::forbidden(
-                "payment plans are agreed by the provider's operators",
-            ));
-        }
-        let ci = self.customer_index_for_write(principal, customer)?;
+        let ci = self.customer_index_for_provider(
+            principal,
+            customer,
+            "payment plans are agreed by the provider's operators",
+        )?;
         let today = at.jst_date();
         let c = &self.state.customers[ci as usize];
         let charges = c

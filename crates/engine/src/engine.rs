@@ -688,11 +688,7 @@ impl Engine {
         if channel == Channel::InStore {
             c.in_store_exposure = Yen::new(c.in_store_exposure.get() - released.get());
         }
-        let orders = &self.state.orders;
-        let pos = c
-            .open_orders
-            .partition_point(|&x| (orders[x as usize].due_date, x) <= (Some(due_date), oi));
-        c.open_orders.insert(pos, oi);
+        c.open_order(&self.state.orders, oi);
         self.on_capture(at, oi);
         // A credit balance pays new invoices first.
         let credit = self.state.customers[ci as usize].credit;
@@ -989,6 +985,21 @@ impl Engine {
     ) -> Result<u32, CommandError> {
         check_writer(principal)?;
         self.customer_index(principal, customer)
+    }
+
+    /// As [`Engine::customer_index_for_write`], for what only the provider
+    /// (an operator key or the local command line) may do to a customer's
+    /// contract: merchants get `why` as a 403.
+    pub(crate) fn customer_index_for_provider(
+        &self,
+        principal: Principal,
+        customer: u64,
+        why: &str,
+    ) -> Result<u32, CommandError> {
+        if matches!(principal, Principal::Merchant(_)) {
+            return Err(CommandError::forbidden(why));
+        }
+        self.customer_index_for_write(principal, customer)
     }
 
     fn order_index(&self, principal: Principal, order: u64) -> Result<u32, CommandError> {

@@ -83,6 +83,16 @@ impl Customer {
         Yen::new(self.limit.get() - self.exposure().get())
     }
 
+    /// Put order `oi` among the open orders, keeping them ordered by (due
+    /// date, order index): payments are allocated from the front.
+    pub fn open_order(&mut self, orders: &crate::seg::SegVec<Order>, oi: u32) {
+        let due = orders[oi as usize].due_date;
+        let pos = self
+            .open_orders
+            .partition_point(|&x| (orders[x as usize].due_date, x) <= (due, oi));
+        self.open_orders.insert(pos, oi);
+    }
+
     /// `yen` of an order of `product` bought on `channel` is no longer owed
     /// (paid, paid with points, or refunded): lower the owed total and the
     /// product and channel exposures together.

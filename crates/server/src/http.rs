@@ -261,6 +261,13 @@ fn expect_order(a: Applied) -> Result<Reply<Order>, ApiError> {
     })
 }
 
+pub(crate) fn expect_payment(a: Applied) -> Result<Reply<Payment>, ApiError> {
+    reply(a, StatusCode::OK, |o| match o {
+        Outcome::Payment(p) => Some(p.into()),
+        _ => None,
+    })
+}
+
 pub(crate) fn expect_customer(a: Applied, status: StatusCode) -> Result<Reply<Customer>, ApiError> {
     reply(a, status, |o| match o {
         Outcome::Customer(c) => Some(c.into()),
@@ -504,14 +511,7 @@ pub async fn create_payment(
     JsonBody(body): JsonBody<CreatePayment>,
 ) -> Result<impl IntoResponse, ApiError> {
     let command = body.into_command(caller.0, &app.limits)?;
-    reply(
-        submit(&app, caller.0, key, command).await?,
-        StatusCode::OK,
-        |o| match o {
-            Outcome::Payment(v) => Some(Payment::from(v)),
-            _ => None,
-        },
-    )
+    expect_payment(submit(&app, caller.0, key, command).await?)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -58,14 +58,7 @@ pub async fn reverse_payment(
         payment,
         reason,
     };
-    reply(
-        submit(&app, caller.0, key, command).await?,
-        StatusCode::OK,
-        |o| match o {
-            Outcome::Payment(v) => Some(Payment::from(v)),
-            _ => None,
-        },
-    )
+    crate::http::expect_payment(submit(&app, caller.0, key, command).await?)
 }
 
 // ----- paid tier ------------------------------------------------------------

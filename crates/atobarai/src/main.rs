@@ -122,6 +122,8 @@ enum Clock {
 enum RoleArg {
     Admin,
     Analyst,
+    /// A payment channel: records and reverses payments, nothing else.
+    Payments,
 }
 
 fn load_config(path: Option<&PathBuf>) -> Result<Config> {
@@ -371,6 +373,7 @@ fn main() -> Result<()> {
             let role = match role {
                 RoleArg::Admin => Role::Admin,
                 RoleArg::Analyst => Role::Analyst,
+                RoleArg::Payments => Role::Payments,
             };
             add_key(&store, &name, Some(role))
         }

@@ -39,6 +39,10 @@ pub enum Principal {
 pub enum Role {
     Admin,
     Analyst,
+    /// A payment channel (convenience-store agency, bank, card acquirer):
+    /// may record and reverse payments, nothing else. Appended last, so older
+    /// journal records keep their encoding.
+    Payments,
 }
 
 impl Role {
@@ -46,6 +50,7 @@ impl Role {
         match s {
             "admin" => Some(Role::Admin),
             "analyst" => Some(Role::Analyst),
+            "payments" => Some(Role::Payments),
             _ => None,
         }
     }
@@ -54,6 +59,7 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::Analyst => "analyst",
+            Role::Payments => "payments",
         }
     }
 }

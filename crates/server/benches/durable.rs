@@ -3,6 +3,15 @@
 //! `cargo bench -p atobarai-server --bench durable`
 //!
 //! The data directory is under `target/` (a real disk), not a tmpfs.
+//!
+//! Knobs (environment):
+//! - `ATOBARAI_BENCH_CUSTOMERS` (default 100,000) and
+//!   `ATOBARAI_BENCH_AUTHORIZATIONS` (default 400,000);
+//! - `ATOBARAI_BENCH_SNAPSHOT_EVERY`: take a snapshot every N journaled
+//!   commands while authorizing (default: never) — the snapshot pause;
+//! - `ATOBARAI_BENCH_READERS`: that many tasks read customers in a loop
+//!   (each read a different customer) while the authorizations run — the
+//!   cost of reads to decisions.
 
 use atobarai_core::{Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use atobarai_engine::{AuthorizeInput, Command, CustomerProfile, Idem, LineItem, Principal};
@@ -13,9 +22,14 @@ use std::time::Instant;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const CUSTOMERS: u64 = 100_000;
-const AUTHORIZATIONS: u64 = 400_000;
 const IN_FLIGHT: u64 = 512;
+
+fn knob(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(default)
+}
 
 fn authorize(seq: u64, customer: u64) -> (Idem, Command) {
     let command = Command::Authorize {
@@ -52,6 +66,10 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 fn main() {
+    let customers = knob("ATOBARAI_BENCH_CUSTOMERS", 100_000);
+    let authorizations = knob("ATOBARAI_BENCH_AUTHORIZATIONS", 400_000);
+    let snapshot_every = knob("ATOBARAI_BENCH_SNAPSHOT_EVERY", u64::MAX);
+    let readers = knob("ATOBARAI_BENCH_READERS", 0);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-durable");
     let _ = std::fs::remove_dir_all(&dir);
     let node = Arc::new(
@@ -60,6 +78,8 @@ fn main() {
                 store: StoreSpec::Dir(dir.clone()),
                 clock: ClockMode::System,
                 config: Default::default(),
+                // Registration is not measured: snapshots start with the
+                // authorizations (see below).
                 snapshot_every: u64::MAX,
             },
             &mut |_, _| {},
@@ -82,7 +102,7 @@ fn main() {
             let node = node.clone();
             tasks.push(tokio::spawn(async move {
                 let mut i = w;
-                while i < CUSTOMERS {
+                while i < customers {
                     let command = Command::RegisterCustomer {
                         merchant: 0,
                         // Distinct people without keys (they would all share
@@ -109,6 +129,29 @@ fn main() {
             t.await.unwrap();
         }
 
+        if snapshot_every != u64::MAX {
+            node.set_snapshot_every(snapshot_every);
+        }
+        let stop_reading = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut reading = Vec::new();
+        for r in 0..readers {
+            let (node, stop) = (node.clone(), stop_reading.clone());
+            reading.push(tokio::spawn(async move {
+                let mut reads = 0u64;
+                let mut i = r;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let id = atobarai_core::ids::encode(atobarai_engine::prefix::CUSTOMER, i % customers);
+                    let view = node
+                        .read(move |e| e.customer(Principal::Merchant(0), &id).map(|c| c.limit))
+                        .await
+                        .unwrap();
+                    assert!(view.is_ok());
+                    reads += 1;
+                    i += readers;
+                }
+                reads
+            }));
+        }
         let started = Instant::now();
         let mut tasks = Vec::new();
         for w in 0..IN_FLIGHT {
@@ -116,8 +159,8 @@ fn main() {
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 let mut seq = w;
-                while seq < AUTHORIZATIONS {
-                    let (idem, command) = authorize(seq, (seq * 7919) % CUSTOMERS);
+                while seq < authorizations {
+                    let (idem, command) = authorize(seq, (seq * 7919) % customers);
                     let t = Instant::now();
                     node.submit(Some(idem), command).await.unwrap().unwrap();
                     lat.push(t.elapsed().as_micros() as u64);
@@ -131,6 +174,11 @@ fn main() {
             lat.extend(t.await.unwrap());
         }
         let secs = started.elapsed().as_secs_f64();
+        stop_reading.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut reads = 0;
+        for t in reading {
+            reads += t.await.unwrap();
+        }
         lat.sort_unstable();
         let metrics = node.metrics.render();
         let batches = metrics
@@ -139,19 +187,29 @@ fn main() {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0);
-        println!("durable authorize (SQLite WAL, synchronous=FULL, group commit), {CUSTOMERS} customers, {IN_FLIGHT} in flight");
-        println!("  authorizations  {AUTHORIZATIONS}");
-        println!("  throughput      {:.0} /s", AUTHORIZATIONS as f64 / secs);
+        println!("durable authorize (SQLite WAL, synchronous=FULL, group commit), {customers} customers, {IN_FLIGHT} in flight");
+        println!("  authorizations  {authorizations}");
+        println!("  throughput      {:.0} /s", authorizations as f64 / secs);
         println!(
-            "  latency µs      p50 {}  p90 {}  p99 {}  max {}",
+            "  latency µs      p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
             percentile(&lat, 0.5),
             percentile(&lat, 0.9),
             percentile(&lat, 0.99),
+            percentile(&lat, 0.999),
             lat[lat.len() - 1]
         );
+        if snapshot_every != u64::MAX {
+            println!("  snapshots       every {snapshot_every} commands, taken on the reader thread");
+        }
+        if readers > 0 {
+            println!(
+                "  reads           {reads} by {readers} tasks alongside ({:.0} /s)",
+                reads as f64 / secs
+            );
+        }
         println!(
             "  commits         {batches:.0} in all (registration included): {:.0} records per fsync on average",
-            (AUTHORIZATIONS + CUSTOMERS + 1) as f64 / batches.max(1.0)
+            (authorizations + customers + 1) as f64 / batches.max(1.0)
         );
     });
     let n = node.clone();

@@ -190,6 +190,7 @@ pub struct Node {
     tx: flume::Sender<Msg>,
     read_tx: flume::Sender<ToReader>,
     reads: Arc<tokio::sync::Semaphore>,
+    snapshot_every: Arc<std::sync::atomic::AtomicU64>,
     pub keys: Arc<KeyCache>,
     pub metrics: Arc<Metrics>,
     pub clock: ClockMode,
@@ -336,8 +337,11 @@ impl Node {
                 .spawn(move || writer_loop(store, wrx, read_tx, &keys, &metrics))
                 .map_err(NodeError::Thread)?
         };
+        let snapshot_every = Arc::new(std::sync::atomic::AtomicU64::new(
+            opts.snapshot_every.max(1),
+        ));
         let reader_thread = {
-            let every = opts.snapshot_every.max(1);
+            let every = snapshot_every.clone();
             std::thread::Builder::new()
                 .name("reader".into())
                 .spawn(move || reader_loop(follower, read_rx, wtx, every))
@@ -347,6 +351,7 @@ impl Node {
             tx,
             read_tx,
             reads: Arc::new(tokio::sync::Semaphore::new(READS_IN_FLIGHT_MAX)),
+            snapshot_every,
             keys,
             metrics,
             clock: opts.clock,
@@ -428,7 +433,14 @@ impl Node {
         rx.await.map_err(|_| Unavailable)
     }
 
-    /// Snapshot, flush and stop both threads.
+    /// Take a snapshot every `n` journaled commands from now on (benchmarks
+    /// and operators tuning start-up time against snapshot work).
+    pub fn set_snapshot_every(&self, n: u64) {
+        self.snapshot_every
+            .store(n.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Snapshot, flush and stop the threads.
     pub fn shutdown(&self) {
         let (reply, rx) = tokio::sync::oneshot::channel();
         if self.tx.send(Msg::Shutdown(reply)).is_ok() {
@@ -647,7 +659,7 @@ fn reader_loop(
     mut engine: Engine,
     rx: flume::Receiver<ToReader>,
     wtx: flume::Sender<ToWriter>,
-    snapshot_every: u64,
+    snapshot_every: Arc<std::sync::atomic::AtomicU64>,
 ) {
     let mut last_snapshot = engine.applied();
     let snapshot = |engine: &Engine| Snapshot {
@@ -668,7 +680,8 @@ fn reader_loop(
                         std::process::exit(70);
                     }
                 }
-                if engine.applied() - last_snapshot >= snapshot_every {
+                let every = snapshot_every.load(std::sync::atomic::Ordering::Relaxed);
+                if engine.applied().saturating_sub(last_snapshot) >= every {
                     last_snapshot = engine.applied();
                     if wtx.send(ToWriter::Snapshot(snapshot(&engine))).is_err() {
                         return;

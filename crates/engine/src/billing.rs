@@ -11,6 +11,7 @@
 //! explicit clock command whenever the day changes, so that work is never
 //! attributed to a command that is then refused.
 
+use crate::checked::Bounded;
 pub use atobarai_billing::dunning::{DunningAction, DunningEvent};
 use atobarai_billing::overdue::OverdueState;
 use atobarai_billing::points::PointsWallet;
@@ -106,12 +107,13 @@ impl CustomerBilling {
 
     /// Fees, late fees and damages owed: paid before any principal.
     pub fn charges_owed(&self) -> Yen {
-        Yen::new(
-            self.reversal_owed.get()
-                + self.fees_owed.get()
-                + self.late_fees_owed.get()
-                + self.damages_owed.get(),
-        )
+        Yen::checked_sum([
+            self.reversal_owed,
+            self.fees_owed,
+            self.late_fees_owed,
+            self.damages_owed,
+        ])
+        .bounded("charges owed")
     }
 }
 
@@ -138,7 +140,9 @@ pub struct PaidDown {
 impl PaidDown {
     /// Yen applied to what was owed (charges and principal).
     pub fn applied(&self) -> Yen {
-        Yen::new(self.charges.iter().sum::<i64>() + self.orders.iter().map(|o| o.1).sum::<i64>())
+        let charges = self.charges.iter().map(|&y| Yen::new(y));
+        let orders = self.orders.iter().map(|o| Yen::new(o.1));
+        Yen::checked_sum(charges.chain(orders)).bounded("payment applied")
     }
 }
 
@@ -224,20 +228,20 @@ pub struct ActivePlan {
 impl ActivePlan {
     pub fn record_payment(&mut self, applied: Yen) {
         if self.status == PlanStatus::Active {
-            self.paid = Yen::new(self.paid.get() + applied.get());
+            self.paid = self.paid.checked_add(applied).bounded("plan paid");
         }
     }
 
     /// What must have been paid before `day` (instalments due before it).
     pub fn required_before(&self, day: JstDate) -> Yen {
-        Yen::new(
+        Yen::checked_sum(
             self.plan
                 .instalments
                 .iter()
                 .filter(|i| i.due_on < day)
-                .map(|i| i.amount.get())
-                .sum(),
+                .map(|i| i.amount),
         )
+        .bounded("instalments due")
     }
 }
 

@@ -13,10 +13,12 @@
 //! - A decline is a value ([`Decision::Decline`] with reasons), never an error.
 
 pub mod billing;
+mod checked;
 mod command;
 mod due;
 mod engine;
 mod error;
+mod exposure;
 mod idem;
 mod identity;
 pub mod reason;

@@ -2,6 +2,7 @@
 //! is serialized into snapshots and hashed into the digest, so it must be
 //! deterministic: no hash-map iteration reaches the serialized form.
 
+use crate::checked::Bounded;
 use crate::command::{CustomerProfile, LineItem, Role};
 use crate::reason::Reason;
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
@@ -74,13 +75,21 @@ pub struct Customer {
 }
 
 impl Customer {
+    /// `held + outstanding − credit`: negative when a credit balance exceeds
+    /// everything owed and held.
     pub fn exposure(&self) -> Yen {
-        // The three totals are each bounded by sums of bounded amounts.
-        Yen::new(self.held.get() + self.outstanding.get() - self.credit.get())
+        self.held
+            .checked_add(self.outstanding)
+            .and_then(|t| t.checked_sub(self.credit))
+            .bounded("exposure")
     }
 
+    /// What may still be spent: `min(limit, limit − exposure)`. A credit
+    /// balance only offsets what is owed; it never raises spending above
+    /// the limit.
     pub fn available(&self) -> Yen {
-        Yen::new(self.limit.get() - self.exposure().get())
+        let exposure = self.exposure().max(Yen::ZERO);
+        self.limit.checked_sub(exposure).bounded("available")
     }
 
     /// Put order `oi` among the open orders, keeping them ordered by (due
@@ -91,19 +100,6 @@ impl Customer {
             .open_orders
             .partition_point(|&x| (orders[x as usize].due_date, x) <= (due, oi));
         self.open_orders.insert(pos, oi);
-    }
-
-    /// `yen` of an order of `product` bought on `channel` is no longer owed
-    /// (paid, paid with points, or refunded): lower the owed total and the
-    /// product and channel exposures together.
-    pub fn settle(&mut self, product: Product, channel: Channel, yen: i64) {
-        self.outstanding = Yen::new(self.outstanding.get() - yen);
-        if product == Product::PerOrder {
-            self.per_order_exposure = Yen::new(self.per_order_exposure.get() - yen);
-        }
-        if channel == Channel::InStore {
-            self.in_store_exposure = Yen::new(self.in_store_exposure.get() - yen);
-        }
     }
 }
 
@@ -185,7 +181,17 @@ pub struct Order {
 impl Order {
     /// What the customer still owes on this order (never negative).
     pub fn owed(&self) -> Yen {
-        Yen::new((self.captured.get() - self.refunded.get() - self.paid.get()).max(0))
+        self.refundable()
+            .checked_sub(self.paid)
+            .bounded("owed")
+            .max(Yen::ZERO)
+    }
+
+    /// Captured and not refunded (what may still be refunded).
+    pub fn refundable(&self) -> Yen {
+        self.captured
+            .checked_sub(self.refunded)
+            .bounded("refundable")
     }
 }
 

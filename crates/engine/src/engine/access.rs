@@ -41,6 +41,17 @@ impl Engine {
         self.customer_index(principal, customer)
     }
 
+    /// A customer a payment is recorded for or reversed on (see
+    /// [`check_payment_channel`]).
+    pub(crate) fn customer_index_for_payment(
+        &self,
+        principal: Principal,
+        customer: u64,
+    ) -> Result<u32, CommandError> {
+        check_payment_channel(principal)?;
+        self.customer_index(principal, customer)
+    }
+
     /// As [`Engine::customer_index_for_write`], for what only the provider
     /// (an operator key or the local command line) may do to a customer's
     /// contract: merchants get `why` as a 403.
@@ -89,12 +100,33 @@ pub(super) fn visible(principal: Principal, merchant: u32) -> bool {
     }
 }
 
+/// May `principal` change state (other than record or reverse a payment)?
+/// Analysts read only; a payment channel's key (`Role::Payments`) may only
+/// record and reverse payments.
 pub(super) fn check_writer(principal: Principal) -> Result<(), CommandError> {
     match principal {
         Principal::Operator(_, Role::Analyst) => {
             Err(CommandError::forbidden("analysts have read-only access"))
         }
-        _ => Ok(()),
+        Principal::Operator(_, Role::Payments) => Err(CommandError::forbidden(
+            "a payment channel's key may only record and reverse payments",
+        )),
+        Principal::Operator(_, Role::Admin) | Principal::Merchant(_) | Principal::System => Ok(()),
+    }
+}
+
+/// May `principal` record or reverse a payment? Only the provider's payment
+/// channels (`Role::Payments`), an admin operator, or the local command
+/// line: money received is the provider's fact, never a merchant's claim.
+pub(super) fn check_payment_channel(principal: Principal) -> Result<(), CommandError> {
+    match principal {
+        Principal::Operator(_, Role::Admin | Role::Payments) | Principal::System => Ok(()),
+        Principal::Operator(_, Role::Analyst) => {
+            Err(CommandError::forbidden("analysts have read-only access"))
+        }
+        Principal::Merchant(_) => Err(CommandError::forbidden(
+            "payments are recorded by the provider's payment channels, not by merchants",
+        )),
     }
 }
 

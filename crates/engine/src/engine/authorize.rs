@@ -2,8 +2,10 @@
 //! approve (or review) puts on the customer's limit.
 
 use super::Engine;
+use crate::checked::Bounded;
 use crate::command::{AuthorizeInput, Principal};
 use crate::error::CommandError;
+use crate::exposure::cluster_available;
 use crate::identity::{ClusterCredit, SessionKeys};
 use crate::reason::{Reason, ReasonCode};
 use crate::risk::{CustomerFacts, RiskAction, RiskContext};
@@ -82,14 +84,10 @@ impl Engine {
         let c = &mut self.state.customers[ci as usize];
         let status = match decision {
             Decision::Approve | Decision::Review => {
-                c.held = Yen::new(c.held.get() + amount.get());
-                if input.product == Product::PerOrder {
-                    c.per_order_exposure = Yen::new(c.per_order_exposure.get() + amount.get());
-                }
-                if input.channel == Channel::InStore {
-                    c.in_store_exposure = Yen::new(c.in_store_exposure.get() + amount.get());
-                }
-                c.orders_approved += 1;
+                // Precondition: the credit rules let only what fits through.
+                assert!(amount <= c.available(), "approved beyond available");
+                c.hold(input.product, input.channel, amount);
+                c.orders_approved = c.orders_approved.saturating_add(1);
                 // Architecture invariant: an approve never takes exposure
                 // past the limit (reviews hold the amount too).
                 assert!(
@@ -98,6 +96,7 @@ impl Engine {
                     c.exposure(),
                     c.limit
                 );
+                assert!(c.available() <= c.limit, "available above the limit");
                 // And never takes the identity cluster past its shared limit.
                 if let Some(k) = &cluster {
                     assert!(
@@ -176,14 +175,17 @@ impl Engine {
         if self.is_overdue(c, at.jst_date()) || cluster.is_some_and(|k| k.other_overdue) {
             reasons.push(ReasonCode::OverdueInvoice.into());
         }
-        // Amounts are bounded by Yen::AMOUNT_MAX, so these sums cannot overflow.
-        let own_after = Yen::new(c.exposure().get() + amount.get());
-        if own_after > c.limit || cluster.is_some_and(|k| k.exposure_with(own_after) > k.limit) {
+        // A credit balance offsets only what is owed: `available` never
+        // exceeds the limit, for the account or its cluster.
+        if amount > c.available() || cluster.is_some_and(|k| amount > cluster_available(k, c)) {
             reasons.push(ReasonCode::LimitExceeded.into());
         }
         if input.product == Product::PerOrder
-            && c.per_order_exposure.get() + amount.get()
-                > credit.per_order_outstanding_cap_yen.get()
+            && amount
+                > credit
+                    .per_order_outstanding_cap_yen
+                    .checked_sub(c.per_order_exposure)
+                    .bounded("per-order room")
         {
             reasons.push(ReasonCode::ProductLimitExceeded.into());
         }
@@ -194,7 +196,11 @@ impl Engine {
             } else {
                 credit.in_store_new_customer_cap_yen
             };
-            if c.in_store_exposure.get() + amount.get() > cap.get() {
+            if amount
+                > cap
+                    .checked_sub(c.in_store_exposure)
+                    .bounded("in-store room")
+            {
                 reasons.push(if experienced {
                     ReasonCode::InStoreLimitExceeded.into()
                 } else {

@@ -4,6 +4,7 @@
 use super::Engine;
 use super::access::status_conflict;
 use crate::billing::{CreditNote, Invoice, Tier};
+use crate::checked::{Bounded, id32};
 use crate::command::Principal;
 use crate::due;
 use crate::error::CommandError;
@@ -14,7 +15,7 @@ use atobarai_billing::invoice::{credit_note_number, invoice_number};
 use atobarai_billing::points::points_to_claw_back;
 use atobarai_billing::postings::{self};
 use atobarai_billing::schedule::YearMonth;
-use atobarai_core::{At, Channel, Product, Yen};
+use atobarai_core::{At, Product, Yen};
 use atobarai_ledger::{Account, EntryKind, Points, transfer};
 
 impl Engine {
@@ -53,15 +54,19 @@ impl Engine {
         o.captured_at = Some(at);
         o.due_date = Some(due_date);
         let c = &mut self.state.customers[ci as usize];
-        let released = Yen::new(authorized.get() - captured.get());
-        c.held = Yen::new(c.held.get() - authorized.get());
-        c.outstanding = Yen::new(c.outstanding.get() + captured.get());
-        if product == Product::PerOrder {
-            c.per_order_exposure = Yen::new(c.per_order_exposure.get() - released.get());
-        }
-        if channel == Channel::InStore {
-            c.in_store_exposure = Yen::new(c.in_store_exposure.get() - released.get());
-        }
+        let (owed_before, held_before) = (c.outstanding, c.held);
+        c.capture(product, channel, authorized, captured);
+        // Postcondition: the whole hold ended and the captured part is owed.
+        assert_eq!(
+            c.held.checked_add(authorized).bounded("held"),
+            held_before,
+            "capture released the hold"
+        );
+        assert_eq!(
+            c.outstanding.checked_sub(captured).bounded("outstanding"),
+            owed_before,
+            "capture made the captured amount owed"
+        );
         c.open_order(&self.state.orders, oi);
         self.on_capture(at, oi);
         // A credit balance pays new invoices first.
@@ -69,7 +74,8 @@ impl Engine {
         if credit.is_positive() {
             let applied = self.pay_down(at, ci, credit).applied();
             let c = &mut self.state.customers[ci as usize];
-            c.credit = Yen::new(c.credit.get() - applied.get());
+            assert!(applied <= c.credit, "credit applied beyond the balance");
+            c.credit = c.credit.checked_sub(applied).bounded("credit");
             self.post(postings::credit_applied(at, u64::from(oi), ci, applied));
         }
         Ok(Outcome::Order(self.order_view(oi)))
@@ -87,25 +93,8 @@ impl Engine {
         }
         let (ci, amount, product, channel) = (o.customer, o.amount, o.product, o.channel);
         self.state.orders[oi as usize].status = OrderStatus::Cancelled;
-        self.release_hold(ci, amount, product, channel);
+        self.state.customers[ci as usize].release(product, channel, amount);
         Ok(Outcome::Order(self.order_view(oi)))
-    }
-
-    pub(crate) fn release_hold(
-        &mut self,
-        ci: u32,
-        amount: Yen,
-        product: Product,
-        channel: Channel,
-    ) {
-        let c = &mut self.state.customers[ci as usize];
-        c.held = Yen::new(c.held.get() - amount.get());
-        if product == Product::PerOrder {
-            c.per_order_exposure = Yen::new(c.per_order_exposure.get() - amount.get());
-        }
-        if channel == Channel::InStore {
-            c.in_store_exposure = Yen::new(c.in_store_exposure.get() - amount.get());
-        }
     }
 
     pub(crate) fn refund(
@@ -120,7 +109,7 @@ impl Engine {
         if o.status != OrderStatus::Captured {
             return Err(status_conflict(o.status, "refunded"));
         }
-        let refundable = Yen::new(o.captured.get() - o.refunded.get());
+        let refundable = o.refundable();
         if !amount.is_positive() || amount > refundable {
             return Err(CommandError::invalid(
                 "refund_exceeds_captured",
@@ -130,22 +119,42 @@ impl Engine {
         }
         let owed_before = o.owed();
         let o = &mut self.state.orders[oi as usize];
-        o.refunded = Yen::new(o.refunded.get() + amount.get());
+        o.refunded = o.refunded.checked_add(amount).bounded("refunded");
         if o.refunded == o.captured {
             o.status = OrderStatus::Refunded;
         }
         let owed_after = o.owed();
         let (ci, product, channel) = (o.customer, o.product, o.channel);
-        let reduced = owed_before.get() - owed_after.get();
+        let reduced = owed_before
+            .checked_sub(owed_after)
+            .bounded("refund reduction");
+        // Precondition of what follows: a refund lowers what is owed by at
+        // most its amount; the rest was already paid and comes back as credit.
+        assert!(
+            !reduced.is_negative() && reduced <= amount,
+            "refund of {amount} reduced the owed amount by {reduced}"
+        );
+        let to_credit = amount.checked_sub(reduced).bounded("refund to credit");
         let c = &mut self.state.customers[ci as usize];
+        let (outstanding_before, credit_before) = (c.outstanding, c.credit);
         c.settle(product, channel, reduced);
         // What the customer had already paid on the refunded part comes back
         // as a credit balance.
-        c.credit = Yen::new(c.credit.get() + (amount.get() - reduced));
+        c.credit = c.credit.checked_add(to_credit).bounded("credit");
+        // Postcondition: the refund is split exactly between what is owed
+        // and the credit balance.
+        assert_eq!(
+            outstanding_before
+                .checked_sub(c.outstanding)
+                .and_then(|d| d.checked_add(c.credit.checked_sub(credit_before)?))
+                .bounded("refund split"),
+            amount,
+            "refund split between owed and credit"
+        );
         if owed_before.is_positive() && owed_after == Yen::ZERO {
             c.open_orders.retain(|&x| x != oi);
         }
-        self.on_refund(at, oi, Yen::new(reduced), amount);
+        self.on_refund(at, oi, reduced, amount);
         Ok(Outcome::Order(self.order_view(oi)))
     }
 
@@ -165,7 +174,7 @@ impl Engine {
                     Product::PerOrder,
                     issued_on,
                     ci,
-                    b.invoices.len() as u32 + 1,
+                    id32(b.invoices.len()).checked_add(1).bounded("invoices"),
                 );
                 b.invoices.push(Invoice {
                     number: number.to_string(),
@@ -180,7 +189,7 @@ impl Engine {
                     membership_fee: Yen::ZERO,
                     orders: 1,
                 });
-                let i = b.invoices.len() - 1;
+                let i = b.invoices.len().checked_sub(1).bounded("invoices");
                 self.post(postings::capture(at, u64::from(oi), ci, merchant, captured));
                 self.emit_invoice_issued(at, ci, i);
             }
@@ -203,10 +212,10 @@ impl Engine {
         } else {
             Tier::Standard
         };
-        let net_after = Yen::new(o.captured.get() - o.refunded.get());
+        let net_after = o.refundable();
         self.post(postings::refund(at, u64::from(oi), ci, merchant, reduced));
         self.issue_credit_note(at, oi, amount);
-        let to_credit = Yen::new(amount.get() - reduced.get());
+        let to_credit = amount.checked_sub(reduced).bounded("refund to credit");
         if to_credit.is_positive() {
             self.post(Ok(transfer(
                 at,
@@ -217,21 +226,22 @@ impl Engine {
                 to_credit,
             )));
         }
-        if granted > 0
-            && let Ok(back) = points_to_claw_back(Points::new(granted), net_after, tier, &cfg)
-            && back.is_positive()
-        {
-            let taken = self.state.customers[ci as usize]
-                .billing
-                .as_deref_mut()
-                .map(|b| {
-                    b.points
-                        .claw_back(u64::from(oi), back, at.jst_date())
-                        .is_ok()
-                })
-                .unwrap_or(false);
-            if taken {
-                self.state.orders[oi as usize].points_granted -= back.get();
+        if granted > 0 {
+            // Points were granted under validated rules, so the same rules
+            // compute the claw-back; the wallet takes any positive amount
+            // (into a deficit if spent). A failure is a broken invariant.
+            let back = points_to_claw_back(Points::new(granted), net_after, tier, &cfg)
+                .bounded("points to claw back");
+            if back.is_positive() {
+                self.state.customers[ci as usize]
+                    .billing
+                    .as_deref_mut()
+                    .bounded("billing state of a customer with points")
+                    .points
+                    .claw_back(u64::from(oi), back, at.jst_date())
+                    .bounded("points claw-back");
+                let o = &mut self.state.orders[oi as usize];
+                o.points_granted = o.points_granted.checked_sub(back.get()).bounded("points");
                 self.post(postings::points_released(
                     at,
                     u64::from(oi),
@@ -263,14 +273,22 @@ impl Engine {
         });
         let Some(ii) = found else { return };
         let invoice = b.invoices[ii].number.clone();
-        let earlier: i64 = b
-            .credit_notes
-            .iter()
-            .filter(|n| n.invoice == invoice)
-            .map(|n| n.amount.get())
-            .sum();
-        let amount_after = Yen::new(b.invoices[ii].purchases.get() - earlier - amount.get());
-        let number = credit_note_number(today, ci, b.credit_notes.len() as u32 + 1).to_string();
+        let earlier = Yen::checked_sum(
+            b.credit_notes
+                .iter()
+                .filter(|n| n.invoice == invoice)
+                .map(|n| n.amount),
+        )
+        .bounded("credit notes of one invoice");
+        let amount_after = b.invoices[ii]
+            .purchases
+            .checked_sub(earlier)
+            .and_then(|y| y.checked_sub(amount))
+            .bounded("invoice amount after credit notes");
+        let seq = id32(b.credit_notes.len())
+            .checked_add(1)
+            .bounded("credit notes");
+        let number = credit_note_number(today, ci, seq).to_string();
         b.credit_notes.push(CreditNote {
             number,
             invoice,
@@ -279,7 +297,9 @@ impl Engine {
             amount,
             amount_after,
         });
-        let note = (b.credit_notes.len() - 1) as u32;
+        let note = id32(b.credit_notes.len())
+            .checked_sub(1)
+            .bounded("credit notes");
         self.emit(
             at,
             EventKind::CreditNoteIssued,

@@ -1,6 +1,7 @@
 //! Points used as a discount on the monthly product (`RedeemPoints`).
 
 use super::Engine;
+use crate::checked::Bounded;
 use crate::command::Principal;
 use crate::error::CommandError;
 use crate::prefix;
@@ -42,13 +43,15 @@ impl Engine {
             ));
         }
         let orders = &self.state.orders;
-        let monthly_owed: i64 = c
-            .open_orders
-            .iter()
-            .map(|&oi| &orders[oi as usize])
-            .filter(|o| o.product == Product::Monthly)
-            .map(|o| o.owed().get())
-            .sum();
+        let monthly_owed = Yen::checked_sum(
+            c.open_orders
+                .iter()
+                .map(|&oi| &orders[oi as usize])
+                .filter(|o| o.product == Product::Monthly)
+                .map(|o| o.owed()),
+        )
+        .bounded("monthly owed")
+        .get();
         if points > monthly_owed {
             return Err(CommandError::invalid(
                 "points_exceed_statement",
@@ -72,29 +75,35 @@ impl Engine {
                 "points are not usable",
             ));
         }
-        b.points_paid = Yen::new(b.points_paid.get() + points);
-        let mut left = points;
+        // One point is one yen.
+        b.points_paid = b
+            .points_paid
+            .checked_add(Yen::new(points))
+            .bounded("points paid");
+        let mut left = Yen::new(points);
         let mut closed = Vec::new();
         for i in 0..c.open_orders.len() {
             let oi = c.open_orders[i];
-            if left == 0 {
+            if left == Yen::ZERO {
                 break;
             }
             let o = &mut self.state.orders[oi as usize];
             if o.product != Product::Monthly {
                 continue;
             }
-            let pay = o.owed().get().min(left);
-            o.paid = Yen::new(o.paid.get() + pay);
-            left -= pay;
+            let pay = o.owed().min(left);
+            o.paid = o.paid.checked_add(pay).bounded("order paid");
+            left = left.checked_sub(pay).bounded("points left");
             c.settle(o.product, o.channel, pay);
             if o.owed() == Yen::ZERO {
                 closed.push(oi);
                 if o.channel == atobarai_core::Channel::Online {
-                    c.paid_online_orders += 1;
+                    c.paid_online_orders = c.paid_online_orders.saturating_add(1);
                 }
             }
         }
+        // Postcondition: the points were spent in full (validated above).
+        assert_eq!(left, Yen::ZERO, "points left after paying monthly orders");
         c.open_orders.retain(|oi| !closed.contains(oi));
         self.post(postings::points_redeemed(
             at,

@@ -2,7 +2,9 @@
 //! payment paid down.
 
 use super::Engine;
+use super::access::check_payment_channel;
 use crate::billing::PlanStatus;
+use crate::checked::Bounded;
 use crate::command::Principal;
 use crate::error::CommandError;
 use crate::state::Reversal;
@@ -26,9 +28,10 @@ impl Engine {
     ) -> Result<crate::view::Outcome, CommandError> {
         let not_found = || CommandError::not_found("payment_not_found", "id", "payment");
         let pi = u32::try_from(payment).map_err(|_| not_found())?;
+        check_payment_channel(principal)?;
         let p = self.state.payments.get(pi as usize).ok_or_else(not_found)?;
         let ci = self
-            .customer_index_for_write(principal, u64::from(p.customer))
+            .customer_index_for_payment(principal, u64::from(p.customer))
             .map_err(|e| {
                 if e.kind == crate::ErrorKind::NotFound {
                     not_found()
@@ -47,62 +50,80 @@ impl Engine {
         let (amount, applied) = (p.amount, p.applied);
         let paid_down = (*p.paid_down).clone();
         let today = at.jst_date();
-        let mut receivable_up: i64 = paid_down.charges.iter().sum();
-        let mut from_credit = amount.get() - applied.get();
-        for &(oi, yen, closed) in &paid_down.orders {
+        let owed_before = self.total_owed(ci);
+        let yen = |v: i64| Yen::new(v);
+        let charges_back =
+            Yen::checked_sum(paid_down.charges.iter().map(|&v| yen(v))).bounded("charges");
+        let mut receivable_up = charges_back;
+        // The part of the payment that did not reduce what is owed now must
+        // come back out of the credit balance.
+        let mut from_credit = amount.checked_sub(applied).bounded("unapplied");
+        for &(oi, paid, closed) in &paid_down.orders {
+            let paid = yen(paid);
             let o = &mut self.state.orders[oi as usize];
-            let before = o.owed().get();
-            o.paid = Yen::new(o.paid.get() - yen);
-            let after = o.owed().get();
-            let more = after - before;
-            receivable_up += more;
-            from_credit += yen - more;
+            let before = o.owed();
+            o.paid = o.paid.checked_sub(paid).bounded("order paid");
+            let after = o.owed();
+            // A refund since may have made part of the payment credit.
+            let more = after.checked_sub(before).bounded("owed again");
+            receivable_up = receivable_up.checked_add(more).bounded("receivable");
+            from_credit = from_credit
+                .checked_add(paid.checked_sub(more).bounded("paid to credit"))
+                .bounded("from credit");
             let (product, channel) = (o.product, o.channel);
             let c = &mut self.state.customers[ci as usize];
-            c.settle(product, channel, -more);
+            c.owe(product, channel, more);
             if closed && channel == atobarai_core::Channel::Online {
                 c.paid_online_orders = c.paid_online_orders.saturating_sub(1);
             }
-            if before == 0 && more > 0 {
+            if before == Yen::ZERO && more.is_positive() {
                 c.open_order(&self.state.orders, oi);
             }
         }
         let c = &mut self.state.customers[ci as usize];
-        let take = c.credit.get().min(from_credit);
-        c.credit = Yen::new(c.credit.get() - take);
-        let shortfall = from_credit - take;
-        receivable_up += shortfall;
+        let take = c.credit.min(from_credit);
+        c.credit = c.credit.checked_sub(take).bounded("credit");
+        let shortfall = from_credit.checked_sub(take).bounded("shortfall");
+        receivable_up = receivable_up.checked_add(shortfall).bounded("receivable");
         let b = c.billing.get_or_insert_with(Default::default);
-        let [rev, fees, late, damages] = paid_down.charges;
-        b.reversal_owed = Yen::new(b.reversal_owed.get() + rev + shortfall);
-        b.reversal_shortfall = Yen::new(b.reversal_shortfall.get() + shortfall);
-        b.fees_owed = Yen::new(b.fees_owed.get() + fees);
-        if fees > 0 {
+        let [rev, fees, late, damages] = paid_down.charges.map(yen);
+        let add = |owed: Yen, more: Yen| owed.checked_add(more).bounded("charge owed");
+        b.reversal_owed = add(add(b.reversal_owed, rev), shortfall);
+        b.reversal_shortfall = add(b.reversal_shortfall, shortfall);
+        b.fees_owed = add(b.fees_owed, fees);
+        if fees.is_positive() {
             b.fees_due_since = b.fees_due_since.or(paid_down.fees_due_before);
         }
-        b.late_fees_owed = Yen::new(b.late_fees_owed.get() + late);
-        b.damages_owed = Yen::new(b.damages_owed.get() + damages);
-        b.charges_paid = Yen::new(b.charges_paid.get() - (rev + fees + late + damages));
+        b.late_fees_owed = add(b.late_fees_owed, late);
+        b.damages_owed = add(b.damages_owed, damages);
+        b.charges_paid = b
+            .charges_paid
+            .checked_sub(charges_back)
+            .bounded("charges paid");
         if b.overdue.is_none() {
             b.overdue = paid_down.overdue_before;
         }
         if let Some(plan) = b.plan.as_mut()
             && plan.status != PlanStatus::Broken
         {
-            plan.paid = Yen::new((plan.paid.get() - applied.get()).max(0));
+            plan.paid = plan
+                .paid
+                .checked_sub(applied)
+                .bounded("plan paid")
+                .max(Yen::ZERO);
             plan.status = PlanStatus::Active;
         }
-        let mut clawed = Vec::new();
+        // Points this payment earned go back; the wallet takes any positive
+        // amount (into a deficit if already spent), so a refusal is a
+        // broken invariant, never skipped.
         for &(oi, points) in &paid_down.points {
-            if b.points
+            b.points
                 .claw_back(u64::from(oi), Points::new(points), today)
-                .is_ok()
-            {
-                clawed.push((oi, points));
-            }
+                .bounded("points claw-back on reversal");
         }
-        for &(oi, points) in &clawed {
-            self.state.orders[oi as usize].points_granted -= points;
+        for &(oi, points) in &paid_down.points {
+            let o = &mut self.state.orders[oi as usize];
+            o.points_granted = o.points_granted.checked_sub(points).bounded("points");
             self.post(postings::points_released(
                 at,
                 u64::from(oi),
@@ -110,15 +131,28 @@ impl Engine {
                 Points::new(points),
             ));
         }
+        // Postcondition: what is owed rose by exactly what the ledger's
+        // receivable takes back, and the entry balances (cash out ==
+        // receivable up + credit taken).
+        assert_eq!(
+            owed_before.checked_add(receivable_up).bounded("owed after"),
+            self.total_owed(ci),
+            "owed after reversal == before + receivable up"
+        );
+        assert_eq!(
+            receivable_up.checked_add(take).bounded("reversal entry"),
+            amount,
+            "reversal entry balances"
+        );
         let mut postings = vec![Posting::credit(Account::Cash, amount)];
-        if receivable_up > 0 {
+        if receivable_up.is_positive() {
             postings.push(Posting::debit(
                 Account::CustomerReceivable(ci),
-                Yen::new(receivable_up),
+                receivable_up,
             ));
         }
-        if take > 0 {
-            postings.push(Posting::debit(Account::CustomerCredit(ci), Yen::new(take)));
+        if take.is_positive() {
+            postings.push(Posting::debit(Account::CustomerCredit(ci), take));
         }
         self.post(Ok(NewEntry {
             at,
@@ -129,7 +163,7 @@ impl Engine {
         self.state.payments[pi as usize].reversed = Some(Box::new(Reversal {
             at,
             reason: reason.to_owned(),
-            shortfall: Yen::new(shortfall),
+            shortfall,
         }));
         self.emit(at, EventKind::PaymentReversed, ci, Stored::Reversal(pi));
         Ok(crate::view::Outcome::Payment(self.payment_view(pi)))

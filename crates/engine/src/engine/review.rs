@@ -34,7 +34,7 @@ impl Engine {
                 o.status = OrderStatus::Declined;
                 o.decision = Decision::Decline;
                 o.reasons.push(ReasonCode::OperatorDeclined.into());
-                self.release_hold(ci, amount, product, channel);
+                self.state.customers[ci as usize].release(product, channel, amount);
             }
         }
         Ok(Outcome::Order(self.order_view(oi)))

@@ -7,7 +7,7 @@
 
 mod common;
 use atobarai_core::{At, Category, Channel, PaymentMethod, Product, Yen};
-use atobarai_engine::{Command, Engine, Envelope, Idem, Principal};
+use atobarai_engine::{Command, Engine, Envelope, Idem, Principal, Role};
 use common::*;
 use proptest::prelude::*;
 
@@ -158,7 +158,7 @@ fn command(op: &Op, now: At) -> Command {
             points,
         },
         Op::Reverse { payment } => Command::ReversePayment {
-            principal: Principal::Merchant(0),
+            principal: Principal::Operator(0, Role::Payments),
             payment,
             reason: "returned".into(),
         },

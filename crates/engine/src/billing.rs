@@ -171,7 +171,7 @@ pub struct Invoice {
 pub fn remember_dunning(b: &mut CustomerBilling, events: Vec<DunningEvent>) {
     b.dunning.extend(events);
     if b.dunning.len() > DUNNING_KEPT {
-        let excess = b.dunning.len() - DUNNING_KEPT;
+        let excess = b.dunning.len().saturating_sub(DUNNING_KEPT);
         b.dunning.drain(..excess);
     }
 }

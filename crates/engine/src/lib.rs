@@ -12,21 +12,51 @@
 //! - After an approve, a customer's exposure never exceeds its limit.
 //! - A decline is a value ([`Decision::Decline`] with reasons), never an error.
 
+#![deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+#![deny(missing_docs)]
+#![deny(unreachable_pub)]
+
+// Field-by-field docs still to write (see the lead's report).
+#[allow(missing_docs)]
 pub mod billing;
 mod checked;
+// Owned by the journal-format and identity work: their lints are theirs to
+// enable when those files next change.
+#[allow(
+    missing_docs,
+    unreachable_pub,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
 mod command;
 mod due;
 mod engine;
 mod error;
 mod exposure;
 mod idem;
+// Owned by the journal-format and identity work: their lints are theirs to
+// enable when those files next change.
+#[allow(
+    missing_docs,
+    unreachable_pub,
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation
+)]
 mod identity;
+// Field-by-field docs still to write (see the lead's report).
+#[allow(missing_docs)]
 pub mod reason;
+// Field-by-field docs still to write (see the lead's report).
+#[allow(missing_docs)]
 pub mod risk;
 mod seg;
 mod shard;
 mod state;
+// Field-by-field docs still to write (see the lead's report).
+#[allow(missing_docs)]
 mod view;
+// Field-by-field docs still to write (see the lead's report).
+#[allow(missing_docs)]
 pub mod webhook;
 
 /// The identity crate's types the commands and views use.
@@ -42,18 +72,28 @@ pub use identity::{
 };
 pub use reason::{Reason, ReasonCode};
 pub use state::{CustomerStatus, Decision, OrderStatus, Reversal};
-pub use view::{CustomerView, KeyGrant, OrderView, Outcome, PaymentView, SuspensionView};
+pub use view::{
+    AvailableScope, CustomerView, KeyGrant, OrderView, Outcome, PaymentView, SuspensionView,
+};
 
 /// Identifier prefixes shown to callers.
 pub mod prefix {
+    /// Customers.
     pub const CUSTOMER: &str = "cus";
+    /// Orders.
     pub const ORDER: &str = "ord";
+    /// Payments.
     pub const PAYMENT: &str = "pay";
+    /// Category suspensions.
     pub const SUSPENSION: &str = "sus";
+    /// Merchants.
     pub const MERCHANT: &str = "mer";
+    /// Operator keys.
     pub const OPERATOR: &str = "opr";
     /// An identity cluster (named after its smallest customer index).
     pub const CLUSTER: &str = "idc";
+    /// Webhook events.
     pub const EVENT: &str = "evt";
+    /// Webhook endpoints.
     pub const ENDPOINT: &str = "whe";
 }

@@ -9,7 +9,7 @@ use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen}
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Merchant {
+pub(crate) struct Merchant {
     pub name: String,
     pub key_id: String,
     pub secret_sha256: [u8; 32],
@@ -17,7 +17,7 @@ pub struct Merchant {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Operator {
+pub(crate) struct Operator {
     pub name: String,
     pub role: Role,
     pub key_id: String,
@@ -27,12 +27,16 @@ pub struct Operator {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+/// Whether a customer may buy.
 pub enum CustomerStatus {
+    /// May buy, subject to the credit rules.
     Active,
+    /// Every authorization is declined.
     Suspended,
 }
 
 impl CustomerStatus {
+    /// The API spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             CustomerStatus::Active => "active",
@@ -47,7 +51,7 @@ impl CustomerStatus {
 /// not captured, `outstanding` is captured − refunded − paid over open
 /// orders, and `credit` is money paid beyond what was owed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Customer {
+pub(crate) struct Customer {
     pub merchant: u32,
     pub profile: Box<CustomerProfile>,
     pub payment_method: PaymentMethod,
@@ -77,7 +81,7 @@ pub struct Customer {
 impl Customer {
     /// `held + outstanding − credit`: negative when a credit balance exceeds
     /// everything owed and held.
-    pub fn exposure(&self) -> Yen {
+    pub(crate) fn exposure(&self) -> Yen {
         self.held
             .checked_add(self.outstanding)
             .and_then(|t| t.checked_sub(self.credit))
@@ -87,14 +91,14 @@ impl Customer {
     /// What may still be spent: `min(limit, limit − exposure)`. A credit
     /// balance only offsets what is owed; it never raises spending above
     /// the limit.
-    pub fn available(&self) -> Yen {
+    pub(crate) fn available(&self) -> Yen {
         let exposure = self.exposure().max(Yen::ZERO);
         self.limit.checked_sub(exposure).bounded("available")
     }
 
     /// Put order `oi` among the open orders, keeping them ordered by (due
     /// date, order index): payments are allocated from the front.
-    pub fn open_order(&mut self, orders: &crate::seg::SegVec<Order>, oi: u32) {
+    pub(crate) fn open_order(&mut self, orders: &crate::seg::SegVec<Order>, oi: u32) {
         let due = orders[oi as usize].due_date;
         let pos = self
             .open_orders
@@ -105,13 +109,18 @@ impl Customer {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+/// The answer to an authorization.
 pub enum Decision {
+    /// Approved: the amount is held against the limit.
     Approve,
+    /// Declined, with reasons.
     Decline,
+    /// Held for an analyst; the amount is held meanwhile.
     Review,
 }
 
 impl Decision {
+    /// The API spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Approve => "approve",
@@ -123,20 +132,24 @@ impl Decision {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+/// Where an order is in its life.
 pub enum OrderStatus {
     /// Approved; the amount is held against the limit until capture.
     Authorized,
     /// Held for an analyst; the amount is held against the limit.
     InReview,
+    /// Declined (by the rules or an analyst); holds nothing.
     Declined,
     /// Shipped and invoiced; owed until paid.
     Captured,
+    /// Cancelled before capture; holds nothing.
     Cancelled,
     /// Captured, then refunded in full.
     Refunded,
 }
 
 impl OrderStatus {
+    /// The API spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Authorized => "authorized",
@@ -148,13 +161,14 @@ impl OrderStatus {
         }
     }
 
+    /// Is the order's amount held against the limit (not yet captured)?
     pub fn holds_limit(self) -> bool {
         matches!(self, OrderStatus::Authorized | OrderStatus::InReview)
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Order {
+pub(crate) struct Order {
     pub merchant: u32,
     pub customer: u32,
     pub merchant_order_id: Box<str>,
@@ -180,7 +194,7 @@ pub struct Order {
 
 impl Order {
     /// What the customer still owes on this order (never negative).
-    pub fn owed(&self) -> Yen {
+    pub(crate) fn owed(&self) -> Yen {
         self.refundable()
             .checked_sub(self.paid)
             .bounded("owed")
@@ -188,7 +202,7 @@ impl Order {
     }
 
     /// Captured and not refunded (what may still be refunded).
-    pub fn refundable(&self) -> Yen {
+    pub(crate) fn refundable(&self) -> Yen {
         self.captured
             .checked_sub(self.refunded)
             .bounded("refundable")
@@ -198,7 +212,7 @@ impl Order {
 /// What the risk engine reads and people look at, kept out of line so the
 /// hot fields of [`Order`] stay compact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderDetail {
+pub(crate) struct OrderDetail {
     pub items: Vec<LineItem>,
     pub shipping_address: String,
     pub device_id: String,
@@ -206,7 +220,7 @@ pub struct OrderDetail {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Payment {
+pub(crate) struct Payment {
     pub customer: u32,
     pub amount: Yen,
     pub channel: String,
@@ -225,7 +239,9 @@ pub struct Payment {
 /// A returned payment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reversal {
+    /// When the payment was returned.
     pub at: At,
+    /// Why, as the payment channel reported it.
     pub reason: String,
     /// Part of the returned money that could not be taken back from the
     /// credit balance (already spent) and is owed again.
@@ -233,7 +249,7 @@ pub struct Reversal {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Suspension {
+pub(crate) struct Suspension {
     pub category: Category,
     pub merchant: Option<u32>,
     pub channel: Option<Channel>,
@@ -245,7 +261,13 @@ pub struct Suspension {
 
 impl Suspension {
     /// Does this suspension stop `category` for `merchant` on `channel` at `at`?
-    pub fn applies(&self, category: Category, merchant: u32, channel: Channel, at: At) -> bool {
+    pub(crate) fn applies(
+        &self,
+        category: Category,
+        merchant: u32,
+        channel: Channel,
+        at: At,
+    ) -> bool {
         self.category == category
             && self.merchant.is_none_or(|m| m == merchant)
             && self.channel.is_none_or(|c| c == channel)

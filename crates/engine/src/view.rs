@@ -9,6 +9,27 @@ use crate::state::{CustomerStatus, Decision, OrderStatus};
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use serde::{Deserialize, Serialize};
 
+/// What [`CustomerView::available`] is computed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AvailableScope {
+    /// The account alone (it is linked to no other account).
+    Account,
+    /// The account's identity cluster: the members' smallest limit less
+    /// the members' summed exposure.
+    IdentityCluster,
+}
+
+impl AvailableScope {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AvailableScope::Account => "account",
+            AvailableScope::IdentityCluster => "identity_cluster",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerView {
     pub customer: u32,
@@ -17,8 +38,15 @@ pub struct CustomerView {
     pub limit: Yen,
     /// Held + owed − credit balance.
     pub exposure: Yen,
-    /// `limit − exposure`.
+    /// What a decision lets this customer spend now: the account's own
+    /// `min(limit, limit − exposure)`, further capped by its identity
+    /// cluster's shared limit when it is linked to other accounts (see
+    /// `available_scope`). Never above `limit`.
     pub available: Yen,
+    /// Which figure `available` is: the account alone, or its cluster.
+    pub available_scope: AvailableScope,
+    /// `min(limit, limit − exposure)` of this account alone.
+    pub account_available: Yen,
     pub status: CustomerStatus,
     pub payment_method: PaymentMethod,
     /// A payment-method change and the day it takes effect.

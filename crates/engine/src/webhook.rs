@@ -15,6 +15,7 @@
 //! dropped and counted) so an endpoint that is down for weeks cannot grow
 //! memory without bound.
 
+use crate::checked::{Bounded, id32};
 use crate::engine::Engine;
 use crate::error::CommandError;
 use atobarai_billing::schedule::YearMonth;
@@ -240,7 +241,7 @@ impl Engine {
         if !w.endpoints.iter().any(|e| e.wants(kind)) {
             return;
         }
-        w.last_seq += 1;
+        w.last_seq = w.last_seq.saturating_add(1);
         w.events.push_back(StoredEvent {
             seq: w.last_seq,
             at,
@@ -250,7 +251,7 @@ impl Engine {
         });
         if w.events.len() > EVENTS_KEPT_MAX {
             w.events.pop_front();
-            w.dropped += 1;
+            w.dropped = w.dropped.saturating_add(1);
         }
     }
 
@@ -298,7 +299,7 @@ impl Engine {
             failed: VecDeque::new(),
             failed_total: 0,
         });
-        let i = (w.endpoints.len() - 1) as u32;
+        let i = id32(w.endpoints.len().saturating_sub(1));
         Ok(crate::view::Outcome::Webhook(self.endpoint_view(i)))
     }
 
@@ -351,11 +352,13 @@ impl Engine {
                 .filter(|ev| ev.seq > e.delivered_through && ev.seq <= through)
                 .filter(|ev| e.events.contains(&ev.kind))
                 .count() as u64;
-            e.delivered += wanted.saturating_sub(newly_failed);
+            e.delivered = e
+                .delivered
+                .saturating_add(wanted.saturating_sub(newly_failed));
             for &f in failed {
                 if f > e.delivered_through && f <= through {
                     e.failed.push_back(f);
-                    e.failed_total += 1;
+                    e.failed_total = e.failed_total.saturating_add(1);
                 }
             }
             while e.failed.len() > FAILED_KEPT {
@@ -410,9 +413,8 @@ impl Engine {
                     month: inv.month,
                     issued_on: inv.issued_on,
                     due_on: inv.due_on,
-                    amount: Yen::new(
-                        inv.purchases.get() + inv.fee.get() + inv.membership_fee.get(),
-                    ),
+                    amount: Yen::checked_sum([inv.purchases, inv.fee, inv.membership_fee])
+                        .bounded("invoice amount"),
                 }
             }
             Stored::Payment(pi) => {
@@ -461,7 +463,7 @@ impl Engine {
 
     /// Every endpoint, active and removed.
     pub fn webhook_endpoints(&self) -> Vec<EndpointView> {
-        (0..self.state.webhooks.endpoints.len() as u32)
+        (0..id32(self.state.webhooks.endpoints.len()))
             .map(|i| self.endpoint_view(i))
             .collect()
     }
@@ -504,7 +506,7 @@ impl Engine {
                 scanned_through = w.last_seq;
             }
             out.push(Batch {
-                endpoint: i as u32,
+                endpoint: id32(i),
                 url: e.url.clone(),
                 key_nonce: e.key_nonce,
                 after: e.delivered_through,

@@ -3,6 +3,7 @@
 
 use super::Engine;
 use crate::checked::Bounded;
+use crate::checked::id32;
 use crate::command::{AuthorizeInput, Principal};
 use crate::error::CommandError;
 use crate::exposure::cluster_available;
@@ -115,7 +116,7 @@ impl Engine {
             Decision::Decline => OrderStatus::Declined,
         };
         let available_after = c.available();
-        let oi = self.state.orders.len() as u32;
+        let oi = id32(self.state.orders.len());
         self.state.orders.push(Order {
             merchant,
             customer: ci,

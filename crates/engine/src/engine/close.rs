@@ -3,6 +3,7 @@
 
 use super::Engine;
 use crate::billing::Invoice;
+use crate::checked::{Bounded, id32};
 use crate::due;
 use crate::webhook::{EventKind, Stored};
 use atobarai_billing::invoice::invoice_number;
@@ -39,37 +40,30 @@ impl Engine {
             } else {
                 Yen::ZERO
             };
-            let taken = std::mem::take(&mut b.month_orders);
-            let purchases: i64 = taken
-                .iter()
-                .map(|&oi| {
-                    let o = &orders[oi as usize];
-                    o.captured.get() - o.refunded.get()
-                })
-                .sum();
-            let owed: i64 = taken
-                .iter()
-                .map(|&oi| orders[oi as usize].owed().get())
-                .sum();
+            let ci = id32(ci);
             let method = due::method_in_effect(
                 current,
                 pending,
                 month.last_day().plus_days(1).unwrap_or(month.last_day()),
             );
-            let Ok(dates) = statement_dates(month, method, &cfg) else {
-                continue;
-            };
-            let fee = if owed + membership_fee.get() > 0 {
+            // The rules are validated (due days 1–31) and `apply` refuses a
+            // time too close to the end of the calendar, so a statement date
+            // always exists: skipping would drop the month's orders from
+            // every statement.
+            let dates = statement_dates(month, method, &cfg).bounded("statement dates");
+            let taken = std::mem::take(&mut b.month_orders);
+            let purchases =
+                Yen::checked_sum(taken.iter().map(|&oi| orders[oi as usize].refundable()))
+                    .bounded("statement purchases");
+            let owed = Yen::checked_sum(taken.iter().map(|&oi| orders[oi as usize].owed()))
+                .bounded("statement owed");
+            let fee = if owed.is_positive() || membership_fee.is_positive() {
                 dates.fee
             } else {
                 Yen::ZERO
             };
-            let number = invoice_number(
-                Product::Monthly,
-                dates.issued_on,
-                ci as u32,
-                b.invoices.len() as u32 + 1,
-            );
+            let seq = id32(b.invoices.len()).checked_add(1).bounded("invoices");
+            let number = invoice_number(Product::Monthly, dates.issued_on, ci, seq);
             b.invoices.push(Invoice {
                 number: number.to_string(),
                 product: Product::Monthly,
@@ -78,23 +72,31 @@ impl Engine {
                 issued_on: dates.issued_on,
                 due_on: dates.due_on,
                 method,
-                purchases: Yen::new(purchases),
+                purchases,
                 fee,
                 membership_fee,
-                orders: taken.len() as u32,
+                orders: id32(taken.len()),
             });
             if (fee.is_positive() || membership_fee.is_positive()) && b.fees_due_since.is_none() {
                 b.fees_due_since = Some(dates.due_on);
             }
-            if fee.is_positive() {
-                b.fees_owed = Yen::new(b.fees_owed.get() + fee.get());
-                fees.push((ci as u32, Charge::PaymentFee, fee));
+            let fees_before = b.fees_owed;
+            for (kind, charge) in [
+                (Charge::PaymentFee, fee),
+                (Charge::MembershipFee, membership_fee),
+            ] {
+                if charge.is_positive() {
+                    b.fees_owed = b.fees_owed.checked_add(charge).bounded("fees owed");
+                    fees.push((ci, kind, charge));
+                }
             }
-            if membership_fee.is_positive() {
-                b.fees_owed = Yen::new(b.fees_owed.get() + membership_fee.get());
-                fees.push((ci as u32, Charge::MembershipFee, membership_fee));
-            }
-            issued.push((ci as u32, b.invoices.len() - 1));
+            // Postcondition: the statement's fees are owed, nothing else.
+            assert_eq!(
+                b.fees_owed,
+                Yen::checked_sum([fees_before, fee, membership_fee]).bounded("fees owed"),
+                "month close added exactly the statement's fees"
+            );
+            issued.push((ci, b.invoices.len().checked_sub(1).bounded("invoices")));
         }
         for (ci, kind, fee) in fees {
             self.post(postings::charge(at, u64::from(ci), ci, kind, fee));
@@ -105,6 +107,6 @@ impl Engine {
     }
 
     pub(crate) fn emit_invoice_issued(&mut self, at: At, ci: u32, i: usize) {
-        self.emit(at, EventKind::InvoiceIssued, ci, Stored::Invoice(i as u32));
+        self.emit(at, EventKind::InvoiceIssued, ci, Stored::Invoice(id32(i)));
     }
 }

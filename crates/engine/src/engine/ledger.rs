@@ -1,6 +1,7 @@
 //! Posting money events to the double-entry ledger held in state.
 
 use super::Engine;
+use crate::checked::Bounded;
 use atobarai_billing::BillingError;
 use atobarai_billing::postings::YenEntry;
 use atobarai_core::{At, Yen};
@@ -14,11 +15,11 @@ impl Engine {
         match entry {
             Ok(e) => {
                 if self.state.ledger.post(e).is_err() {
-                    self.state.ledger_errors += 1;
+                    self.state.ledger_errors = self.state.ledger_errors.saturating_add(1);
                 }
             }
             Err(BillingError::NotPositive) => {}
-            Err(_) => self.state.ledger_errors += 1,
+            Err(_) => self.state.ledger_errors = self.state.ledger_errors.saturating_add(1),
         }
     }
 
@@ -36,7 +37,7 @@ impl Engine {
         if applied.is_positive() {
             postings.push(Posting::credit(Account::CustomerReceivable(ci), applied));
         }
-        let to_credit = Yen::new(amount.get() - applied.get());
+        let to_credit = amount.checked_sub(applied).bounded("payment to credit");
         if to_credit.is_positive() {
             postings.push(Posting::credit(Account::CustomerCredit(ci), to_credit));
         }

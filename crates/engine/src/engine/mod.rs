@@ -20,6 +20,8 @@ mod suspensions;
 mod tick;
 mod views;
 
+use tick::check_time;
+
 use crate::command::{Command, Envelope};
 use crate::error::CommandError;
 use crate::idem::{IdemTable, Lookup};
@@ -73,6 +75,7 @@ pub(crate) struct Indexes {
     operator_by_key: FxHashMap<String, u32>,
 }
 
+/// The deterministic state machine: state, configuration and risk policy.
 pub struct Engine {
     pub(crate) config: Config,
     pub(crate) policy: Box<dyn RiskPolicy>,
@@ -83,6 +86,7 @@ pub struct Engine {
 /// The result of applying one envelope.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
+    /// What the command produced (shown to the caller).
     pub outcome: Outcome,
     /// False when nothing changed (an idempotent replay, a known payment
     /// reference): such an envelope need not be journaled.
@@ -92,20 +96,29 @@ pub struct Applied {
 /// Counts for dashboards and metrics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EngineStats {
+    /// Commands that changed state (the journal position).
     pub applied: u64,
+    /// Merchants registered.
     pub merchants: usize,
+    /// Operator keys registered.
     pub operators: usize,
+    /// Customers registered.
     pub customers: usize,
+    /// Orders ever authorized (any decision).
     pub orders: usize,
+    /// Payments recorded.
     pub payments: usize,
+    /// Idempotency records kept.
     pub idempotency_records: usize,
 }
 
 impl Engine {
+    /// An empty engine with the baseline risk policy.
     pub fn new(config: Config) -> Engine {
         Engine::with_policy(config, Box::new(BaselinePolicy))
     }
 
+    /// An empty engine with `policy` deciding what the credit rules let through.
     pub fn with_policy(config: Config, policy: Box<dyn RiskPolicy>) -> Engine {
         Engine {
             config,
@@ -115,6 +128,7 @@ impl Engine {
         }
     }
 
+    /// The configuration in force (rules as last journaled).
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -134,6 +148,7 @@ impl Engine {
         self.state.applied
     }
 
+    /// Counts for dashboards and metrics.
     pub fn stats(&self) -> EngineStats {
         EngineStats {
             applied: self.state.applied,
@@ -171,16 +186,23 @@ impl Engine {
         }
         // Time-driven billing up to this command's day (the node journals an
         // explicit clock command first whenever the day changes).
+        check_time(at)?;
         self.catch_up(at);
         let (outcome, changed) = self.dispatch(at, &env.command)?;
         if changed || env.idem.is_some() {
             self.state.now = self.state.now.max(at);
-            self.state.applied += 1;
+            self.state.applied = self.state.applied.saturating_add(1);
             if let Some(idem) = &env.idem {
                 self.state.idem.insert(idem, at, outcome.clone());
             }
-            let retention = self.config.limits.idempotency_retention_hours * MS_PER_HOUR;
-            self.state.idem.expire_before(at.plus_ms(-retention));
+            let retention = self
+                .config
+                .limits
+                .idempotency_retention_hours
+                .saturating_mul(MS_PER_HOUR);
+            self.state
+                .idem
+                .expire_before(at.plus_ms(retention.saturating_neg()));
         }
         Ok(Applied {
             outcome,

@@ -2,6 +2,7 @@
 
 use super::Engine;
 use crate::billing::{ActivePlan, CustomerBilling, PlanStatus, PlanView};
+use crate::checked::Bounded;
 use crate::command::Principal;
 use crate::error::CommandError;
 use atobarai_billing::dunning::split_into_instalments;
@@ -30,7 +31,7 @@ impl Engine {
             .billing
             .as_deref()
             .map_or(Yen::ZERO, CustomerBilling::charges_owed);
-        let debt = Yen::new(c.outstanding.get() + charges.get());
+        let debt = c.outstanding.checked_add(charges).bounded("debt");
         if c.billing
             .as_deref()
             .and_then(|b| b.plan.as_ref())

@@ -2,6 +2,7 @@
 //! payment-method changes.
 
 use super::Engine;
+use crate::checked::id32;
 use crate::command::{CustomerProfile, Principal, Role};
 use crate::error::CommandError;
 use crate::identity::IdentityKeys;
@@ -19,7 +20,7 @@ impl Engine {
         secret_sha256: [u8; 32],
     ) -> Result<Outcome, CommandError> {
         self.check_key_id_free(key_id)?;
-        let idx = self.state.merchants.len() as u32;
+        let idx = id32(self.state.merchants.len());
         self.state.merchants.push(Merchant {
             name: name.to_string(),
             key_id: key_id.to_string(),
@@ -42,7 +43,7 @@ impl Engine {
         secret_sha256: [u8; 32],
     ) -> Result<Outcome, CommandError> {
         self.check_key_id_free(key_id)?;
-        let idx = self.state.operators.len() as u32;
+        let idx = id32(self.state.operators.len());
         self.state.operators.push(Operator {
             name: name.to_string(),
             role,
@@ -102,7 +103,7 @@ impl Engine {
                 format!("customers must be at least {age_min} years old"),
             ));
         }
-        let idx = self.state.customers.len() as u32;
+        let idx = id32(self.state.customers.len());
         // Customer `i` is identity account `i`; only a bug could break that,
         // and then nothing is registered.
         if self.state.identity.accounts() != idx as usize {
@@ -191,14 +192,14 @@ impl Engine {
         let merchants = self.state.merchants.iter().enumerate().map(|(i, m)| {
             (
                 m.key_id.clone(),
-                Principal::Merchant(i as u32),
+                Principal::Merchant(id32(i)),
                 m.secret_sha256,
             )
         });
         let operators = self.state.operators.iter().enumerate().map(|(i, o)| {
             (
                 o.key_id.clone(),
-                Principal::Operator(i as u32, o.role),
+                Principal::Operator(id32(i), o.role),
                 o.secret_sha256,
             )
         });

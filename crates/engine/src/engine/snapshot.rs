@@ -1,6 +1,7 @@
 //! Digest, snapshots and restore (the layout's version lives here).
 
 use super::{Engine, Indexes, State};
+use crate::checked::id32;
 use crate::error::{CommandError, ErrorKind};
 use atobarai_core::Config;
 use sha2::{Digest, Sha256};
@@ -19,6 +20,7 @@ impl Engine {
         Sha256::digest(self.state_bytes()).into()
     }
 
+    /// The state as bytes, behind the layout's magic header.
     pub fn snapshot(&self) -> Vec<u8> {
         let mut out = SNAPSHOT_MAGIC.to_vec();
         out.extend(self.state_bytes());
@@ -31,6 +33,7 @@ impl Engine {
         postcard::to_stdvec(&self.state).expect("engine state serializes")
     }
 
+    /// An engine from a snapshot, checked against every invariant.
     pub fn restore(config: Config, bytes: &[u8]) -> Result<Engine, CommandError> {
         let corrupt = || {
             CommandError::new(
@@ -66,20 +69,18 @@ impl Engine {
         let idx = &mut self.idx;
         *idx = Indexes::default();
         for (i, c) in s.customers.iter().enumerate() {
-            idx.customer_by_external.insert(
-                (c.merchant, c.profile.external_id.as_str().into()),
-                i as u32,
-            );
+            idx.customer_by_external
+                .insert((c.merchant, c.profile.external_id.as_str().into()), id32(i));
         }
         for (i, p) in s.payments.iter().enumerate() {
             idx.payment_by_reference
-                .insert(p.reference.as_str().into(), i as u32);
+                .insert(p.reference.as_str().into(), id32(i));
         }
         for (i, m) in s.merchants.iter().enumerate() {
-            idx.merchant_by_key.insert(m.key_id.clone(), i as u32);
+            idx.merchant_by_key.insert(m.key_id.clone(), id32(i));
         }
         for (i, o) in s.operators.iter().enumerate() {
-            idx.operator_by_key.insert(o.key_id.clone(), i as u32);
+            idx.operator_by_key.insert(o.key_id.clone(), id32(i));
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Category suspensions (kill switches) per merchant and channel.
 
 use super::Engine;
+use crate::checked::id32;
 use crate::command::SuspensionInput;
 use crate::error::CommandError;
 use crate::state::Suspension;
@@ -23,7 +24,7 @@ impl Engine {
                 "until must be after from",
             ));
         }
-        let si = self.state.suspensions.len() as u32;
+        let si = id32(self.state.suspensions.len());
         self.state.suspensions.push(Suspension {
             category: input.category,
             merchant: input.merchant,
@@ -53,11 +54,12 @@ impl Engine {
             ));
         }
         s.lifted_at = Some(at);
-        Ok(Outcome::Suspension(self.suspension_view(si as u32)))
+        Ok(Outcome::Suspension(self.suspension_view(id32(si))))
     }
 
+    /// Every suspension, lifted or not, oldest first.
     pub fn suspensions(&self) -> Vec<SuspensionView> {
-        (0..self.state.suspensions.len() as u32)
+        (0..id32(self.state.suspensions.len()))
             .map(|i| self.suspension_view(i))
             .collect()
     }

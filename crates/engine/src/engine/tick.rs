@@ -3,6 +3,7 @@
 
 use super::Engine;
 use crate::billing::{PlanStatus, remember_dunning};
+use crate::checked::{Bounded, id32};
 use crate::error::CommandError;
 use crate::view::Outcome;
 use crate::webhook::{EventKind, Stored};
@@ -14,7 +15,7 @@ use atobarai_ledger::EntryKind;
 
 /// Days one catch-up processes at most; a longer gap (a store left idle for
 /// years) jumps, accruing the skipped span at once.
-const CATCH_UP_DAYS_MAX: i64 = 3_660;
+const CATCH_UP_DAYS_MAX: i32 = 3_660;
 
 impl Engine {
     pub(crate) fn advance_clock(&mut self, to: At) -> Result<Outcome, CommandError> {
@@ -25,6 +26,7 @@ impl Engine {
                 format!("the clock is at {} and never moves back", self.state.now),
             ));
         }
+        check_time(to).map_err(|e| e.field("to"))?;
         // `apply` moves `now` to the envelope time; make that `to`.
         self.state.now = to;
         self.catch_up(to);
@@ -63,23 +65,21 @@ impl Engine {
         if today <= day {
             return;
         }
-        if day.days_until(today) > CATCH_UP_DAYS_MAX {
-            day = today
-                .plus_days(-(CATCH_UP_DAYS_MAX as i32))
-                .unwrap_or(today);
+        if day.days_until(today) > i64::from(CATCH_UP_DAYS_MAX) {
+            day = today.plus_days(-CATCH_UP_DAYS_MAX).unwrap_or(today);
         }
         while day < today {
-            let Ok(next) = day.plus_days(1) else { break };
-            day = next;
+            // `day < today`, so the next day exists.
+            day = day.plus_days(1).bounded("next day");
             if day.day() == 1 {
                 self.promote_pending_methods(day);
-                if let Ok(prev) = day.plus_days(-1) {
-                    self.close_month(at, YearMonth::of(prev));
-                }
+                // `day` is after the day already billed: yesterday exists.
+                let prev = day.plus_days(-1).bounded("previous day");
+                self.close_month(at, YearMonth::of(prev));
             }
             for ci in 0..self.state.customers.len() {
                 if self.state.customers[ci].billing.is_some() {
-                    self.tick_customer(at, ci as u32, day);
+                    self.tick_customer(at, id32(ci), day);
                 }
             }
         }
@@ -94,12 +94,14 @@ impl Engine {
         let c = &mut self.state.customers[ci as usize];
         // Principal overdue at the start of `day`: open orders are sorted by
         // due date, so stop at the first not yet due.
-        let mut principal = 0i64;
+        let mut principal = Yen::ZERO;
         let mut first_due = None;
         for &oi in &c.open_orders {
             match orders[oi as usize].due_date {
                 Some(due) if due < day => {
-                    principal += orders[oi as usize].owed().get();
+                    principal = principal
+                        .checked_add(orders[oi as usize].owed())
+                        .bounded("overdue principal");
                     first_due = first_due.or(Some(due));
                 }
                 _ => break,
@@ -124,12 +126,14 @@ impl Engine {
         }
         // A plan kept to pauses late fees, damages and dunning; a missed
         // instalment breaks it and they run again from that day.
-        let total_owed = outstanding.get() + b.charges_owed().get();
+        let total_owed = outstanding
+            .checked_add(b.charges_owed())
+            .bounded("total owed");
         let mut paused = false;
         if let Some(plan) = b.plan.as_mut()
             && plan.status == PlanStatus::Active
         {
-            if total_owed == 0 {
+            if total_owed == Yen::ZERO {
                 plan.status = PlanStatus::Completed;
                 plan.status_on = day;
             } else if plan.paid < plan.required_before(day) {
@@ -144,22 +148,30 @@ impl Engine {
         }
         let mut charges: Vec<(Charge, Yen)> = Vec::new();
         let mut dunning = Vec::new();
-        if let Some(state) = b.overdue.as_mut()
-            && let Ok(accrual) =
-                state.advance(day, Yen::new(principal), &config.billing, &config.dunning)
-        {
+        if let Some(state) = b.overdue.as_mut() {
+            // Validated rules and a bounded principal: the accrual always
+            // computes; skipping it would silently forgive late fees.
+            let accrual = state
+                .advance(day, principal, &config.billing, &config.dunning)
+                .bounded("overdue accrual");
             if accrual.late_fees.is_positive() {
-                b.late_fees_owed = Yen::new(b.late_fees_owed.get() + accrual.late_fees.get());
+                b.late_fees_owed = b
+                    .late_fees_owed
+                    .checked_add(accrual.late_fees)
+                    .bounded("late fees owed");
                 charges.push((Charge::LateFee, accrual.late_fees));
             }
             if accrual.damages.is_positive() {
-                b.damages_owed = Yen::new(b.damages_owed.get() + accrual.damages.get());
+                b.damages_owed = b
+                    .damages_owed
+                    .checked_add(accrual.damages)
+                    .bounded("damages owed");
                 charges.push((Charge::DelayDamages, accrual.damages));
             }
             dunning = accrual.dunning.clone();
             remember_dunning(b, accrual.dunning);
         }
-        if principal == 0
+        if principal == Yen::ZERO
             && b.late_fees_owed == Yen::ZERO
             && b.damages_owed == Yen::ZERO
             && fees_due.is_none()
@@ -174,7 +186,7 @@ impl Engine {
                 ci,
                 Stored::Overdue {
                     first_missed_due: due,
-                    principal: Yen::new(principal),
+                    principal,
                 },
             );
         }
@@ -194,3 +206,21 @@ impl Engine {
         }
     }
 }
+
+/// Refuse a time so close to the end of the calendar that a statement or
+/// due date after it could not be computed (the day's billing work must
+/// never fail once it starts).
+pub(super) fn check_time(t: At) -> Result<(), CommandError> {
+    match t.jst_date().plus_days(CALENDAR_MARGIN_DAYS) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(CommandError::invalid(
+            "time_out_of_range",
+            "at",
+            "the time is too far in the future",
+        )),
+    }
+}
+
+/// Days after any accepted time that dates must still exist for (statement
+/// due dates, payment plans, point expiry).
+const CALENDAR_MARGIN_DAYS: i32 = 3_660;

@@ -2,14 +2,18 @@
 
 use super::Engine;
 use crate::billing::{BalanceView, CreditNote, CustomerBilling, Invoice};
+use crate::checked::Bounded;
 use crate::command::Principal;
 use crate::error::CommandError;
+use crate::exposure::cluster_available;
 use crate::identity::IdentityView;
 use crate::prefix;
+use crate::view::AvailableScope;
 use crate::view::{CustomerView, OrderView, PaymentView};
 use atobarai_core::{At, Yen, ids};
 
 impl Engine {
+    /// A customer by public id (`cus_…`), if `principal` may see it.
     pub fn customer(&self, principal: Principal, id: &str) -> Result<CustomerView, CommandError> {
         let customer = ids::decode(prefix::CUSTOMER, id)
             .ok_or_else(|| CommandError::not_found("customer_not_found", "id", "customer"))?;
@@ -23,8 +27,18 @@ impl Engine {
     /// the members with their links and the evidence chain to each, and the
     /// accounts sharing only an address or a recent IP.
     pub fn identity(&self, principal: Principal, id: &str) -> Result<IdentityView, CommandError> {
-        if matches!(principal, Principal::Merchant(_)) {
-            return Err(CommandError::forbidden("identity is for operators"));
+        match principal {
+            Principal::Merchant(_) => {
+                return Err(CommandError::forbidden("identity is for operators"));
+            }
+            // A payment channel needs a customer and its balance, never who
+            // the customer is linked to.
+            Principal::Operator(_, crate::command::Role::Payments) => {
+                return Err(CommandError::forbidden(
+                    "identity is not for payment-channel keys",
+                ));
+            }
+            Principal::Operator(..) | Principal::System => {}
         }
         let customer = ids::decode(prefix::CUSTOMER, id)
             .ok_or_else(|| CommandError::not_found("customer_not_found", "id", "customer"))?;
@@ -37,6 +51,7 @@ impl Engine {
             .ok_or_else(|| CommandError::not_found("customer_not_found", "id", "customer"))
     }
 
+    /// An order by public id (`ord_…`), if `principal` may see it.
     pub fn order(&self, principal: Principal, id: &str) -> Result<OrderView, CommandError> {
         let order = ids::decode(prefix::ORDER, id)
             .ok_or_else(|| CommandError::not_found("order_not_found", "id", "order"))?;
@@ -44,14 +59,35 @@ impl Engine {
         Ok(self.order_view(oi))
     }
 
+    /// The figure decisions use: the account's available, capped by its
+    /// identity cluster's when it has one.
+    pub(crate) fn decision_available(&self, ci: u32, at: At) -> (Yen, AvailableScope) {
+        let c = &self.state.customers[ci as usize];
+        let today = at.jst_date();
+        match self
+            .state
+            .identity
+            .cluster_credit(ci, &self.state.customers, |m| self.is_overdue(m, today))
+        {
+            Some(k) => (
+                c.available().min(cluster_available(&k, c)),
+                AvailableScope::IdentityCluster,
+            ),
+            None => (c.available(), AvailableScope::Account),
+        }
+    }
+
     pub(crate) fn customer_view_at(&self, ci: u32, at: At) -> CustomerView {
         let c = &self.state.customers[ci as usize];
+        let (available, available_scope) = self.decision_available(ci, at);
         CustomerView {
             customer: ci,
             external_id: c.profile.external_id.clone(),
             limit: c.limit,
             exposure: c.exposure(),
-            available: c.available(),
+            available,
+            available_scope,
+            account_available: c.available(),
             status: c.status,
             payment_method: c.payment_method,
             payment_method_next: c.pending_method,
@@ -125,6 +161,7 @@ impl Engine {
             .map_err(|e| e.field("id"))
     }
 
+    /// What a customer owes today, by kind.
     pub fn balance(&self, principal: Principal, id: &str) -> Result<BalanceView, CommandError> {
         let ci = self.customer_from_id(principal, id)?;
         let c = &self.state.customers[ci as usize];
@@ -146,9 +183,8 @@ impl Engine {
             delay_damages: damages,
             returned_payments: returned,
             points: b.map_or(0, |b| b.points.balance(today).get()),
-            total: Yen::new(
-                c.outstanding.get() + fees.get() + late_fees.get() + damages.get() + returned.get(),
-            ),
+            total: Yen::checked_sum([c.outstanding, fees, late_fees, damages, returned])
+                .bounded("balance total"),
             overdue,
             credit_balance: c.credit,
             dunning: b.map_or_else(Vec::new, |b| b.dunning.clone()),

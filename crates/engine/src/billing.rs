@@ -13,6 +13,7 @@
 
 use crate::checked::Bounded;
 pub use atobarai_billing::dunning::{DunningAction, DunningEvent};
+use atobarai_billing::dunning::{Instalment, PaymentPlan};
 use atobarai_billing::overdue::OverdueState;
 use atobarai_billing::points::PointsWallet;
 pub use atobarai_billing::points::Tier;
@@ -28,7 +29,9 @@ pub const DUNNING_KEPT: usize = 32;
 pub struct CustomerBilling {
     /// Statement payment fees owed (¥209 per convenience-store/paper statement).
     pub fees_owed: Yen,
+    /// Late fees owed (¥100 on each late-fee day).
     pub late_fees_owed: Yen,
+    /// Delay damages owed (on principal only).
     pub damages_owed: Yen,
     /// Due date of the oldest statement whose fees (payment fee, membership
     /// fee) are not paid yet; unpaid past it, the customer is overdue.
@@ -44,7 +47,9 @@ pub struct CustomerBilling {
     pub points_paid: Yen,
     /// Present while anything is overdue.
     pub overdue: Option<OverdueState>,
+    /// Points granted, expiring, and any claw-back deficit.
     pub points: PointsWallet,
+    /// The most recent dunning steps (at most `DUNNING_KEPT`).
     pub dunning: Vec<DunningEvent>,
     /// Per-order invoices and monthly statements, in issue order.
     pub invoices: Vec<Invoice>,
@@ -64,12 +69,14 @@ pub struct CustomerBilling {
 /// that month's statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
+    /// The day the tier was taken.
     pub since: JstDate,
     /// The last month of membership, once cancelled.
     pub ends_after: Option<YearMonth>,
 }
 
 impl Membership {
+    /// Is the tier active on `day`?
     pub fn active_on(&self, day: JstDate) -> bool {
         self.since <= day && self.ends_after.is_none_or(|e| YearMonth::of(day) <= e)
     }
@@ -85,11 +92,15 @@ impl Membership {
 /// re-issued amount (`amount_after`) say what is owed on it now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreditNote {
+    /// Credit-note number (`C…`).
     pub number: String,
     /// The invoice or statement it corrects.
     pub invoice: String,
+    /// The refunded order.
     pub order: u32,
+    /// The day of the refund.
     pub issued_on: JstDate,
+    /// The amount taken back.
     pub amount: Yen,
     /// The invoice's purchases after this and every earlier credit note.
     pub amount_after: Yen,
@@ -150,20 +161,27 @@ impl PaidDown {
 /// monthly statement (on the 1st).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invoice {
+    /// Invoice or statement number.
     pub number: String,
+    /// Per-order invoice or monthly statement.
     pub product: Product,
     /// The order of a per-order invoice.
     pub order: Option<u32>,
     /// The purchase month of a statement.
     pub month: Option<YearMonth>,
+    /// Issued on (capture day, or the 1st after the month).
     pub issued_on: JstDate,
+    /// Due on.
     pub due_on: JstDate,
+    /// The payment method it is paid with.
     pub method: PaymentMethod,
     /// Purchases billed (captured − refunded at issue).
     pub purchases: Yen,
+    /// The payment-method fee on this statement.
     pub fee: Yen,
     /// The paid tier's monthly fee, on statements.
     pub membership_fee: Yen,
+    /// Orders on it.
     pub orders: u32,
 }
 
@@ -176,26 +194,31 @@ pub fn remember_dunning(b: &mut CustomerBilling, events: Vec<DunningEvent>) {
     }
 }
 
-use atobarai_billing::dunning::{Instalment, PaymentPlan};
-
 /// What a customer owes today (`GET /v1/customers/{id}/balance`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BalanceView {
+    /// Dense index of the customer.
     pub customer: u32,
     /// Captured, not refunded, not yet paid.
     pub principal: Yen,
     /// Statement payment fees.
     pub fees: Yen,
+    /// Late fees owed.
     pub late_fees: Yen,
+    /// Delay damages owed.
     pub delay_damages: Yen,
     /// Owed again because a returned payment's over-payment credit had
     /// already been spent.
     pub returned_payments: Yen,
     /// Points usable today (net of any claw-back deficit).
     pub points: i64,
+    /// Everything owed: the sum of the above.
     pub total: Yen,
+    /// Anything past its due date.
     pub overdue: bool,
+    /// Money paid beyond what was owed.
     pub credit_balance: Yen,
+    /// The most recent dunning steps.
     pub dunning: Vec<DunningEvent>,
 }
 
@@ -216,16 +239,20 @@ pub enum PlanStatus {
 /// A payment plan agreed with the customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivePlan {
+    /// The day the plan was agreed.
     pub agreed_on: JstDate,
+    /// The debt and its instalments.
     pub plan: PaymentPlan,
     /// Paid towards the plan since it was agreed.
     pub paid: Yen,
+    /// Active, completed or broken.
     pub status: PlanStatus,
     /// The day the status last changed.
     pub status_on: JstDate,
 }
 
 impl ActivePlan {
+    /// Count `applied` towards the plan while it is active.
     pub fn record_payment(&mut self, applied: Yen) {
         if self.status == PlanStatus::Active {
             self.paid = self.paid.checked_add(applied).bounded("plan paid");
@@ -248,12 +275,19 @@ impl ActivePlan {
 /// `GET`/`POST /v1/customers/{id}/payment-plan`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanView {
+    /// Dense index of the customer.
     pub customer: u32,
+    /// The day the plan was agreed.
     pub agreed_on: JstDate,
+    /// Everything owed when it was agreed.
     pub debt: Yen,
+    /// Paid towards the plan since.
     pub paid: Yen,
+    /// Active, completed or broken.
     pub status: PlanStatus,
+    /// The day the status last changed.
     pub status_on: JstDate,
+    /// The instalments, by due date.
     pub instalments: Vec<Instalment>,
 }
 

@@ -271,6 +271,11 @@ impl Engine {
             Product::PerOrder => i.order == Some(oi),
             Product::Monthly => i.product == Product::Monthly && i.month == month,
         });
+        // Every captured order is on an invoice (per order) or, once its
+        // month closed, on that month's statement. Only a catch-up that
+        // jumped a gap of over ten idle years leaves older orders on a later
+        // statement; there is then no document to note against.
+        debug_assert!(found.is_some(), "refunded order {oi} is on no invoice");
         let Some(ii) = found else { return };
         let invoice = b.invoices[ii].number.clone();
         let earlier = Yen::checked_sum(

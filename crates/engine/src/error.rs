@@ -4,8 +4,8 @@
 
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 /// The class of an error (decides the HTTP status).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The input is well-formed but not acceptable (HTTP 422).
     Invalid,
@@ -17,8 +17,8 @@ pub enum ErrorKind {
     Forbidden,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
 /// Why a command or query was refused; nothing changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandError {
     /// The class (HTTP status).
     pub kind: ErrorKind,

@@ -41,19 +41,13 @@ mod idem;
     clippy::cast_possible_truncation
 )]
 mod identity;
-// Docs of these modules' items are still to write: missing_docs is
-// allowed here only.
-#[allow(missing_docs)]
 pub mod reason;
-// Docs of these modules' items are still to write: missing_docs is
-// allowed here only.
-#[allow(missing_docs)]
 pub mod risk;
 mod seg;
 mod shard;
 mod state;
 mod view;
-// Docs of these modules' items are still to write: missing_docs is
+// Docs of the webhook module's items are still to write: missing_docs is
 // allowed here only.
 #[allow(missing_docs)]
 pub mod webhook;

@@ -25,9 +25,9 @@ pub(crate) struct Operator {
     pub created_at: At,
 }
 
+/// Whether a customer may buy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-/// Whether a customer may buy.
 pub enum CustomerStatus {
     /// May buy, subject to the credit rules.
     Active,
@@ -107,9 +107,9 @@ impl Customer {
     }
 }
 
+/// The answer to an authorization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-/// The answer to an authorization.
 pub enum Decision {
     /// Approved: the amount is held against the limit.
     Approve,
@@ -130,9 +130,9 @@ impl Decision {
     }
 }
 
+/// Where an order is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-/// Where an order is in its life.
 pub enum OrderStatus {
     /// Approved; the amount is held against the limit until capture.
     Authorized,

@@ -30,8 +30,8 @@ impl AvailableScope {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 /// A customer as callers see it: limit, exposure and what may be spent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerView {
     /// Dense customer index (public id `cus_…`).
     pub customer: u32,
@@ -76,8 +76,8 @@ pub struct CustomerView {
     pub tier_ends_after: Option<atobarai_billing::schedule::YearMonth>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 /// An order as callers see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
     /// Dense order index (public id `ord_…`).
     pub order: u32,
@@ -113,8 +113,8 @@ pub struct OrderView {
     pub captured_at: Option<At>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 /// A received payment as callers see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentView {
     /// Dense payment index (public id `pay_…`).
     pub payment: u32,
@@ -138,8 +138,8 @@ pub struct PaymentView {
     pub reversed: Option<crate::state::Reversal>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 /// A category suspension (kill switch) as callers see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuspensionView {
     /// Dense suspension index (public id `sus_…`).
     pub suspension: u32,
@@ -166,8 +166,8 @@ pub struct KeyGrant {
     pub name: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 /// What an applied command produced.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     /// A merchant was added.
     Merchant(KeyGrant),

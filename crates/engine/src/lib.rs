@@ -9,7 +9,11 @@
 //!   always produce the same state, outcomes and [`Engine::digest`].
 //! - A command that fails changes nothing: [`Engine::apply`] validates
 //!   everything before its first mutation.
-//! - After an approve, a customer's exposure never exceeds its limit.
+//! - After an approve, a customer's exposure never exceeds its limit, and
+//!   what may be spent (`available`) never exceeds the limit: a credit
+//!   balance only offsets what is owed.
+//! - Money is checked arithmetic only (`clippy::arithmetic_side_effects` is
+//!   denied); input that could overflow is refused with a [`CommandError`].
 //! - A decline is a value ([`Decision::Decline`] with reasons), never an error.
 
 #![deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
@@ -47,9 +51,6 @@ mod seg;
 mod shard;
 mod state;
 mod view;
-// Docs of the webhook module's items are still to write: missing_docs is
-// allowed here only.
-#[allow(missing_docs)]
 pub mod webhook;
 
 /// The identity crate's types the commands and views use.

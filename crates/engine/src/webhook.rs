@@ -33,14 +33,18 @@ pub const ENDPOINTS_MAX: usize = 100;
 /// Most given-up event numbers remembered per endpoint.
 pub const FAILED_KEPT: usize = 1_000;
 
+/// What an event is about (endpoints subscribe by kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum EventKind {
     /// A per-order invoice (at capture) or a monthly statement (on the 1st).
     InvoiceIssued,
+    /// A payment was recorded.
     PaymentReceived,
     /// A customer's first missed due date (sent once per overdue spell).
     CustomerOverdue,
+    /// A payment was returned by its channel.
     PaymentReversed,
+    /// A refund issued a credit note against an invoice or statement.
     CreditNoteIssued,
     /// A dunning step is due (reminder, phone call, suspension, plan offer):
     /// for the systems that send the e-mail/SMS or open the call task.
@@ -48,6 +52,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in declaration order.
     pub const ALL: [EventKind; 6] = [
         EventKind::InvoiceIssued,
         EventKind::PaymentReceived,
@@ -57,6 +62,7 @@ impl EventKind {
         EventKind::DunningStep,
     ];
 
+    /// The API spelling (`invoice.issued`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::InvoiceIssued => "invoice.issued",
@@ -68,43 +74,69 @@ impl EventKind {
         }
     }
 
+    /// The kind with this API spelling.
     pub fn parse(s: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
+/// An event's payload, resolved from state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventData {
+    /// An invoice or statement was issued.
     Invoice {
+        /// Its number.
         number: String,
+        /// Per-order invoice or monthly statement.
         product: Product,
+        /// The statement's month (monthly only).
         month: Option<YearMonth>,
+        /// Issued on.
         issued_on: JstDate,
+        /// Due on.
         due_on: JstDate,
         /// Purchases + payment fee + membership fee.
         amount: Yen,
     },
+    /// A payment was recorded.
     Payment {
+        /// Dense payment index.
         payment: u32,
+        /// The amount received.
         amount: Yen,
+        /// Part of it that settled what was owed.
         applied: Yen,
+        /// The channel's reference.
         reference: String,
     },
+    /// The customer became overdue.
     Overdue {
+        /// The first due date missed.
         first_missed_due: JstDate,
+        /// Principal overdue at that moment.
         principal: Yen,
     },
+    /// A payment was returned.
     Reversal {
+        /// Dense payment index.
         payment: u32,
+        /// The amount returned.
         amount: Yen,
+        /// Why, as the channel reported it.
         reason: String,
     },
+    /// A credit note was issued.
     CreditNote {
+        /// Its number.
         number: String,
+        /// The invoice or statement it corrects.
         invoice: String,
+        /// The amount taken back.
         amount: Yen,
+        /// What is owed on the invoice after it.
         amount_after: Yen,
     },
+    /// A dunning step is due.
     Dunning(atobarai_billing::dunning::DunningEvent),
 }
 
@@ -113,9 +145,13 @@ pub enum EventData {
 pub struct Event {
     /// From 1, dense over recorded events.
     pub seq: u64,
+    /// When it happened.
     pub at: At,
+    /// What it is about.
     pub kind: EventKind,
+    /// Dense index of the customer.
     pub customer: u32,
+    /// Its payload.
     pub data: EventData,
 }
 
@@ -132,38 +168,55 @@ pub enum Stored {
     Reversal(u32),
     /// The customer's credit note at this index.
     CreditNote(u32),
+    /// The customer became overdue (first missed due date, principal then).
     Overdue {
+        /// The first due date missed.
         first_missed_due: JstDate,
+        /// Principal overdue at that moment.
         principal: Yen,
     },
+    /// A dunning step is due.
     Dunning(atobarai_billing::dunning::DunningEvent),
 }
 
+/// An event in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEvent {
+    /// From 1, dense over recorded events.
     pub seq: u64,
+    /// When it happened.
     pub at: At,
+    /// What it is about.
     pub kind: EventKind,
+    /// Dense index of the customer.
     pub customer: u32,
+    /// Its payload, by reference where large.
     pub data: Stored,
 }
 
+/// A webhook endpoint and its delivery cursor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
+    /// Where events are POSTed.
     pub url: String,
     /// Input to the endpoint's signing secret, which the shell derives
     /// from its `webhooks.signing_key` (so the secret itself is never in
     /// the journal or a snapshot).
     pub key_nonce: [u8; 16],
+    /// The kinds it subscribes to.
     pub events: Vec<EventKind>,
+    /// When it was added.
     pub created_at: At,
+    /// When it was removed.
     pub removed_at: Option<At>,
     /// Every event with `seq <= delivered_through` is done (delivered or
     /// given up).
     pub delivered_through: u64,
+    /// Events delivered successfully.
     pub delivered: u64,
     /// Events given up after every retry (most recent [`FAILED_KEPT`]).
     pub failed: VecDeque<u64>,
+    /// Events ever given up.
     pub failed_total: u64,
 }
 
@@ -172,14 +225,18 @@ impl Endpoint {
         self.removed_at.is_none()
     }
 
+    /// Does this active endpoint subscribe to `kind`?
     pub fn wants(&self, kind: EventKind) -> bool {
         self.active() && self.events.contains(&kind)
     }
 }
 
+/// Endpoints and the events waiting for them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookState {
+    /// Every endpoint, removed ones included (dense index).
     pub endpoints: Vec<Endpoint>,
+    /// Events some active endpoint still waits for, oldest first.
     pub events: VecDeque<StoredEvent>,
     /// The last sequence number given to an event.
     pub last_seq: u64,
@@ -206,24 +263,36 @@ impl WebhookState {
 /// An endpoint as operators see it (never the secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointView {
+    /// Dense endpoint index (public id `whe_…`).
     pub endpoint: u32,
+    /// Where events are POSTed.
     pub url: String,
+    /// The kinds it subscribes to.
     pub events: Vec<EventKind>,
+    /// When it was added.
     pub created_at: At,
+    /// When it was removed.
     pub removed_at: Option<At>,
+    /// Every event up to this sequence number is done.
     pub delivered_through: u64,
+    /// Events delivered successfully.
     pub delivered: u64,
     /// Events waiting for this endpoint.
     pub pending: u64,
+    /// Events given up after every retry (the most recent kept).
     pub failed: Vec<u64>,
+    /// Events ever given up.
     pub failed_total: u64,
 }
 
 /// What the dispatcher sends next to one endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Batch {
+    /// Dense endpoint index.
     pub endpoint: u32,
+    /// Where to POST.
     pub url: String,
+    /// Input to the endpoint's signing secret (derived in the shell).
     pub key_nonce: [u8; 16],
     /// The endpoint's cursor: every event up to here is done.
     pub after: u64,

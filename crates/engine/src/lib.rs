@@ -59,7 +59,7 @@ pub use command::{
     AuthorizeInput, Command, CustomerProfile, Envelope, Idem, LineItem, PaymentInput, Principal,
     ReviewVerdict, Role, SuspensionInput,
 };
-pub use engine::{Applied, Engine, EngineStats};
+pub use engine::{Applied, Engine, EngineStats, PAGE_LIMIT_MAX, Page};
 pub use error::{CommandError, ErrorKind};
 pub use identity::{
     EvidenceStep, IdentityKeys, IdentityLink, IdentityMember, IdentityView, SessionKeys,

@@ -143,6 +143,7 @@ impl Engine {
             points_granted: 0,
             points_paid_tier: false,
         });
+        self.idx.add_order(oi, &self.state.orders[oi as usize]);
         Ok(Outcome::Order(self.order_view(oi)))
     }
 

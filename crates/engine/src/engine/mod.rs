@@ -5,6 +5,7 @@
 mod access;
 mod authorize;
 mod close;
+mod console;
 mod invariants;
 mod ledger;
 mod membership;
@@ -20,6 +21,7 @@ mod suspensions;
 mod tick;
 mod views;
 
+pub use console::{PAGE_LIMIT_MAX, Page};
 use tick::check_time;
 
 use crate::command::{Command, Envelope};
@@ -73,6 +75,29 @@ pub(crate) struct Indexes {
     payment_by_reference: ShardedMap<Box<str>, u32>,
     merchant_by_key: FxHashMap<String, u32>,
     operator_by_key: FxHashMap<String, u32>,
+    /// Orders held for review, by order index (= oldest first).
+    in_review: std::collections::BTreeSet<u32>,
+    /// Each customer's orders, ascending.
+    orders_of_customer: FxHashMap<u32, Vec<u32>>,
+    /// Orders by (merchant, merchant's order id), ascending.
+    orders_by_merchant_id: FxHashMap<(u32, Box<str>), Vec<u32>>,
+}
+
+impl Indexes {
+    /// Index a new order (called where orders are appended and on rebuild).
+    fn add_order(&mut self, oi: u32, o: &crate::state::Order) {
+        if o.status == crate::state::OrderStatus::InReview {
+            self.in_review.insert(oi);
+        }
+        self.orders_of_customer
+            .entry(o.customer)
+            .or_default()
+            .push(oi);
+        self.orders_by_merchant_id
+            .entry((o.merchant, o.merchant_order_id.clone()))
+            .or_default()
+            .push(oi);
+    }
 }
 
 /// The deterministic state machine: state, configuration and risk policy.

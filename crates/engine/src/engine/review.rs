@@ -22,6 +22,7 @@ impl Engine {
             ));
         }
         let (ci, amount, product, channel) = (o.customer, o.amount, o.product, o.channel);
+        self.idx.in_review.remove(&oi);
         match verdict {
             ReviewVerdict::Approve => {
                 let o = &mut self.state.orders[oi as usize];

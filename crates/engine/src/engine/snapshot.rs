@@ -68,6 +68,9 @@ impl Engine {
         s.idem.rebuild_index();
         let idx = &mut self.idx;
         *idx = Indexes::default();
+        for (i, o) in s.orders.iter().enumerate() {
+            idx.add_order(id32(i), o);
+        }
         for (i, c) in s.customers.iter().enumerate() {
             idx.customer_by_external
                 .insert((c.merchant, c.profile.external_id.as_str().into()), id32(i));

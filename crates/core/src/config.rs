@@ -248,6 +248,14 @@ pub struct BillingConfig {
     pub points_paid_tier_bp: i64,
     pub paid_tier_fee_yen: Yen,
     pub points_expiry_months: i8,
+    // --- payment rules (engine) ---
+    /// A payment may exceed what the customer owes (principal, fees, late
+    /// fees, damages, returned payments) by at most this much; the excess
+    /// becomes a credit balance. Larger payments are refused
+    /// (`payment_exceeds_balance`). The default, ¥1,000, absorbs a rounded-up
+    /// transfer or a fee paid twice without letting a payment channel park
+    /// large sums on an account.
+    pub overpayment_tolerance_yen: Yen,
 }
 
 impl Default for BillingConfig {
@@ -267,6 +275,7 @@ impl Default for BillingConfig {
             points_paid_tier_bp: 150,
             paid_tier_fee_yen: Yen::new(300),
             points_expiry_months: 6,
+            overpayment_tolerance_yen: Yen::new(1_000),
         }
     }
 }
@@ -390,6 +399,10 @@ impl Config {
             (b.bank_debit_fee_yen, "billing.bank_debit_fee_yen"),
             (b.late_fee_yen, "billing.late_fee_yen"),
             (b.paid_tier_fee_yen, "billing.paid_tier_fee_yen"),
+            (
+                b.overpayment_tolerance_yen,
+                "billing.overpayment_tolerance_yen",
+            ),
         ] {
             check(yen(fee), field, "must be between 0 and the largest amount");
         }

@@ -12,7 +12,7 @@ use atobarai_billing::schedule::{YearMonth, per_order_due_date, statement_dates}
 use atobarai_core::config::BillingConfig;
 use atobarai_core::{JstDate, PaymentMethod, Product};
 
-pub fn method_in_effect(
+pub(crate) fn method_in_effect(
     current: PaymentMethod,
     pending: Option<(PaymentMethod, JstDate)>,
     on: JstDate,
@@ -23,7 +23,7 @@ pub fn method_in_effect(
     }
 }
 
-pub fn due_date(
+pub(crate) fn due_date(
     cfg: &BillingConfig,
     product: Product,
     captured_on: JstDate,

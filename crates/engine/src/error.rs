@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+/// The class of an error (decides the HTTP status).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The input is well-formed but not acceptable (HTTP 422).
@@ -16,15 +17,21 @@ pub enum ErrorKind {
     Forbidden,
 }
 
+/// Why a command or query was refused; nothing changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommandError {
+    /// The class (HTTP status).
     pub kind: ErrorKind,
+    /// Stable machine-readable code (`payment_exceeds_balance`, …).
     pub code: &'static str,
+    /// The request field at fault, in the API's spelling.
     pub field: Option<&'static str>,
+    /// A human-readable explanation.
     pub message: String,
 }
 
 impl CommandError {
+    /// An error of `kind` with `code` and `message`, no field.
     pub fn new(kind: ErrorKind, code: &'static str, message: impl Into<String>) -> Self {
         CommandError {
             kind,
@@ -34,23 +41,28 @@ impl CommandError {
         }
     }
 
+    /// Name the request field at fault.
     pub fn field(mut self, field: &'static str) -> Self {
         self.field = Some(field);
         self
     }
 
+    /// 404: `what` does not exist or is not the caller's.
     pub fn not_found(code: &'static str, field: &'static str, what: &str) -> Self {
         CommandError::new(ErrorKind::NotFound, code, format!("{what} not found")).field(field)
     }
 
+    /// 422: the value of `field` is not acceptable.
     pub fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
         CommandError::new(ErrorKind::Invalid, code, message).field(field)
     }
 
+    /// 409: the request conflicts with current state.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         CommandError::new(ErrorKind::Conflict, code, message)
     }
 
+    /// 403: the caller may not do this.
     pub fn forbidden(message: impl Into<String>) -> Self {
         CommandError::new(ErrorKind::Forbidden, "forbidden", message)
     }

@@ -2,6 +2,7 @@
 //! the first outcome. Kept in arrival order so expiry pops from the front and
 //! serialization is deterministic; the hash index is rebuilt on load.
 
+use crate::checked::Bounded;
 use crate::command::{Idem, Principal};
 use crate::shard::ShardedMap;
 use crate::view::Outcome;
@@ -34,7 +35,8 @@ impl ChunkedQueue {
                 self.chunks.push_back(chunk);
             }
         }
-        self.len += 1;
+        // Bounded by memory: a VecDeque of chunks cannot hold usize::MAX.
+        self.len = self.len.checked_add(1).bounded("idempotency records");
     }
 
     fn front(&self) -> Option<&IdemRecord> {
@@ -45,8 +47,9 @@ impl ChunkedQueue {
         if self.len == 0 {
             return;
         }
-        self.head += 1;
-        self.len -= 1;
+        // `len > 0`, so the front chunk holds an element at `head`.
+        self.head = self.head.checked_add(1).bounded("idempotency head");
+        self.len = self.len.checked_sub(1).bounded("idempotency records");
         if self
             .chunks
             .front()
@@ -58,8 +61,10 @@ impl ChunkedQueue {
     }
 
     fn get(&self, i: usize) -> Option<&IdemRecord> {
-        let i = i + self.head;
-        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+        let i = i.checked_add(self.head)?;
+        self.chunks
+            .get(i.checked_div(CHUNK)?)?
+            .get(i.checked_rem(CHUNK)?)
     }
 
     fn iter(&self) -> impl Iterator<Item = &IdemRecord> {
@@ -90,7 +95,7 @@ impl<'de> Deserialize<'de> for ChunkedQueue {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IdemRecord {
+pub(crate) struct IdemRecord {
     pub principal: Principal,
     pub key: String,
     pub request_hash: [u8; 16],
@@ -99,7 +104,7 @@ pub struct IdemRecord {
 }
 
 #[derive(Default, Serialize, Deserialize)]
-pub struct IdemTable {
+pub(crate) struct IdemTable {
     /// Sequence number of `records[0]`.
     first_seq: u64,
     records: ChunkedQueue,
@@ -131,27 +136,33 @@ impl PartialEq for IdemTable {
     }
 }
 
-pub enum Lookup<'a> {
+pub(crate) enum Lookup<'a> {
     Miss,
     Same(&'a Outcome),
     Reused,
 }
 
 impl IdemTable {
-    pub fn rebuild_index(&mut self) {
+    pub(crate) fn rebuild_index(&mut self) {
         self.index.clear();
         for (i, r) in self.records.iter().enumerate() {
             self.index.insert(
                 (r.principal, r.key.as_str().into()),
-                self.first_seq + i as u64,
+                self.first_seq
+                    .checked_add(u64::try_from(i).bounded("record index"))
+                    .bounded("idempotency sequence"),
             );
         }
     }
 
-    pub fn lookup(&self, idem: &Idem) -> Lookup<'_> {
+    pub(crate) fn lookup(&self, idem: &Idem) -> Lookup<'_> {
         match self.index.get(&Probe(idem.principal, &idem.key)) {
             None => Lookup::Miss,
-            Some(&seq) => match self.records.get((seq - self.first_seq) as usize) {
+            Some(&seq) => match seq
+                .checked_sub(self.first_seq)
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| self.records.get(i))
+            {
                 Some(r) if r.request_hash == idem.request_hash => Lookup::Same(&r.outcome),
                 Some(_) => Lookup::Reused,
                 None => Lookup::Miss,
@@ -159,8 +170,11 @@ impl IdemTable {
         }
     }
 
-    pub fn insert(&mut self, idem: &Idem, at: At, outcome: Outcome) {
-        let seq = self.first_seq + self.records.len as u64;
+    pub(crate) fn insert(&mut self, idem: &Idem, at: At, outcome: Outcome) {
+        let seq = self
+            .first_seq
+            .checked_add(u64::try_from(self.records.len).bounded("record count"))
+            .bounded("idempotency sequence");
         self.index
             .insert((idem.principal, idem.key.as_str().into()), seq);
         self.records.push_back(IdemRecord {
@@ -173,7 +187,7 @@ impl IdemTable {
     }
 
     /// Forget records older than `cutoff`.
-    pub fn expire_before(&mut self, cutoff: At) {
+    pub(crate) fn expire_before(&mut self, cutoff: At) {
         while let Some(front) = self.records.front() {
             if front.at >= cutoff {
                 break;
@@ -183,11 +197,14 @@ impl IdemTable {
                 self.index.remove(&probe);
             }
             self.records.pop_front();
-            self.first_seq += 1;
+            self.first_seq = self
+                .first_seq
+                .checked_add(1)
+                .bounded("idempotency sequence");
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.records.len
     }
 }

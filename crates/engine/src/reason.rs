@@ -4,25 +4,38 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Why an order was declined or held (stable codes shown to merchants).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonCode {
+    /// The order would take exposure past the shared limit (account or cluster).
     LimitExceeded,
+    /// The per-order invoice product's own cap would be exceeded.
     ProductLimitExceeded,
+    /// The in-store cap would be exceeded.
     InStoreLimitExceeded,
+    /// Not enough paid online history for in-store payment yet.
     InStoreHistoryInsufficient,
+    /// An invoice of this customer or a linked account is overdue.
     OverdueInvoice,
+    /// The account is suspended.
     AccountSuspended,
+    /// A category in the cart is suspended for this merchant or channel.
     CategorySuspended,
+    /// Only gift cards, prepaid or e-money in the cart.
     CashEquivalentOnlyCart,
+    /// A first use that buys cash-equivalent value.
     FirstUseCashEquivalent,
+    /// An analyst approved the order after review.
     OperatorApproved,
+    /// An analyst declined the order after review.
     OperatorDeclined,
 }
 
 /// A reason attached to a decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reason {
+    /// The stable code.
     pub code: ReasonCode,
 }
 
@@ -33,6 +46,7 @@ impl From<ReasonCode> for Reason {
 }
 
 impl ReasonCode {
+    /// Every code, in declaration order.
     pub const ALL: &'static [ReasonCode] = &[
         ReasonCode::LimitExceeded,
         ReasonCode::ProductLimitExceeded,
@@ -47,6 +61,7 @@ impl ReasonCode {
         ReasonCode::OperatorDeclined,
     ];
 
+    /// The API spelling (`limit_exceeded`, …).
     pub const fn code(self) -> &'static str {
         match self {
             ReasonCode::LimitExceeded => "limit_exceeded",
@@ -63,6 +78,7 @@ impl ReasonCode {
         }
     }
 
+    /// The message shown to Japanese-speaking buyers and merchants.
     pub const fn message_ja(self) -> &'static str {
         match self {
             ReasonCode::LimitExceeded => "ご利用可能枠を超えるため、このご注文は承認できません。",
@@ -91,6 +107,7 @@ impl ReasonCode {
         }
     }
 
+    /// The message in English.
     pub const fn message_en(self) -> &'static str {
         match self {
             ReasonCode::LimitExceeded => "The order would exceed the customer's credit limit.",

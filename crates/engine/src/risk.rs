@@ -15,9 +15,13 @@ use atobarai_core::{At, Yen};
 /// What a policy may read about the customer at decision time.
 #[derive(Clone, Copy, Debug)]
 pub struct CustomerFacts {
+    /// Orders ever approved or held for this customer.
     pub orders_approved: u32,
+    /// Online orders paid in full.
     pub paid_online_orders: u32,
+    /// `held + outstanding − credit` of the account (negative with a credit balance).
     pub exposure: Yen,
+    /// The account's limit.
     pub limit: Yen,
     /// Identity cluster (strong links only: phone, e-mail, device): how
     /// many accounts are this person, this one included (1 when alone).
@@ -29,35 +33,49 @@ pub struct CustomerFacts {
     pub cluster_member_overdue: bool,
     /// The cluster's exposure and limit (the customer's own when alone).
     pub cluster_exposure: Yen,
+    /// The smallest limit among the cluster's members.
     pub cluster_limit: Yen,
 }
 
 /// The order under decision.
 pub struct RiskContext<'a> {
+    /// When the authorization arrived.
     pub at: At,
+    /// The order as the merchant sent it.
     pub order: &'a AuthorizeInput,
+    /// The order total.
     pub amount: Yen,
+    /// What is known about the customer.
     pub customer: CustomerFacts,
 }
 
+/// What a policy decides.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RiskAction {
+    /// Approve: hold the amount.
     Approve,
+    /// Hold the amount for an analyst.
     Review,
+    /// Decline.
     Decline,
 }
 
+/// A policy's decision with its reasons.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RiskVerdict {
+    /// What to do.
     pub action: RiskAction,
+    /// Why (shown to the merchant).
     pub reasons: Vec<Reason>,
 }
 
 /// A deterministic risk policy: same context, same verdict.
 pub trait RiskPolicy: Send + Sync {
+    /// Decide on an order that passed every credit rule.
     fn assess(&self, ctx: &RiskContext<'_>) -> RiskVerdict;
 }
 
+/// The default policy: cash-equivalent carts go to review.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct BaselinePolicy;
 

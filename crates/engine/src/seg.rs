@@ -3,6 +3,7 @@
 //! stop the engine for a second at each doubling; this one never moves an
 //! element. Serialized exactly like a `Vec` (a sequence).
 
+use crate::checked::Bounded;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 use std::marker::PhantomData;
@@ -14,7 +15,7 @@ const MASK: usize = CHUNK - 1;
 
 #[derive(Clone, Debug)]
 #[allow(clippy::len_without_is_empty)]
-pub struct SegVec<T> {
+pub(crate) struct SegVec<T> {
     chunks: Vec<Vec<T>>,
     len: usize,
 }
@@ -29,29 +30,30 @@ impl<T> Default for SegVec<T> {
 }
 
 impl<T> SegVec<T> {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    pub fn push(&mut self, value: T) {
+    pub(crate) fn push(&mut self, value: T) {
         if self.len & MASK == 0 {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
         if let Some(last) = self.chunks.last_mut() {
             last.push(value);
-            self.len += 1;
+            // Bounded by memory: the chunks cannot hold usize::MAX values.
+            self.len = self.len.checked_add(1).bounded("segmented vector length");
         }
     }
 
-    pub fn get(&self, i: usize) -> Option<&T> {
+    pub(crate) fn get(&self, i: usize) -> Option<&T> {
         self.chunks.get(i >> CHUNK_BITS)?.get(i & MASK)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.chunks.iter_mut().flatten()
     }
 }
@@ -114,7 +116,7 @@ mod tests {
     fn behaves_like_a_vec_across_chunk_boundaries() {
         let mut s = SegVec::default();
         let mut v = Vec::new();
-        for i in 0..(CHUNK * 2 + 5) as u32 {
+        for i in 0..u32::try_from(CHUNK * 2 + 5).unwrap() {
             s.push(i);
             v.push(i);
         }

@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 
 const SHARDS: usize = 256;
 
-pub struct ShardedMap<K, V> {
+pub(crate) struct ShardedMap<K, V> {
     shards: Box<[HashMap<K, V, FxBuildHasher>]>,
 }
 
@@ -30,33 +30,33 @@ fn shard_of<Q: Hash + ?Sized>(q: &Q) -> usize {
 }
 
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
-    pub fn get<Q: Hash + Equivalent<K> + ?Sized>(&self, q: &Q) -> Option<&V> {
+    pub(crate) fn get<Q: Hash + Equivalent<K> + ?Sized>(&self, q: &Q) -> Option<&V> {
         self.shards[shard_of(q)].get(q)
     }
 
-    pub fn contains_key<Q: Hash + Equivalent<K> + ?Sized>(&self, q: &Q) -> bool {
+    pub(crate) fn contains_key<Q: Hash + Equivalent<K> + ?Sized>(&self, q: &Q) -> bool {
         self.shards[shard_of(q)].contains_key(q)
     }
 
-    pub fn insert(&mut self, k: K, v: V) -> Option<V> {
+    pub(crate) fn insert(&mut self, k: K, v: V) -> Option<V> {
         self.shards[shard_of(&k)].insert(k, v)
     }
 
-    pub fn remove<Q: Hash + Equivalent<K> + ?Sized>(&mut self, q: &Q) -> Option<V> {
+    pub(crate) fn remove<Q: Hash + Equivalent<K> + ?Sized>(&mut self, q: &Q) -> Option<V> {
         self.shards[shard_of(q)].remove(q)
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(HashMap::len).sum()
     }
 
     #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.shards.iter().all(HashMap::is_empty)
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.shards.iter_mut().for_each(HashMap::clear);
     }
 }

@@ -2,13 +2,14 @@
 //! is serialized into snapshots and hashed into the digest, so it must be
 //! deterministic: no hash-map iteration reaches the serialized form.
 
+use crate::checked::Bounded;
 use crate::command::{CustomerProfile, LineItem, Role};
 use crate::reason::Reason;
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Merchant {
+pub(crate) struct Merchant {
     pub name: String,
     pub key_id: String,
     pub secret_sha256: [u8; 32],
@@ -16,7 +17,7 @@ pub struct Merchant {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Operator {
+pub(crate) struct Operator {
     pub name: String,
     pub role: Role,
     pub key_id: String,
@@ -24,14 +25,18 @@ pub struct Operator {
     pub created_at: At,
 }
 
+/// Whether a customer may buy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CustomerStatus {
+    /// May buy, subject to the credit rules.
     Active,
+    /// Every authorization is declined.
     Suspended,
 }
 
 impl CustomerStatus {
+    /// The API spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             CustomerStatus::Active => "active",
@@ -46,7 +51,7 @@ impl CustomerStatus {
 /// not captured, `outstanding` is captured − refunded − paid over open
 /// orders, and `credit` is money paid beyond what was owed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Customer {
+pub(crate) struct Customer {
     pub merchant: u32,
     pub profile: Box<CustomerProfile>,
     pub payment_method: PaymentMethod,
@@ -74,48 +79,48 @@ pub struct Customer {
 }
 
 impl Customer {
-    pub fn exposure(&self) -> Yen {
-        // The three totals are each bounded by sums of bounded amounts.
-        Yen::new(self.held.get() + self.outstanding.get() - self.credit.get())
+    /// `held + outstanding − credit`: negative when a credit balance exceeds
+    /// everything owed and held.
+    pub(crate) fn exposure(&self) -> Yen {
+        self.held
+            .checked_add(self.outstanding)
+            .and_then(|t| t.checked_sub(self.credit))
+            .bounded("exposure")
     }
 
-    pub fn available(&self) -> Yen {
-        Yen::new(self.limit.get() - self.exposure().get())
+    /// What may still be spent: `min(limit, limit − exposure)`. A credit
+    /// balance only offsets what is owed; it never raises spending above
+    /// the limit.
+    pub(crate) fn available(&self) -> Yen {
+        let exposure = self.exposure().max(Yen::ZERO);
+        self.limit.checked_sub(exposure).bounded("available")
     }
 
     /// Put order `oi` among the open orders, keeping them ordered by (due
     /// date, order index): payments are allocated from the front.
-    pub fn open_order(&mut self, orders: &crate::seg::SegVec<Order>, oi: u32) {
+    pub(crate) fn open_order(&mut self, orders: &crate::seg::SegVec<Order>, oi: u32) {
         let due = orders[oi as usize].due_date;
         let pos = self
             .open_orders
             .partition_point(|&x| (orders[x as usize].due_date, x) <= (due, oi));
         self.open_orders.insert(pos, oi);
     }
-
-    /// `yen` of an order of `product` bought on `channel` is no longer owed
-    /// (paid, paid with points, or refunded): lower the owed total and the
-    /// product and channel exposures together.
-    pub fn settle(&mut self, product: Product, channel: Channel, yen: i64) {
-        self.outstanding = Yen::new(self.outstanding.get() - yen);
-        if product == Product::PerOrder {
-            self.per_order_exposure = Yen::new(self.per_order_exposure.get() - yen);
-        }
-        if channel == Channel::InStore {
-            self.in_store_exposure = Yen::new(self.in_store_exposure.get() - yen);
-        }
-    }
 }
 
+/// The answer to an authorization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
+    /// Approved: the amount is held against the limit.
     Approve,
+    /// Declined, with reasons.
     Decline,
+    /// Held for an analyst; the amount is held meanwhile.
     Review,
 }
 
 impl Decision {
+    /// The API spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Decision::Approve => "approve",
@@ -125,6 +130,7 @@ impl Decision {
     }
 }
 
+/// Where an order is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
@@ -132,15 +138,18 @@ pub enum OrderStatus {
     Authorized,
     /// Held for an analyst; the amount is held against the limit.
     InReview,
+    /// Declined (by the rules or an analyst); holds nothing.
     Declined,
     /// Shipped and invoiced; owed until paid.
     Captured,
+    /// Cancelled before capture; holds nothing.
     Cancelled,
     /// Captured, then refunded in full.
     Refunded,
 }
 
 impl OrderStatus {
+    /// The API spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Authorized => "authorized",
@@ -152,13 +161,14 @@ impl OrderStatus {
         }
     }
 
+    /// Is the order's amount held against the limit (not yet captured)?
     pub fn holds_limit(self) -> bool {
         matches!(self, OrderStatus::Authorized | OrderStatus::InReview)
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Order {
+pub(crate) struct Order {
     pub merchant: u32,
     pub customer: u32,
     pub merchant_order_id: Box<str>,
@@ -184,15 +194,25 @@ pub struct Order {
 
 impl Order {
     /// What the customer still owes on this order (never negative).
-    pub fn owed(&self) -> Yen {
-        Yen::new((self.captured.get() - self.refunded.get() - self.paid.get()).max(0))
+    pub(crate) fn owed(&self) -> Yen {
+        self.refundable()
+            .checked_sub(self.paid)
+            .bounded("owed")
+            .max(Yen::ZERO)
+    }
+
+    /// Captured and not refunded (what may still be refunded).
+    pub(crate) fn refundable(&self) -> Yen {
+        self.captured
+            .checked_sub(self.refunded)
+            .bounded("refundable")
     }
 }
 
 /// What the risk engine reads and people look at, kept out of line so the
 /// hot fields of [`Order`] stay compact.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderDetail {
+pub(crate) struct OrderDetail {
     pub items: Vec<LineItem>,
     pub shipping_address: String,
     pub device_id: String,
@@ -200,7 +220,7 @@ pub struct OrderDetail {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Payment {
+pub(crate) struct Payment {
     pub customer: u32,
     pub amount: Yen,
     pub channel: String,
@@ -219,7 +239,9 @@ pub struct Payment {
 /// A returned payment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reversal {
+    /// When the payment was returned.
     pub at: At,
+    /// Why, as the payment channel reported it.
     pub reason: String,
     /// Part of the returned money that could not be taken back from the
     /// credit balance (already spent) and is owed again.
@@ -227,7 +249,7 @@ pub struct Reversal {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Suspension {
+pub(crate) struct Suspension {
     pub category: Category,
     pub merchant: Option<u32>,
     pub channel: Option<Channel>,
@@ -239,7 +261,13 @@ pub struct Suspension {
 
 impl Suspension {
     /// Does this suspension stop `category` for `merchant` on `channel` at `at`?
-    pub fn applies(&self, category: Category, merchant: u32, channel: Channel, at: At) -> bool {
+    pub(crate) fn applies(
+        &self,
+        category: Category,
+        merchant: u32,
+        channel: Channel,
+        at: At,
+    ) -> bool {
         self.category == category
             && self.merchant.is_none_or(|m| m == merchant)
             && self.channel.is_none_or(|c| c == channel)

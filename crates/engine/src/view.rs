@@ -9,100 +9,189 @@ use crate::state::{CustomerStatus, Decision, OrderStatus};
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use serde::{Deserialize, Serialize};
 
+/// What [`CustomerView::available`] is computed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AvailableScope {
+    /// The account alone (it is linked to no other account).
+    Account,
+    /// The account's identity cluster: the members' smallest limit less
+    /// the members' summed exposure.
+    IdentityCluster,
+}
+
+impl AvailableScope {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AvailableScope::Account => "account",
+            AvailableScope::IdentityCluster => "identity_cluster",
+        }
+    }
+}
+
+/// A customer as callers see it: limit, exposure and what may be spent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerView {
+    /// Dense customer index (public id `cus_…`).
     pub customer: u32,
+    /// The merchant's own id for the customer.
     pub external_id: String,
     /// The one credit limit shared by both products.
     pub limit: Yen,
     /// Held + owed − credit balance.
     pub exposure: Yen,
-    /// `limit − exposure`.
+    /// What a decision lets this customer spend now: the account's own
+    /// `min(limit, limit − exposure)`, further capped by its identity
+    /// cluster's shared limit when it is linked to other accounts (see
+    /// `available_scope`). Never above `limit`.
     pub available: Yen,
+    /// Which figure `available` is: the account alone, or its cluster.
+    pub available_scope: AvailableScope,
+    /// `min(limit, limit − exposure)` of this account alone.
+    pub account_available: Yen,
+    /// Whether the customer may buy.
     pub status: CustomerStatus,
+    /// The payment method in effect this month.
     pub payment_method: PaymentMethod,
     /// A payment-method change and the day it takes effect.
     pub payment_method_next: Option<(PaymentMethod, JstDate)>,
+    /// Authorized, not yet captured.
     pub held: Yen,
+    /// Captured, not refunded, not yet paid.
     pub outstanding: Yen,
+    /// Money paid beyond what was owed (offsets only what is owed).
     pub credit_balance: Yen,
+    /// Held + owed on the per-order invoice product.
     pub per_order_exposure: Yen,
+    /// Held + owed of in-store purchases.
     pub in_store_exposure: Yen,
+    /// Anything past its due date (order or statement fees).
     pub overdue: bool,
+    /// When the customer registered.
     pub created_at: At,
     /// The points tier today, and the last month of a cancelled paid tier.
     pub tier: atobarai_billing::points::Tier,
+    /// The last month of a cancelled paid tier, if cancelled.
     pub tier_ends_after: Option<atobarai_billing::schedule::YearMonth>,
 }
 
+/// An order as callers see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderView {
+    /// Dense order index (public id `ord_…`).
     pub order: u32,
+    /// Dense index of the customer.
     pub customer: u32,
+    /// The merchant's own order id.
     pub merchant_order_id: Box<str>,
+    /// Per-order invoice or monthly statement.
     pub product: Product,
+    /// Online or in-store.
     pub channel: Channel,
+    /// Where the order is in its life.
     pub status: OrderStatus,
+    /// The decision at authorization (or the analyst's).
     pub decision: Decision,
+    /// The authorized amount.
     pub amount: Yen,
+    /// The captured amount (zero before capture).
     pub captured: Yen,
+    /// Refunded so far.
     pub refunded: Yen,
+    /// Paid so far (payments, credit and points).
     pub paid: Yen,
     /// The customer's available credit right after the decision.
     pub available_after: Yen,
+    /// Why: every reason the rules and the risk policy gave.
     pub reasons: Vec<ReasonCode>,
+    /// When the invoice is due (set at capture).
     pub due_date: Option<JstDate>,
+    /// When the order was authorized.
     pub authorized_at: At,
+    /// When it was captured.
     pub captured_at: Option<At>,
 }
 
+/// A received payment as callers see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentView {
+    /// Dense payment index (public id `pay_…`).
     pub payment: u32,
+    /// Dense index of the customer.
     pub customer: u32,
+    /// The amount received.
     pub amount: Yen,
     /// Part of the amount that settled orders; the rest is credit balance.
     pub applied: Yen,
+    /// The payment channel that reported it.
     pub channel: String,
+    /// The channel's reference (unique; a repeat is idempotent).
     pub reference: String,
+    /// The customer's exposure right after the payment.
     pub exposure_after: Yen,
+    /// What the customer could spend right after the payment.
     pub available_after: Yen,
+    /// When the payment was recorded.
     pub received_at: At,
+    /// Set when the channel returned the payment.
     pub reversed: Option<crate::state::Reversal>,
 }
 
+/// A category suspension (kill switch) as callers see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuspensionView {
+    /// Dense suspension index (public id `sus_…`).
     pub suspension: u32,
+    /// The category suspended.
     pub category: Category,
+    /// Only this merchant, or every merchant.
     pub merchant: Option<u32>,
+    /// Only this channel, or every channel.
     pub channel: Option<Channel>,
+    /// In effect from this instant.
     pub from: At,
+    /// Until this instant, or until lifted.
     pub until: Option<At>,
+    /// When an operator lifted it.
     pub lifted_at: Option<At>,
 }
 
 /// A merchant or operator just added (the secret never enters the engine).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyGrant {
+    /// Dense index of the merchant or operator.
     pub index: u32,
+    /// Its display name.
     pub name: String,
 }
 
+/// What an applied command produced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
+    /// A merchant was added.
     Merchant(KeyGrant),
+    /// An operator key was added.
     Operator(KeyGrant),
+    /// A customer (registered or changed).
     Customer(CustomerView),
+    /// An order (authorized, captured, cancelled, refunded, reviewed).
     Order(OrderView),
+    /// A payment (recorded or reversed).
     Payment(PaymentView),
+    /// The clock moved.
     Clock {
+        /// The engine time after the move.
         now: At,
     },
+    /// A suspension (added or lifted).
     Suspension(SuspensionView),
+    /// A balance (after points were redeemed).
     Balance(crate::billing::BalanceView),
+    /// A webhook endpoint (added or removed).
     Webhook(crate::webhook::EndpointView),
     /// New rules are in force.
     RulesSet,
+    /// A payment plan (agreed).
     Plan(crate::billing::PlanView),
 }

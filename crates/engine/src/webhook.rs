@@ -15,6 +15,7 @@
 //! dropped and counted) so an endpoint that is down for weeks cannot grow
 //! memory without bound.
 
+use crate::checked::{Bounded, id32};
 use crate::engine::Engine;
 use crate::error::CommandError;
 use atobarai_billing::schedule::YearMonth;
@@ -32,14 +33,18 @@ pub const ENDPOINTS_MAX: usize = 100;
 /// Most given-up event numbers remembered per endpoint.
 pub const FAILED_KEPT: usize = 1_000;
 
+/// What an event is about (endpoints subscribe by kind).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum EventKind {
     /// A per-order invoice (at capture) or a monthly statement (on the 1st).
     InvoiceIssued,
+    /// A payment was recorded.
     PaymentReceived,
     /// A customer's first missed due date (sent once per overdue spell).
     CustomerOverdue,
+    /// A payment was returned by its channel.
     PaymentReversed,
+    /// A refund issued a credit note against an invoice or statement.
     CreditNoteIssued,
     /// A dunning step is due (reminder, phone call, suspension, plan offer):
     /// for the systems that send the e-mail/SMS or open the call task.
@@ -47,6 +52,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in declaration order.
     pub const ALL: [EventKind; 6] = [
         EventKind::InvoiceIssued,
         EventKind::PaymentReceived,
@@ -56,6 +62,7 @@ impl EventKind {
         EventKind::DunningStep,
     ];
 
+    /// The API spelling (`invoice.issued`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::InvoiceIssued => "invoice.issued",
@@ -67,43 +74,69 @@ impl EventKind {
         }
     }
 
+    /// The kind with this API spelling.
     pub fn parse(s: &str) -> Option<EventKind> {
         EventKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 }
 
+/// An event's payload, resolved from state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventData {
+    /// An invoice or statement was issued.
     Invoice {
+        /// Its number.
         number: String,
+        /// Per-order invoice or monthly statement.
         product: Product,
+        /// The statement's month (monthly only).
         month: Option<YearMonth>,
+        /// Issued on.
         issued_on: JstDate,
+        /// Due on.
         due_on: JstDate,
         /// Purchases + payment fee + membership fee.
         amount: Yen,
     },
+    /// A payment was recorded.
     Payment {
+        /// Dense payment index.
         payment: u32,
+        /// The amount received.
         amount: Yen,
+        /// Part of it that settled what was owed.
         applied: Yen,
+        /// The channel's reference.
         reference: String,
     },
+    /// The customer became overdue.
     Overdue {
+        /// The first due date missed.
         first_missed_due: JstDate,
+        /// Principal overdue at that moment.
         principal: Yen,
     },
+    /// A payment was returned.
     Reversal {
+        /// Dense payment index.
         payment: u32,
+        /// The amount returned.
         amount: Yen,
+        /// Why, as the channel reported it.
         reason: String,
     },
+    /// A credit note was issued.
     CreditNote {
+        /// Its number.
         number: String,
+        /// The invoice or statement it corrects.
         invoice: String,
+        /// The amount taken back.
         amount: Yen,
+        /// What is owed on the invoice after it.
         amount_after: Yen,
     },
+    /// A dunning step is due.
     Dunning(atobarai_billing::dunning::DunningEvent),
 }
 
@@ -112,9 +145,13 @@ pub enum EventData {
 pub struct Event {
     /// From 1, dense over recorded events.
     pub seq: u64,
+    /// When it happened.
     pub at: At,
+    /// What it is about.
     pub kind: EventKind,
+    /// Dense index of the customer.
     pub customer: u32,
+    /// Its payload.
     pub data: EventData,
 }
 
@@ -131,38 +168,55 @@ pub enum Stored {
     Reversal(u32),
     /// The customer's credit note at this index.
     CreditNote(u32),
+    /// The customer became overdue (first missed due date, principal then).
     Overdue {
+        /// The first due date missed.
         first_missed_due: JstDate,
+        /// Principal overdue at that moment.
         principal: Yen,
     },
+    /// A dunning step is due.
     Dunning(atobarai_billing::dunning::DunningEvent),
 }
 
+/// An event in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEvent {
+    /// From 1, dense over recorded events.
     pub seq: u64,
+    /// When it happened.
     pub at: At,
+    /// What it is about.
     pub kind: EventKind,
+    /// Dense index of the customer.
     pub customer: u32,
+    /// Its payload, by reference where large.
     pub data: Stored,
 }
 
+/// A webhook endpoint and its delivery cursor.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoint {
+    /// Where events are POSTed.
     pub url: String,
     /// Input to the endpoint's signing secret, which the shell derives
     /// from its `webhooks.signing_key` (so the secret itself is never in
     /// the journal or a snapshot).
     pub key_nonce: [u8; 16],
+    /// The kinds it subscribes to.
     pub events: Vec<EventKind>,
+    /// When it was added.
     pub created_at: At,
+    /// When it was removed.
     pub removed_at: Option<At>,
     /// Every event with `seq <= delivered_through` is done (delivered or
     /// given up).
     pub delivered_through: u64,
+    /// Events delivered successfully.
     pub delivered: u64,
     /// Events given up after every retry (most recent [`FAILED_KEPT`]).
     pub failed: VecDeque<u64>,
+    /// Events ever given up.
     pub failed_total: u64,
 }
 
@@ -171,14 +225,18 @@ impl Endpoint {
         self.removed_at.is_none()
     }
 
+    /// Does this active endpoint subscribe to `kind`?
     pub fn wants(&self, kind: EventKind) -> bool {
         self.active() && self.events.contains(&kind)
     }
 }
 
+/// Endpoints and the events waiting for them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookState {
+    /// Every endpoint, removed ones included (dense index).
     pub endpoints: Vec<Endpoint>,
+    /// Events some active endpoint still waits for, oldest first.
     pub events: VecDeque<StoredEvent>,
     /// The last sequence number given to an event.
     pub last_seq: u64,
@@ -205,24 +263,36 @@ impl WebhookState {
 /// An endpoint as operators see it (never the secret).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointView {
+    /// Dense endpoint index (public id `whe_…`).
     pub endpoint: u32,
+    /// Where events are POSTed.
     pub url: String,
+    /// The kinds it subscribes to.
     pub events: Vec<EventKind>,
+    /// When it was added.
     pub created_at: At,
+    /// When it was removed.
     pub removed_at: Option<At>,
+    /// Every event up to this sequence number is done.
     pub delivered_through: u64,
+    /// Events delivered successfully.
     pub delivered: u64,
     /// Events waiting for this endpoint.
     pub pending: u64,
+    /// Events given up after every retry (the most recent kept).
     pub failed: Vec<u64>,
+    /// Events ever given up.
     pub failed_total: u64,
 }
 
 /// What the dispatcher sends next to one endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Batch {
+    /// Dense endpoint index.
     pub endpoint: u32,
+    /// Where to POST.
     pub url: String,
+    /// Input to the endpoint's signing secret (derived in the shell).
     pub key_nonce: [u8; 16],
     /// The endpoint's cursor: every event up to here is done.
     pub after: u64,
@@ -240,7 +310,7 @@ impl Engine {
         if !w.endpoints.iter().any(|e| e.wants(kind)) {
             return;
         }
-        w.last_seq += 1;
+        w.last_seq = w.last_seq.saturating_add(1);
         w.events.push_back(StoredEvent {
             seq: w.last_seq,
             at,
@@ -250,7 +320,7 @@ impl Engine {
         });
         if w.events.len() > EVENTS_KEPT_MAX {
             w.events.pop_front();
-            w.dropped += 1;
+            w.dropped = w.dropped.saturating_add(1);
         }
     }
 
@@ -298,7 +368,7 @@ impl Engine {
             failed: VecDeque::new(),
             failed_total: 0,
         });
-        let i = (w.endpoints.len() - 1) as u32;
+        let i = id32(w.endpoints.len().saturating_sub(1));
         Ok(crate::view::Outcome::Webhook(self.endpoint_view(i)))
     }
 
@@ -351,11 +421,13 @@ impl Engine {
                 .filter(|ev| ev.seq > e.delivered_through && ev.seq <= through)
                 .filter(|ev| e.events.contains(&ev.kind))
                 .count() as u64;
-            e.delivered += wanted.saturating_sub(newly_failed);
+            e.delivered = e
+                .delivered
+                .saturating_add(wanted.saturating_sub(newly_failed));
             for &f in failed {
                 if f > e.delivered_through && f <= through {
                     e.failed.push_back(f);
-                    e.failed_total += 1;
+                    e.failed_total = e.failed_total.saturating_add(1);
                 }
             }
             while e.failed.len() > FAILED_KEPT {
@@ -410,9 +482,8 @@ impl Engine {
                     month: inv.month,
                     issued_on: inv.issued_on,
                     due_on: inv.due_on,
-                    amount: Yen::new(
-                        inv.purchases.get() + inv.fee.get() + inv.membership_fee.get(),
-                    ),
+                    amount: Yen::checked_sum([inv.purchases, inv.fee, inv.membership_fee])
+                        .bounded("invoice amount"),
                 }
             }
             Stored::Payment(pi) => {
@@ -461,7 +532,7 @@ impl Engine {
 
     /// Every endpoint, active and removed.
     pub fn webhook_endpoints(&self) -> Vec<EndpointView> {
-        (0..self.state.webhooks.endpoints.len() as u32)
+        (0..id32(self.state.webhooks.endpoints.len()))
             .map(|i| self.endpoint_view(i))
             .collect()
     }
@@ -504,7 +575,7 @@ impl Engine {
                 scanned_through = w.last_seq;
             }
             out.push(Batch {
-                endpoint: i as u32,
+                endpoint: id32(i),
                 url: e.url.clone(),
                 key_nonce: e.key_nonce,
                 after: e.delivered_through,

@@ -5,7 +5,7 @@ mod common;
 use atobarai_core::{Product, Yen};
 use atobarai_engine::billing::PlanStatus;
 use atobarai_engine::webhook::EventKind;
-use atobarai_engine::{Command, Engine, Outcome, Principal};
+use atobarai_engine::{Command, Engine, Outcome, Principal, Role};
 use common::*;
 
 fn apply(e: &mut Engine, when: &str, c: Command) -> Outcome {
@@ -24,7 +24,7 @@ fn reverse(e: &mut Engine, when: &str, payment: u64) -> Outcome {
         e,
         when,
         Command::ReversePayment {
-            principal: Principal::Merchant(0),
+            principal: Principal::Operator(0, Role::Payments),
             payment,
             reason: "bank_debit_failed".into(),
         },
@@ -91,7 +91,7 @@ fn a_returned_payment_puts_everything_back() {
         .apply(&env(
             at("2026-09-10T10:00:00+09:00"),
             Command::ReversePayment {
-                principal: Principal::Merchant(0),
+                principal: Principal::Operator(0, Role::Payments),
                 payment: payment_index(&paid),
                 reason: "again".into(),
             },
@@ -106,7 +106,11 @@ fn a_returned_payment_puts_everything_back() {
 /// and is owed as a reversal shortfall (paid first by the next payment).
 #[test]
 fn reversal_after_the_credit_was_spent_leaves_a_shortfall() {
-    let mut e = engine_with(1);
+    // A prepayment of ¥5,000 while nothing is owed: allowed only under a
+    // tolerance that large.
+    let mut config = atobarai_core::Config::default();
+    config.billing.overpayment_tolerance_yen = Yen::new(5_000);
+    let mut e = engine_with_config(1, config);
     let paid = apply(
         &mut e,
         "2026-06-02T10:00:00+09:00",

@@ -1,5 +1,6 @@
 //! Property tests over random command sequences:
 //! - after every approve, exposure ≤ limit (the engine also asserts it);
+//! - available ≤ limit for every customer after every command;
 //! - running totals always equal totals recomputed from orders and payments;
 //! - a failed command leaves the digest unchanged;
 //! - replaying the journal of changing commands reproduces the digest, and so
@@ -7,7 +8,7 @@
 
 mod common;
 use atobarai_core::{At, Category, Channel, PaymentMethod, Product, Yen};
-use atobarai_engine::{Command, Engine, Envelope, Idem, Principal};
+use atobarai_engine::{Command, Engine, Envelope, Idem, Principal, Role};
 use common::*;
 use proptest::prelude::*;
 
@@ -158,7 +159,7 @@ fn command(op: &Op, now: At) -> Command {
             points,
         },
         Op::Reverse { payment } => Command::ReversePayment {
-            principal: Principal::Merchant(0),
+            principal: Principal::Operator(0, Role::Payments),
             payment,
             reason: "returned".into(),
         },
@@ -246,6 +247,14 @@ proptest! {
             }
             if let Err(msg) = e.check_invariants() {
                 prop_assert!(false, "{}", msg);
+            }
+            // A credit balance never lifts what may be spent above the
+            // limit, for the account or its identity cluster.
+            for ci in 0..u64::from(CUSTOMERS) {
+                let v = e.customer(Principal::System, &atobarai_core::ids::encode("cus", ci)).unwrap();
+                prop_assert!(v.available <= v.limit, "available {} > limit {}", v.available, v.limit);
+                prop_assert!(v.account_available <= v.limit);
+                prop_assert!(v.available <= v.account_available);
             }
         }
 

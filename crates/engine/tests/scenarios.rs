@@ -327,9 +327,11 @@ fn partial_capture_releases_the_rest_and_refund_after_payment_becomes_credit() {
         .unwrap();
     assert_eq!(order_of(&r.outcome).refunded, 3000);
     let c = customer(&e, 0);
+    // A credit balance offsets only what is owed: available stays at the
+    // limit, never above it.
     assert_eq!(
         (c.credit_balance, c.exposure, c.available),
-        (3000, -3000, 53000)
+        (3000, -3000, 50000)
     );
     // The credit pays the next invoice at capture.
     let b = e

@@ -33,8 +33,13 @@ pub struct Customer {
     pub limit: i64,
     /// Held + owed − credit balance, in yen.
     pub exposure: i64,
-    /// `limit − exposure`.
+    /// What a decision lets the customer spend now, never above `limit`:
+    /// the identity cluster's figure when the account is linked to others.
     pub available: i64,
+    /// `account` | `identity_cluster`: what `available` is computed over.
+    pub available_scope: &'static str,
+    /// `min(limit, limit − exposure)` of this account alone.
+    pub account_available: i64,
     /// `active` | `suspended`
     pub status: &'static str,
     pub payment_method: &'static str,
@@ -62,6 +67,8 @@ impl From<&CustomerView> for Customer {
             limit: c.limit.get(),
             exposure: c.exposure.get(),
             available: c.available.get(),
+            available_scope: c.available_scope.as_str(),
+            account_available: c.account_available.get(),
             status: c.status.as_str(),
             payment_method: c.payment_method.as_str(),
             payment_method_next: c.payment_method_next.map(|(m, _)| m.as_str()),

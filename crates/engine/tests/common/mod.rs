@@ -4,7 +4,7 @@
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use atobarai_engine::{
     AuthorizeInput, Command, CustomerProfile, Engine, Envelope, IdentityKeys, KeyHash, LineItem,
-    LinkKind, Outcome, PaymentInput, Principal, SessionKeys,
+    LinkKind, Outcome, PaymentInput, Principal, Role, SessionKeys,
 };
 use atobarai_identity::{KeyName, Kind, key_hash, normalize};
 
@@ -123,7 +123,7 @@ pub fn authorize(
 
 pub fn payment(customer: u64, amount: i64, reference: &str) -> Command {
     Command::RecordPayment {
-        principal: Principal::Merchant(0),
+        principal: Principal::Operator(0, Role::Payments),
         input: PaymentInput {
             customer,
             amount: Yen::new(amount),
@@ -135,7 +135,12 @@ pub fn payment(customer: u64, amount: i64, reference: &str) -> Command {
 
 /// An engine with one merchant and `customers` customers, at 2026-06-01.
 pub fn engine_with(customers: u32) -> Engine {
-    let mut e = Engine::new(Default::default());
+    engine_with_config(customers, Default::default())
+}
+
+/// As [`engine_with`], under `config`.
+pub fn engine_with_config(customers: u32, config: atobarai_core::Config) -> Engine {
+    let mut e = Engine::new(config);
     let t = at("2026-06-01T10:00:00+09:00");
     e.apply(&env(
         t,

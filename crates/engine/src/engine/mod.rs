@@ -1,0 +1,353 @@
+//! The state machine: [`Engine::apply`] runs one command, [`Engine`]'s query
+//! methods read state, [`Engine::digest`] fingerprints it and
+//! [`Engine::snapshot`] / [`Engine::restore`] move it to and from bytes.
+
+mod access;
+mod authorize;
+mod close;
+mod console;
+mod invariants;
+mod ledger;
+mod membership;
+mod orders;
+mod payments;
+mod plans;
+mod points;
+mod registry;
+mod reversal;
+mod review;
+mod snapshot;
+mod suspensions;
+mod tick;
+mod views;
+
+pub use console::{PAGE_LIMIT_MAX, Page};
+use tick::check_time;
+
+use crate::command::{Command, Envelope};
+use crate::error::CommandError;
+use crate::idem::{IdemTable, Lookup};
+use crate::identity::IdentityState;
+use crate::risk::{BaselinePolicy, RiskPolicy};
+use crate::seg::SegVec;
+use crate::shard::ShardedMap;
+use crate::state::{Customer, Merchant, Operator, Order, Payment, Suspension};
+use crate::view::Outcome;
+use atobarai_core::{At, Config, JstDate};
+use atobarai_ledger::YenLedger;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+const MS_PER_HOUR: i64 = 3_600_000;
+
+/// Everything that is the engine's state. Serialized as is into snapshots
+/// and the digest.
+#[derive(Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub(crate) now: At,
+    pub(crate) applied: u64,
+    pub(crate) merchants: Vec<Merchant>,
+    pub(crate) operators: Vec<Operator>,
+    pub(crate) customers: SegVec<Customer>,
+    pub(crate) orders: SegVec<Order>,
+    pub(crate) payments: SegVec<Payment>,
+    pub(crate) suspensions: Vec<Suspension>,
+    pub(crate) idem: IdemTable,
+    /// Ledger entries refused (a bug if ever non-zero; see check_invariants).
+    pub(crate) ledger_errors: u64,
+    /// The double-entry book every money event posts to.
+    pub(crate) ledger: YenLedger,
+    /// The last JST day whose time-driven billing work is done.
+    pub(crate) billed_through: Option<JstDate>,
+    /// The identity graph: customer `i` is account `i`.
+    pub(crate) identity: IdentityState,
+    /// Webhook endpoints and the events waiting for them.
+    pub(crate) webhooks: crate::webhook::WebhookState,
+    /// The rules last journaled (`SetRules`); a restored snapshot uses
+    /// these, not the configuration file.
+    pub(crate) rules: Option<Box<atobarai_core::config::Rules>>,
+}
+
+/// Lookup tables derived from [`State`]; rebuilt after a restore.
+#[derive(Default)]
+pub(crate) struct Indexes {
+    customer_by_external: ShardedMap<(u32, Box<str>), u32>,
+    payment_by_reference: ShardedMap<Box<str>, u32>,
+    merchant_by_key: FxHashMap<String, u32>,
+    operator_by_key: FxHashMap<String, u32>,
+    /// Orders held for review, by order index (= oldest first).
+    in_review: std::collections::BTreeSet<u32>,
+    /// Each customer's orders, ascending.
+    orders_of_customer: FxHashMap<u32, Vec<u32>>,
+    /// Orders by (merchant, merchant's order id), ascending.
+    orders_by_merchant_id: FxHashMap<(u32, Box<str>), Vec<u32>>,
+}
+
+impl Indexes {
+    /// Index a new order (called where orders are appended and on rebuild).
+    fn add_order(&mut self, oi: u32, o: &crate::state::Order) {
+        if o.status == crate::state::OrderStatus::InReview {
+            self.in_review.insert(oi);
+        }
+        self.orders_of_customer
+            .entry(o.customer)
+            .or_default()
+            .push(oi);
+        self.orders_by_merchant_id
+            .entry((o.merchant, o.merchant_order_id.clone()))
+            .or_default()
+            .push(oi);
+    }
+}
+
+/// The deterministic state machine: state, configuration and risk policy.
+pub struct Engine {
+    pub(crate) config: Config,
+    pub(crate) policy: Box<dyn RiskPolicy>,
+    pub(crate) state: State,
+    pub(crate) idx: Indexes,
+}
+
+/// The result of applying one envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// What the command produced (shown to the caller).
+    pub outcome: Outcome,
+    /// False when nothing changed (an idempotent replay, a known payment
+    /// reference): such an envelope need not be journaled.
+    pub changed: bool,
+}
+
+/// Counts for dashboards and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Commands that changed state (the journal position).
+    pub applied: u64,
+    /// Merchants registered.
+    pub merchants: usize,
+    /// Operator keys registered.
+    pub operators: usize,
+    /// Customers registered.
+    pub customers: usize,
+    /// Orders ever authorized (any decision).
+    pub orders: usize,
+    /// Payments recorded.
+    pub payments: usize,
+    /// Idempotency records kept.
+    pub idempotency_records: usize,
+}
+
+impl Engine {
+    /// An empty engine with the baseline risk policy.
+    pub fn new(config: Config) -> Engine {
+        Engine::with_policy(config, Box::new(BaselinePolicy))
+    }
+
+    /// An empty engine with `policy` deciding what the credit rules let through.
+    pub fn with_policy(config: Config, policy: Box<dyn RiskPolicy>) -> Engine {
+        Engine {
+            config,
+            policy,
+            state: State::default(),
+            idx: Indexes::default(),
+        }
+    }
+
+    /// The configuration in force (rules as last journaled).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Have these rules been journaled, and are they the ones in force?
+    pub fn rules_journaled(&self, rules: &atobarai_core::config::Rules) -> bool {
+        self.state.rules.as_deref() == Some(rules)
+    }
+
+    /// The engine's clock: the latest time any command carried.
+    pub fn now(&self) -> At {
+        self.state.now
+    }
+
+    /// Number of commands that changed state so far (the journal position).
+    pub fn applied(&self) -> u64 {
+        self.state.applied
+    }
+
+    /// Counts for dashboards and metrics.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            applied: self.state.applied,
+            merchants: self.state.merchants.len(),
+            operators: self.state.operators.len(),
+            customers: self.state.customers.len(),
+            orders: self.state.orders.len(),
+            payments: self.state.payments.len(),
+            idempotency_records: self.state.idem.len(),
+        }
+    }
+
+    // ----- applying commands ---------------------------------------------
+
+    /// Apply one command. On `Err`, state is exactly as before.
+    pub fn apply(&mut self, env: &Envelope) -> Result<Applied, CommandError> {
+        let at = env.at.max(self.state.now);
+        if let Some(idem) = &env.idem {
+            match self.state.idem.lookup(idem) {
+                Lookup::Same(outcome) => {
+                    return Ok(Applied {
+                        outcome: outcome.clone(),
+                        changed: false,
+                    });
+                }
+                Lookup::Reused => {
+                    return Err(CommandError::conflict(
+                        "idempotency_key_reused",
+                        "this Idempotency-Key was used with a different request",
+                    )
+                    .field("Idempotency-Key"));
+                }
+                Lookup::Miss => {}
+            }
+        }
+        // Time-driven billing up to this command's day (the node journals an
+        // explicit clock command first whenever the day changes).
+        check_time(at)?;
+        self.catch_up(at);
+        let (outcome, changed) = self.dispatch(at, &env.command)?;
+        if changed || env.idem.is_some() {
+            self.state.now = self.state.now.max(at);
+            self.state.applied = self.state.applied.saturating_add(1);
+            if let Some(idem) = &env.idem {
+                self.state.idem.insert(idem, at, outcome.clone());
+            }
+            let retention = self
+                .config
+                .limits
+                .idempotency_retention_hours
+                .saturating_mul(MS_PER_HOUR);
+            self.state
+                .idem
+                .expire_before(at.plus_ms(retention.saturating_neg()));
+        }
+        Ok(Applied {
+            outcome,
+            changed: changed || env.idem.is_some(),
+        })
+    }
+
+    fn dispatch(&mut self, at: At, command: &Command) -> Result<(Outcome, bool), CommandError> {
+        match command {
+            Command::AddMerchant {
+                name,
+                key_id,
+                secret_sha256,
+            } => self
+                .add_merchant(at, name, key_id, *secret_sha256)
+                .map(changed),
+            Command::AddOperator {
+                name,
+                role,
+                key_id,
+                secret_sha256,
+            } => self
+                .add_operator(at, name, *role, key_id, *secret_sha256)
+                .map(changed),
+            Command::RegisterCustomer {
+                merchant,
+                profile,
+                payment_method,
+                identity,
+            } => self
+                .register_customer(at, *merchant, profile, *payment_method, identity)
+                .map(changed),
+            Command::Authorize {
+                merchant,
+                input,
+                session,
+            } => self.authorize(at, *merchant, input, session).map(changed),
+            Command::Capture {
+                principal,
+                order,
+                amount,
+            } => self.capture(at, *principal, *order, *amount).map(changed),
+            Command::Cancel { principal, order } => self.cancel(*principal, *order).map(changed),
+            Command::Refund {
+                principal,
+                order,
+                amount,
+            } => self.refund(at, *principal, *order, *amount).map(changed),
+            Command::RecordPayment { principal, input } => {
+                self.record_payment(at, *principal, input)
+            }
+            Command::SetPaymentMethod {
+                principal,
+                customer,
+                payment_method,
+            } => self
+                .set_payment_method(at, *principal, *customer, *payment_method)
+                .map(changed),
+            Command::AdvanceClock { to } => self.advance_clock(*to).map(changed),
+            Command::AddSuspension { input } => self.add_suspension(at, input).map(changed),
+            Command::LiftSuspension { suspension } => {
+                self.lift_suspension(at, *suspension).map(changed)
+            }
+            Command::RedeemPoints {
+                principal,
+                customer,
+                points,
+            } => self
+                .redeem_points(at, *principal, *customer, *points)
+                .map(changed),
+            Command::ResolveReview { order, verdict } => {
+                self.resolve_review(*order, *verdict).map(changed)
+            }
+            Command::ReversePayment {
+                principal,
+                payment,
+                reason,
+            } => self
+                .reverse_payment(at, *principal, *payment, reason)
+                .map(changed),
+            Command::SetMembership {
+                principal,
+                customer,
+                paid,
+            } => self
+                .set_membership(at, *principal, *customer, *paid)
+                .map(changed),
+            Command::AgreePaymentPlan {
+                principal,
+                customer,
+                instalments,
+            } => self
+                .agree_payment_plan(at, *principal, *customer, *instalments)
+                .map(changed),
+            Command::AddWebhookEndpoint {
+                url,
+                key_nonce,
+                events,
+            } => self
+                .add_webhook_endpoint(at, url, *key_nonce, events)
+                .map(changed),
+            Command::RemoveWebhookEndpoint { endpoint } => {
+                self.remove_webhook_endpoint(at, *endpoint).map(changed)
+            }
+            Command::WebhooksDelivered {
+                endpoint,
+                through,
+                failed,
+            } => self
+                .webhooks_delivered(*endpoint, *through, failed)
+                .map(changed),
+            Command::SetRules { rules } => {
+                self.config.set_rules((**rules).clone());
+                self.state.rules = Some(rules.clone());
+                Ok((Outcome::RulesSet, true))
+            }
+        }
+    }
+}
+
+pub(super) fn changed(outcome: Outcome) -> (Outcome, bool) {
+    (outcome, true)
+}

@@ -1,0 +1,214 @@
+//! Merchants, operators and customers: registration, API keys,
+//! payment-method changes.
+
+use super::Engine;
+use crate::checked::id32;
+use crate::command::{CustomerProfile, Principal, Role};
+use crate::error::CommandError;
+use crate::identity::IdentityKeys;
+use crate::prefix;
+use crate::state::{Customer, CustomerStatus, Merchant, Operator};
+use crate::view::{KeyGrant, Outcome};
+use atobarai_core::{At, PaymentMethod, Yen, ids};
+
+impl Engine {
+    pub(crate) fn add_merchant(
+        &mut self,
+        at: At,
+        name: &str,
+        key_id: &str,
+        secret_sha256: [u8; 32],
+    ) -> Result<Outcome, CommandError> {
+        self.check_key_id_free(key_id)?;
+        let idx = id32(self.state.merchants.len());
+        self.state.merchants.push(Merchant {
+            name: name.to_string(),
+            key_id: key_id.to_string(),
+            secret_sha256,
+            created_at: at,
+        });
+        self.idx.merchant_by_key.insert(key_id.to_string(), idx);
+        Ok(Outcome::Merchant(KeyGrant {
+            index: idx,
+            name: name.to_string(),
+        }))
+    }
+
+    pub(crate) fn add_operator(
+        &mut self,
+        at: At,
+        name: &str,
+        role: Role,
+        key_id: &str,
+        secret_sha256: [u8; 32],
+    ) -> Result<Outcome, CommandError> {
+        self.check_key_id_free(key_id)?;
+        let idx = id32(self.state.operators.len());
+        self.state.operators.push(Operator {
+            name: name.to_string(),
+            role,
+            key_id: key_id.to_string(),
+            secret_sha256,
+            created_at: at,
+        });
+        self.idx.operator_by_key.insert(key_id.to_string(), idx);
+        Ok(Outcome::Operator(KeyGrant {
+            index: idx,
+            name: name.to_string(),
+        }))
+    }
+
+    pub(crate) fn check_key_id_free(&self, key_id: &str) -> Result<(), CommandError> {
+        if self.idx.merchant_by_key.contains_key(key_id)
+            || self.idx.operator_by_key.contains_key(key_id)
+        {
+            return Err(CommandError::conflict(
+                "key_id_taken",
+                "key id already in use",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn register_customer(
+        &mut self,
+        at: At,
+        merchant: u32,
+        profile: &CustomerProfile,
+        payment_method: PaymentMethod,
+        identity: &IdentityKeys,
+    ) -> Result<Outcome, CommandError> {
+        self.merchant(merchant)?;
+        let key = (merchant, Box::<str>::from(profile.external_id.as_str()));
+        if self.idx.customer_by_external.contains_key(&key) {
+            return Err(CommandError::conflict(
+                "external_id_taken",
+                "a customer with this external_id is already registered",
+            )
+            .field("external_id"));
+        }
+        let today = at.jst_date();
+        if profile.birth_date > today {
+            return Err(CommandError::invalid(
+                "birth_date_in_future",
+                "birth_date",
+                "birth_date is after today",
+            ));
+        }
+        let age_min = self.config.credit.age_years_min;
+        if profile.birth_date.age_on(today) < age_min {
+            return Err(CommandError::invalid(
+                "age_below_minimum",
+                "birth_date",
+                format!("customers must be at least {age_min} years old"),
+            ));
+        }
+        let idx = id32(self.state.customers.len());
+        // Customer `i` is identity account `i`; only a bug could break that,
+        // and then nothing is registered.
+        if self.state.identity.accounts() != idx as usize {
+            return Err(CommandError::conflict(
+                "identity_graph_out_of_step",
+                "the identity graph does not match the customers",
+            ));
+        }
+        // Validation is over: from here on we only mutate (the graph refuses
+        // a new account only when it holds u32::MAX − 1 of them).
+        self.state
+            .identity
+            .register(idx, at, identity)
+            .map_err(|e| CommandError::conflict("identity_graph_full", e.to_string()))?;
+        self.state.customers.push(Customer {
+            merchant,
+            profile: Box::new(profile.clone()),
+            payment_method,
+            pending_method: None,
+            status: CustomerStatus::Active,
+            limit: self.limit_for(payment_method),
+            held: Yen::ZERO,
+            outstanding: Yen::ZERO,
+            credit: Yen::ZERO,
+            per_order_exposure: Yen::ZERO,
+            in_store_exposure: Yen::ZERO,
+            paid_online_orders: 0,
+            orders_approved: 0,
+            open_orders: Vec::new(),
+            created_at: at,
+            billing: None,
+        });
+        self.idx.customer_by_external.insert(key, idx);
+        Ok(Outcome::Customer(self.customer_view_at(idx, at)))
+    }
+
+    pub(crate) fn limit_for(&self, method: PaymentMethod) -> Yen {
+        match method {
+            PaymentMethod::BankDebit => self.config.credit.bank_debit_limit_yen,
+            PaymentMethod::ConvenienceStore | PaymentMethod::PaperBill => {
+                self.config.credit.signup_limit_yen
+            }
+        }
+    }
+
+    pub(crate) fn set_payment_method(
+        &mut self,
+        at: At,
+        principal: Principal,
+        customer: u64,
+        method: PaymentMethod,
+    ) -> Result<Outcome, CommandError> {
+        let ci = self.customer_index_for_write(principal, customer)?;
+        let limit = self.limit_for(method);
+        let from = at
+            .jst_date()
+            .first_of_next_month()
+            .map_err(|_| CommandError::invalid("date_out_of_range", "now", "date out of range"))?;
+        let c = &mut self.state.customers[ci as usize];
+        c.pending_method = if method == c.payment_method {
+            None
+        } else {
+            Some((method, from))
+        };
+        // The limit follows the registration at once: bank debit raises it.
+        c.limit = limit;
+        Ok(Outcome::Customer(self.customer_view_at(ci, at)))
+    }
+
+    /// The principal owning API key id `key_id`, with the SHA-256 of its
+    /// secret for the caller to compare in constant time.
+    pub fn key(&self, key_id: &str) -> Option<(Principal, [u8; 32])> {
+        if let Some(&m) = self.idx.merchant_by_key.get(key_id) {
+            return Some((
+                Principal::Merchant(m),
+                self.state.merchants[m as usize].secret_sha256,
+            ));
+        }
+        let &o = self.idx.operator_by_key.get(key_id)?;
+        let op = &self.state.operators[o as usize];
+        Some((Principal::Operator(o, op.role), op.secret_sha256))
+    }
+
+    /// Every key id with its principal and secret hash (to warm a cache).
+    pub fn keys(&self) -> Vec<(String, Principal, [u8; 32])> {
+        let merchants = self.state.merchants.iter().enumerate().map(|(i, m)| {
+            (
+                m.key_id.clone(),
+                Principal::Merchant(id32(i)),
+                m.secret_sha256,
+            )
+        });
+        let operators = self.state.operators.iter().enumerate().map(|(i, o)| {
+            (
+                o.key_id.clone(),
+                Principal::Operator(id32(i), o.role),
+                o.secret_sha256,
+            )
+        });
+        merchants.chain(operators).collect()
+    }
+
+    /// Resolve a public merchant id (`mer_…`).
+    pub fn merchant_by_public_id(&self, id: &str) -> Option<u32> {
+        let idx = u32::try_from(ids::decode(prefix::MERCHANT, id)?).ok()?;
+        ((idx as usize) < self.state.merchants.len()).then_some(idx)
+    }
+}

@@ -45,6 +45,9 @@
 //! builds too, that total debits still equal total credits: a failure there is
 //! a bug in this crate, never a consequence of input.
 
+#![deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+#![deny(missing_docs, unreachable_pub)]
+
 mod chunked;
 mod journal;
 mod points;

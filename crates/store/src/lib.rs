@@ -11,6 +11,8 @@
 //! A data directory is used by one process at a time: [`DataDir::open`]
 //! takes an exclusive lock on `DIR/LOCK` for as long as the value lives.
 
+#![deny(missing_docs, unreachable_pub)]
+
 mod postgres;
 mod sqlite;
 

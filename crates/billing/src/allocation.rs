@@ -29,7 +29,7 @@
 //! Keep paid items (outstanding 0) while a reversal is still possible.
 
 use crate::error::BillingError;
-use atobarai_core::{JstDate, Yen};
+use atobarai_core::{CheckedSum, JstDate, Yen};
 use serde::{Deserialize, Serialize};
 
 /// Most open items one allocation may look at.
@@ -83,14 +83,37 @@ pub struct Allocation {
 
 impl Allocation {
     /// Total applied to items of `kind`.
+    ///
+    /// Panics only for an allocation [`allocate`] cannot produce: it makes
+    /// at most [`OPEN_ITEMS_MAX`] lines whose sum is the payment (at most
+    /// [`Yen::AMOUNT_MAX`]). Use [`Allocation::checked_total_for`] for one
+    /// built or deserialized elsewhere.
     pub fn total_for(&self, kind: ItemKind) -> Yen {
-        Yen::new(
-            self.lines
-                .iter()
-                .filter(|l| l.kind == kind)
-                .map(|l| l.amount.get())
-                .sum(),
-        )
+        self.checked_total_for(kind)
+            .expect("an allocation's lines sum to at most its payment")
+    }
+
+    /// Total applied to items of `kind`, or an overflow error.
+    pub fn checked_total_for(&self, kind: ItemKind) -> Result<Yen, BillingError> {
+        Ok(self
+            .lines
+            .iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| l.amount)
+            .checked_sum()?)
+    }
+
+    /// Check the allocation's own arithmetic: every line is positive, the
+    /// over-payment is not negative, and `Σ lines + to_credit = payment`.
+    pub fn check(&self) -> Result<(), BillingError> {
+        if self.lines.iter().any(|l| !l.amount.is_positive()) || self.to_credit.is_negative() {
+            return Err(BillingError::AllocationMismatch);
+        }
+        let applied = self.lines.iter().map(|l| l.amount).checked_sum()?;
+        if applied.checked_add(self.to_credit)? != self.payment {
+            return Err(BillingError::AllocationMismatch);
+        }
+        Ok(())
     }
 }
 
@@ -121,44 +144,78 @@ pub fn allocate(items: &[OpenItem], payment: Yen) -> Result<Allocation, BillingE
             break;
         }
         let amount = left.min(item.outstanding);
+        // 0 < amount ≤ left ≤ payment ≤ AMOUNT_MAX, so the subtraction
+        // stays in 0..=left.
+        left = left
+            .checked_sub(amount)
+            .expect("0 < amount ≤ left: cannot overflow");
         lines.push(AllocationLine {
             item: item.id,
             kind: item.kind,
             amount,
         });
-        left = left.checked_sub(amount)?;
     }
-    Ok(Allocation {
+    let allocation = Allocation {
         payment,
         lines,
         to_credit: left,
-    })
+    };
+    // Postconditions, kept on in release (a failure is a bug here, never a
+    // consequence of input): Σ allocated + remainder = payment, nothing
+    // allocated is zero or negative, the remainder is not negative, and no
+    // item receives more than it has outstanding.
+    assert_eq!(
+        allocation.check(),
+        Ok(()),
+        "allocation: Σ lines + to_credit = payment, every line positive"
+    );
+    assert!(
+        allocation.lines.iter().all(|l| items
+            .iter()
+            .any(|i| i.id == l.item && l.amount <= i.outstanding)),
+        "allocation: no item receives more than it owes"
+    );
+    Ok(allocation)
 }
 
 /// Apply an allocation to the items it was made for. Checks everything
 /// first; on error nothing changes.
 pub fn apply(items: &mut [OpenItem], allocation: &Allocation) -> Result<(), BillingError> {
-    let mut updates = Vec::with_capacity(allocation.lines.len());
+    allocation.check()?;
+    let updates = new_outstanding(items, allocation, Yen::checked_sub)?;
+    if updates.iter().any(|(_, after)| after.is_negative()) {
+        return Err(BillingError::AllocationMismatch);
+    }
+    for (idx, after) in updates {
+        items[idx].outstanding = after;
+    }
+    Ok(())
+}
+
+/// The outstanding amount of every item an allocation touches after `op`
+/// (subtract to apply, add to reverse) of each of its lines, one entry per
+/// item (a line repeating an item accumulates). Checks ids and kinds;
+/// changes nothing.
+fn new_outstanding(
+    items: &[OpenItem],
+    allocation: &Allocation,
+    op: fn(Yen, Yen) -> Result<Yen, atobarai_core::MoneyError>,
+) -> Result<Vec<(usize, Yen)>, BillingError> {
+    let mut updates: Vec<(usize, Yen)> = Vec::with_capacity(allocation.lines.len());
     for line in &allocation.lines {
         let idx = items
             .iter()
             .position(|i| i.id == line.item)
             .ok_or(BillingError::UnknownItem(line.item))?;
-        let pending: i64 = updates
-            .iter()
-            .filter(|(j, _)| *j == idx)
-            .map(|(_, a): &(usize, Yen)| a.get())
-            .sum();
-        let after = items[idx].outstanding.get() - pending - line.amount.get();
-        if !line.amount.is_positive() || after < 0 || items[idx].kind != line.kind {
+        if items[idx].kind != line.kind || !line.amount.is_positive() {
             return Err(BillingError::AllocationMismatch);
         }
-        updates.push((idx, line.amount));
+        match updates.iter_mut().find(|(j, _)| *j == idx) {
+            Some((_, after)) => *after = op(*after, line.amount)?,
+            None => updates.push((idx, op(items[idx].outstanding, line.amount)?)),
+        }
     }
-    for (idx, amount) in updates {
-        items[idx].outstanding = items[idx].outstanding.checked_sub(amount)?;
-    }
-    Ok(())
+    Ok(updates)
 }
 
 /// Undo an applied allocation: put every line back on its item and take the
@@ -175,25 +232,19 @@ pub fn reverse(
             available: credit_balance.get(),
         });
     }
-    let mut updates = Vec::with_capacity(allocation.lines.len());
-    for line in &allocation.lines {
-        let idx = items
-            .iter()
-            .position(|i| i.id == line.item)
-            .ok_or(BillingError::UnknownItem(line.item))?;
-        if items[idx].kind != line.kind || !line.amount.is_positive() {
-            return Err(BillingError::AllocationMismatch);
-        }
-        items[idx].outstanding.checked_add(line.amount)?;
-        updates.push((idx, line.amount));
+    allocation.check()?;
+    // Every new value is computed (and checked) before the first change, so
+    // an error leaves the items as they were.
+    let updates = new_outstanding(items, allocation, Yen::checked_add)?;
+    let credit_after = credit_balance.checked_sub(allocation.to_credit)?;
+    for (idx, after) in updates {
+        items[idx].outstanding = after;
     }
-    for (idx, amount) in updates {
-        items[idx].outstanding = items[idx].outstanding.checked_add(amount)?;
-    }
-    Ok(credit_balance.checked_sub(allocation.to_credit)?)
+    Ok(credit_after)
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

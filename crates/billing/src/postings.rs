@@ -243,6 +243,7 @@ pub fn write_off(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::allocation::{ItemKind, OpenItem, allocate};

@@ -327,6 +327,85 @@ mod tests {
         assert_eq!(apply(&mut other, &a), Err(BillingError::UnknownItem(1)));
     }
 
+    #[test]
+    fn inconsistent_allocations_are_refused_and_change_nothing() {
+        let items = overdue_customer();
+        let good = allocate(&items, Yen::new(10_000)).unwrap();
+        assert_eq!(good.check(), Ok(()));
+        assert_eq!(good.checked_total_for(ItemKind::LateFee), Ok(Yen::new(200)));
+        assert_eq!(good.total_for(ItemKind::Principal), Yen::new(8_979));
+        // Lines that do not add up to the payment.
+        let mut short = good.clone();
+        short.to_credit = Yen::new(1);
+        let mut negative = good.clone();
+        negative.lines[0].amount = Yen::new(-209);
+        for bad in [&short, &negative] {
+            let mut after = items.clone();
+            assert_eq!(bad.check(), Err(BillingError::AllocationMismatch));
+            assert_eq!(
+                apply(&mut after, bad),
+                Err(BillingError::AllocationMismatch)
+            );
+            assert_eq!(
+                reverse(&mut after, bad, Yen::new(10)),
+                Err(BillingError::AllocationMismatch)
+            );
+            assert_eq!(after, items);
+            assert_eq!(
+                crate::postings::payment(atobarai_core::At::default(), 1, 1, bad),
+                Err(BillingError::AllocationMismatch)
+            );
+        }
+        // The same item twice, together more than it owes: apply refuses.
+        let twice = Allocation {
+            payment: Yen::new(400),
+            lines: vec![
+                AllocationLine {
+                    item: 2,
+                    kind: ItemKind::PaymentFee,
+                    amount: Yen::new(200),
+                },
+                AllocationLine {
+                    item: 2,
+                    kind: ItemKind::PaymentFee,
+                    amount: Yen::new(200),
+                },
+            ],
+            to_credit: Yen::ZERO,
+        };
+        let mut after = items.clone();
+        assert_eq!(
+            apply(&mut after, &twice),
+            Err(BillingError::AllocationMismatch)
+        );
+        assert_eq!(after, items);
+        // Reversing the same item twice where only the second add overflows:
+        // refused before the first line is put back.
+        let mut huge = vec![item(1, ItemKind::Principal, "2026-07-10", i64::MAX - 5)];
+        let before = huge.clone();
+        let two = Allocation {
+            payment: Yen::new(8),
+            lines: vec![
+                AllocationLine {
+                    item: 1,
+                    kind: ItemKind::Principal,
+                    amount: Yen::new(4),
+                },
+                AllocationLine {
+                    item: 1,
+                    kind: ItemKind::Principal,
+                    amount: Yen::new(4),
+                },
+            ],
+            to_credit: Yen::ZERO,
+        };
+        assert_eq!(
+            reverse(&mut huge, &two, Yen::ZERO),
+            Err(BillingError::Overflow)
+        );
+        assert_eq!(huge, before);
+    }
+
     fn kind() -> impl Strategy<Value = ItemKind> {
         prop_oneof![
             Just(ItemKind::PaymentFee),
@@ -338,6 +417,37 @@ mod tests {
     }
 
     proptest! {
+        /// Random debts up to the amount limit and any payment up to it:
+        /// Σ parts = payment exactly (checked in i128), nothing negative,
+        /// no item gets more than it owes.
+        #[test]
+        fn parts_sum_to_the_payment_for_random_debts(
+            debts in prop::collection::vec((kind(), 0i32..400, prop_oneof![0i64..1_000_000, 0..=Yen::AMOUNT_MAX.get()]), 0..50),
+            payment in prop_oneof![1i64..1_000_000, 1..=Yen::AMOUNT_MAX.get()],
+        ) {
+            let items: Vec<OpenItem> = debts.iter().enumerate().map(|(i, (k, off, yen))| OpenItem {
+                id: i as u64,
+                kind: *k,
+                due_on: d("2026-01-01").plus_days(*off).unwrap(),
+                outstanding: Yen::new(*yen),
+            }).collect();
+            let a = allocate(&items, Yen::new(payment)).unwrap();
+            prop_assert_eq!(a.check(), Ok(()));
+            let parts: i128 = a.lines.iter().map(|l| i128::from(l.amount.get())).sum::<i128>()
+                + i128::from(a.to_credit.get());
+            prop_assert_eq!(parts, i128::from(payment));
+            prop_assert!(!a.to_credit.is_negative());
+            for l in &a.lines {
+                prop_assert!(l.amount.is_positive());
+                prop_assert!(l.amount <= items[l.item as usize].outstanding);
+            }
+            let owed: i128 = items.iter().map(|i| i128::from(i.outstanding.get())).sum();
+            prop_assert_eq!(i128::from(a.to_credit.get()), (i128::from(payment) - owed).max(0));
+            let by_kind: i128 = [ItemKind::PaymentFee, ItemKind::LateFee, ItemKind::MembershipFee, ItemKind::DelayDamages, ItemKind::Principal]
+                .iter().map(|k| i128::from(a.total_for(*k).get())).sum();
+            prop_assert_eq!(by_kind + i128::from(a.to_credit.get()), i128::from(payment));
+        }
+
         #[test]
         fn allocation_invariants(
             raw in prop::collection::vec((kind(), 0i32..200, 0i64..50_000), 0..20),

@@ -404,6 +404,53 @@ mod tests {
     }
 
     #[test]
+    fn oversized_grants_and_overflowing_claw_backs_are_refused_unchanged() {
+        let cfg = BillingConfig::default();
+        let mut w = PointsWallet::new();
+        assert_eq!(
+            w.grant(1, Points::new(POINTS_GRANT_MAX + 1), d("2026-08-01"), &cfg),
+            Err(BillingError::Overflow)
+        );
+        assert_eq!(w, PointsWallet::new());
+        w.grant(1, Points::new(POINTS_GRANT_MAX), d("2026-08-01"), &cfg)
+            .unwrap();
+        // A claw-back of everything into a deficit near i64::MAX works once…
+        let c = w
+            .claw_back(1, Points::new(i64::MAX), d("2026-08-02"))
+            .unwrap();
+        assert_eq!(c.from_lots, Points::new(POINTS_GRANT_MAX));
+        assert_eq!(c.to_deficit, Points::new(i64::MAX - POINTS_GRANT_MAX));
+        // …and the next one, which would overflow the deficit, is refused
+        // and changes nothing; so is a grant above the limit.
+        let before = w.clone();
+        assert_eq!(
+            w.claw_back(2, Points::new(i64::MAX), d("2026-08-03")),
+            Err(BillingError::Overflow)
+        );
+        assert_eq!(w, before);
+        assert_eq!(
+            w.grant(2, Points::new(POINTS_GRANT_MAX + 1), d("2026-08-03"), &cfg),
+            Err(BillingError::Overflow)
+        );
+        assert_eq!(w, before);
+        assert_eq!(w.check(), Ok(()));
+        // Claw-back arithmetic: granted − kept, never below zero.
+        assert_eq!(
+            points_to_claw_back(Points::new(0), Yen::new(20_000), Tier::Standard, &cfg),
+            Ok(Points::ZERO)
+        );
+        assert_eq!(
+            points_to_claw_back(
+                Points::new(i64::MIN),
+                Yen::new(20_000),
+                Tier::Standard,
+                &cfg
+            ),
+            Err(BillingError::Overflow)
+        );
+    }
+
+    #[test]
     fn expiry_is_six_months_clamped() {
         let cfg = BillingConfig::default();
         let mut w = PointsWallet::new();

@@ -292,25 +292,24 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
             return Err(LedgerError::Full);
         }
         let deltas = validate(&entry.postings)?;
-        let updated = self.apply_preview(&self.balances, &deltas)?;
+        let updated = preview(&self.balances, &deltas)?;
         // Preconditions of the commit (validated above; kept on in release,
-        // so a failure is a bug in this crate, never a consequence of input).
+        // so a failure is a bug in this crate, never a consequence of input):
+        // the entry balances, and the balances it touches move by as much in
+        // total as it debits and credits, i.e. they still sum to zero.
         let (debits, credits) = debit_credit_totals(&entry.postings);
         assert_eq!(debits, credits, "ledger: the entry balances");
-        assert!(
-            updated.iter().all(|(account, after)| {
-                let before = i128::from(self.balances.get(account).copied().unwrap_or(0));
-                let moved: i128 = deltas
-                    .iter()
-                    .filter(|(a, _)| a == account)
-                    .map(|(_, units)| i128::from(*units))
-                    .sum();
-                before.checked_add(moved) == Some(i128::from(*after))
-            }),
-            "ledger: each balance moves by exactly its postings"
-        );
+        let moved = updated.iter().fold(0i128, |sum, (_, before, after)| {
+            // Each term is a difference of two i64 (< 2^64); at most 64 of
+            // them: far inside i128.
+            let step = i128::from(*after)
+                .checked_sub(i128::from(*before))
+                .expect("difference of two i64");
+            sum.checked_add(step).expect("≤ 64 terms below 2^64")
+        });
+        assert_eq!(moved, 0, "ledger: balances still sum to zero after a post");
         // Everything is checked: commit.
-        for (account, balance) in updated {
+        for (account, _, balance) in updated {
             self.balances.insert(account, balance);
         }
         // i128 cannot overflow: 2^34 entries × 64 postings × 2^40 units <
@@ -556,19 +555,10 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
         map: &BTreeMap<A, i64>,
         deltas: &[(A, i64)],
     ) -> Result<Vec<(A, i64)>, LedgerError> {
-        let mut out: Vec<(A, i64)> = Vec::with_capacity(deltas.len());
-        for &(account, units) in deltas {
-            if let Some(slot) = out.iter_mut().find(|(a, _)| *a == account) {
-                slot.1 = slot.1.checked_add(units).ok_or(LedgerError::Overflow)?;
-            } else {
-                let current = map.get(&account).copied().unwrap_or(0);
-                out.push((
-                    account,
-                    current.checked_add(units).ok_or(LedgerError::Overflow)?,
-                ));
-            }
-        }
-        Ok(out)
+        Ok(preview(map, deltas)?
+            .into_iter()
+            .map(|(account, _, after)| (account, after))
+            .collect())
     }
 
     fn commit_pending(&mut self, updated: Vec<(A, i64)>) {
@@ -686,6 +676,26 @@ impl<A, Q> DoubleEndedIterator for EntriesIter<'_, A, Q> {
 impl<A, Q> ExactSizeIterator for EntriesIter<'_, A, Q> {}
 
 impl<A, Q> FusedIterator for EntriesIter<'_, A, Q> {}
+
+/// For each account touched by `deltas` (once, in first-touch order): its
+/// balance in `map` before and after applying every delta to it, or an
+/// overflow error. `map` is not modified.
+fn preview<A: Copy + Ord>(
+    map: &BTreeMap<A, i64>,
+    deltas: &[(A, i64)],
+) -> Result<Vec<(A, i64, i64)>, LedgerError> {
+    let mut out: Vec<(A, i64, i64)> = Vec::with_capacity(deltas.len());
+    for &(account, units) in deltas {
+        if let Some(slot) = out.iter_mut().find(|(a, _, _)| *a == account) {
+            slot.2 = slot.2.checked_add(units).ok_or(LedgerError::Overflow)?;
+        } else {
+            let before = map.get(&account).copied().unwrap_or(0);
+            let after = before.checked_add(units).ok_or(LedgerError::Overflow)?;
+            out.push((account, before, after));
+        }
+    }
+    Ok(out)
+}
 
 /// The (account, units) deltas that release `hold` from the pending
 /// balances: the reverse of what [`Journal::hold`] added.

@@ -73,6 +73,11 @@ impl At {
         JstDate(self.timestamp().to_zoned(jst()).date())
     }
 
+    /// `ms` milliseconds later (earlier when negative). Saturates at the
+    /// ends of the i64 range (±292 million years), where no engine time can
+    /// lie: a deliberate rule, so that a cut-off such as the idempotency
+    /// window (`at − retention`) near the range's end clamps instead of
+    /// wrapping to the other end of time.
     pub fn plus_ms(self, ms: i64) -> At {
         At(self.0.saturating_add(ms))
     }
@@ -206,6 +211,7 @@ impl fmt::Display for JstDate {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
@@ -248,6 +254,21 @@ mod tests {
         let last = JstDate::new(9999, 12, 31).unwrap();
         assert_eq!(first.days_until(last), 7_304_483);
         assert_eq!(last.days_until(first), -7_304_483);
+    }
+
+    #[test]
+    fn plus_ms_saturates_instead_of_wrapping() {
+        let t = At::from_unix_ms(1_000);
+        assert_eq!(t.plus_ms(500).unix_ms(), 1_500);
+        assert_eq!(t.plus_ms(-2_000).unix_ms(), -1_000);
+        assert_eq!(
+            At::from_unix_ms(i64::MAX - 1).plus_ms(10).unix_ms(),
+            i64::MAX
+        );
+        assert_eq!(
+            At::from_unix_ms(i64::MIN + 1).plus_ms(-10).unix_ms(),
+            i64::MIN
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@
 //! Keep paid items (outstanding 0) while a reversal is still possible.
 
 use crate::error::BillingError;
-use atobarai_core::{JstDate, Yen};
+use atobarai_core::{CheckedSum, JstDate, Yen};
 use serde::{Deserialize, Serialize};
 
 /// Most open items one allocation may look at.
@@ -83,14 +83,37 @@ pub struct Allocation {
 
 impl Allocation {
     /// Total applied to items of `kind`.
+    ///
+    /// Panics only for an allocation [`allocate`] cannot produce: it makes
+    /// at most [`OPEN_ITEMS_MAX`] lines whose sum is the payment (at most
+    /// [`Yen::AMOUNT_MAX`]). Use [`Allocation::checked_total_for`] for one
+    /// built or deserialized elsewhere.
     pub fn total_for(&self, kind: ItemKind) -> Yen {
-        Yen::new(
-            self.lines
-                .iter()
-                .filter(|l| l.kind == kind)
-                .map(|l| l.amount.get())
-                .sum(),
-        )
+        self.checked_total_for(kind)
+            .expect("an allocation's lines sum to at most its payment")
+    }
+
+    /// Total applied to items of `kind`, or an overflow error.
+    pub fn checked_total_for(&self, kind: ItemKind) -> Result<Yen, BillingError> {
+        Ok(self
+            .lines
+            .iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| l.amount)
+            .checked_sum()?)
+    }
+
+    /// Check the allocation's own arithmetic: every line is positive, the
+    /// over-payment is not negative, and `Σ lines + to_credit = payment`.
+    pub fn check(&self) -> Result<(), BillingError> {
+        if self.lines.iter().any(|l| !l.amount.is_positive()) || self.to_credit.is_negative() {
+            return Err(BillingError::AllocationMismatch);
+        }
+        let applied = self.lines.iter().map(|l| l.amount).checked_sum()?;
+        if applied.checked_add(self.to_credit)? != self.payment {
+            return Err(BillingError::AllocationMismatch);
+        }
+        Ok(())
     }
 }
 
@@ -121,44 +144,78 @@ pub fn allocate(items: &[OpenItem], payment: Yen) -> Result<Allocation, BillingE
             break;
         }
         let amount = left.min(item.outstanding);
+        // 0 < amount ≤ left ≤ payment ≤ AMOUNT_MAX, so the subtraction
+        // stays in 0..=left.
+        left = left
+            .checked_sub(amount)
+            .expect("0 < amount ≤ left: cannot overflow");
         lines.push(AllocationLine {
             item: item.id,
             kind: item.kind,
             amount,
         });
-        left = left.checked_sub(amount)?;
     }
-    Ok(Allocation {
+    let allocation = Allocation {
         payment,
         lines,
         to_credit: left,
-    })
+    };
+    // Postconditions, kept on in release (a failure is a bug here, never a
+    // consequence of input): Σ allocated + remainder = payment, nothing
+    // allocated is zero or negative, the remainder is not negative, and no
+    // item receives more than it has outstanding.
+    assert_eq!(
+        allocation.check(),
+        Ok(()),
+        "allocation: Σ lines + to_credit = payment, every line positive"
+    );
+    assert!(
+        allocation.lines.iter().all(|l| items
+            .iter()
+            .any(|i| i.id == l.item && l.amount <= i.outstanding)),
+        "allocation: no item receives more than it owes"
+    );
+    Ok(allocation)
 }
 
 /// Apply an allocation to the items it was made for. Checks everything
 /// first; on error nothing changes.
 pub fn apply(items: &mut [OpenItem], allocation: &Allocation) -> Result<(), BillingError> {
-    let mut updates = Vec::with_capacity(allocation.lines.len());
+    allocation.check()?;
+    let updates = new_outstanding(items, allocation, Yen::checked_sub)?;
+    if updates.iter().any(|(_, after)| after.is_negative()) {
+        return Err(BillingError::AllocationMismatch);
+    }
+    for (idx, after) in updates {
+        items[idx].outstanding = after;
+    }
+    Ok(())
+}
+
+/// The outstanding amount of every item an allocation touches after `op`
+/// (subtract to apply, add to reverse) of each of its lines, one entry per
+/// item (a line repeating an item accumulates). Checks ids and kinds;
+/// changes nothing.
+fn new_outstanding(
+    items: &[OpenItem],
+    allocation: &Allocation,
+    op: fn(Yen, Yen) -> Result<Yen, atobarai_core::MoneyError>,
+) -> Result<Vec<(usize, Yen)>, BillingError> {
+    let mut updates: Vec<(usize, Yen)> = Vec::with_capacity(allocation.lines.len());
     for line in &allocation.lines {
         let idx = items
             .iter()
             .position(|i| i.id == line.item)
             .ok_or(BillingError::UnknownItem(line.item))?;
-        let pending: i64 = updates
-            .iter()
-            .filter(|(j, _)| *j == idx)
-            .map(|(_, a): &(usize, Yen)| a.get())
-            .sum();
-        let after = items[idx].outstanding.get() - pending - line.amount.get();
-        if !line.amount.is_positive() || after < 0 || items[idx].kind != line.kind {
+        if items[idx].kind != line.kind || !line.amount.is_positive() {
             return Err(BillingError::AllocationMismatch);
         }
-        updates.push((idx, line.amount));
+        match updates.iter_mut().find(|(j, _)| *j == idx) {
+            Some((_, after)) => *after = op(*after, line.amount)?,
+            None => updates.push((idx, op(items[idx].outstanding, line.amount)?)),
+        }
     }
-    for (idx, amount) in updates {
-        items[idx].outstanding = items[idx].outstanding.checked_sub(amount)?;
-    }
-    Ok(())
+    Ok(updates)
 }
 
 /// Undo an applied allocation: put every line back on its item and take the
@@ -175,25 +232,19 @@ pub fn reverse(
             available: credit_balance.get(),
         });
     }
-    let mut updates = Vec::with_capacity(allocation.lines.len());
-    for line in &allocation.lines {
-        let idx = items
-            .iter()
-            .position(|i| i.id == line.item)
-            .ok_or(BillingError::UnknownItem(line.item))?;
-        if items[idx].kind != line.kind || !line.amount.is_positive() {
-            return Err(BillingError::AllocationMismatch);
-        }
-        items[idx].outstanding.checked_add(line.amount)?;
-        updates.push((idx, line.amount));
+    allocation.check()?;
+    // Every new value is computed (and checked) before the first change, so
+    // an error leaves the items as they were.
+    let updates = new_outstanding(items, allocation, Yen::checked_add)?;
+    let credit_after = credit_balance.checked_sub(allocation.to_credit)?;
+    for (idx, after) in updates {
+        items[idx].outstanding = after;
     }
-    for (idx, amount) in updates {
-        items[idx].outstanding = items[idx].outstanding.checked_add(amount)?;
-    }
-    Ok(credit_balance.checked_sub(allocation.to_credit)?)
+    Ok(credit_after)
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -276,6 +327,85 @@ mod tests {
         assert_eq!(apply(&mut other, &a), Err(BillingError::UnknownItem(1)));
     }
 
+    #[test]
+    fn inconsistent_allocations_are_refused_and_change_nothing() {
+        let items = overdue_customer();
+        let good = allocate(&items, Yen::new(10_000)).unwrap();
+        assert_eq!(good.check(), Ok(()));
+        assert_eq!(good.checked_total_for(ItemKind::LateFee), Ok(Yen::new(200)));
+        assert_eq!(good.total_for(ItemKind::Principal), Yen::new(8_979));
+        // Lines that do not add up to the payment.
+        let mut short = good.clone();
+        short.to_credit = Yen::new(1);
+        let mut negative = good.clone();
+        negative.lines[0].amount = Yen::new(-209);
+        for bad in [&short, &negative] {
+            let mut after = items.clone();
+            assert_eq!(bad.check(), Err(BillingError::AllocationMismatch));
+            assert_eq!(
+                apply(&mut after, bad),
+                Err(BillingError::AllocationMismatch)
+            );
+            assert_eq!(
+                reverse(&mut after, bad, Yen::new(10)),
+                Err(BillingError::AllocationMismatch)
+            );
+            assert_eq!(after, items);
+            assert_eq!(
+                crate::postings::payment(atobarai_core::At::default(), 1, 1, bad),
+                Err(BillingError::AllocationMismatch)
+            );
+        }
+        // The same item twice, together more than it owes: apply refuses.
+        let twice = Allocation {
+            payment: Yen::new(400),
+            lines: vec![
+                AllocationLine {
+                    item: 2,
+                    kind: ItemKind::PaymentFee,
+                    amount: Yen::new(200),
+                },
+                AllocationLine {
+                    item: 2,
+                    kind: ItemKind::PaymentFee,
+                    amount: Yen::new(200),
+                },
+            ],
+            to_credit: Yen::ZERO,
+        };
+        let mut after = items.clone();
+        assert_eq!(
+            apply(&mut after, &twice),
+            Err(BillingError::AllocationMismatch)
+        );
+        assert_eq!(after, items);
+        // Reversing the same item twice where only the second add overflows:
+        // refused before the first line is put back.
+        let mut huge = vec![item(1, ItemKind::Principal, "2026-07-10", i64::MAX - 5)];
+        let before = huge.clone();
+        let two = Allocation {
+            payment: Yen::new(8),
+            lines: vec![
+                AllocationLine {
+                    item: 1,
+                    kind: ItemKind::Principal,
+                    amount: Yen::new(4),
+                },
+                AllocationLine {
+                    item: 1,
+                    kind: ItemKind::Principal,
+                    amount: Yen::new(4),
+                },
+            ],
+            to_credit: Yen::ZERO,
+        };
+        assert_eq!(
+            reverse(&mut huge, &two, Yen::ZERO),
+            Err(BillingError::Overflow)
+        );
+        assert_eq!(huge, before);
+    }
+
     fn kind() -> impl Strategy<Value = ItemKind> {
         prop_oneof![
             Just(ItemKind::PaymentFee),
@@ -287,6 +417,37 @@ mod tests {
     }
 
     proptest! {
+        /// Random debts up to the amount limit and any payment up to it:
+        /// Σ parts = payment exactly (checked in i128), nothing negative,
+        /// no item gets more than it owes.
+        #[test]
+        fn parts_sum_to_the_payment_for_random_debts(
+            debts in prop::collection::vec((kind(), 0i32..400, prop_oneof![0i64..1_000_000, 0..=Yen::AMOUNT_MAX.get()]), 0..50),
+            payment in prop_oneof![1i64..1_000_000, 1..=Yen::AMOUNT_MAX.get()],
+        ) {
+            let items: Vec<OpenItem> = debts.iter().enumerate().map(|(i, (k, off, yen))| OpenItem {
+                id: i as u64,
+                kind: *k,
+                due_on: d("2026-01-01").plus_days(*off).unwrap(),
+                outstanding: Yen::new(*yen),
+            }).collect();
+            let a = allocate(&items, Yen::new(payment)).unwrap();
+            prop_assert_eq!(a.check(), Ok(()));
+            let parts: i128 = a.lines.iter().map(|l| i128::from(l.amount.get())).sum::<i128>()
+                + i128::from(a.to_credit.get());
+            prop_assert_eq!(parts, i128::from(payment));
+            prop_assert!(!a.to_credit.is_negative());
+            for l in &a.lines {
+                prop_assert!(l.amount.is_positive());
+                prop_assert!(l.amount <= items[l.item as usize].outstanding);
+            }
+            let owed: i128 = items.iter().map(|i| i128::from(i.outstanding.get())).sum();
+            prop_assert_eq!(i128::from(a.to_credit.get()), (i128::from(payment) - owed).max(0));
+            let by_kind: i128 = [ItemKind::PaymentFee, ItemKind::LateFee, ItemKind::MembershipFee, ItemKind::DelayDamages, ItemKind::Principal]
+                .iter().map(|k| i128::from(a.total_for(*k).get())).sum();
+            prop_assert_eq!(by_kind + i128::from(a.to_credit.get()), i128::from(payment));
+        }
+
         #[test]
         fn allocation_invariants(
             raw in prop::collection::vec((kind(), 0i32..200, 0i64..50_000), 0..20),

@@ -191,17 +191,32 @@ pub fn autumnal_equinox_day(year: i16) -> i8 {
 }
 
 fn equinox(year: i16, base_micro_days: i64) -> i8 {
-    let y = i64::from(year) - 1980;
-    let day = (base_micro_days + 242_194 * y).div_euclid(1_000_000) - y.div_euclid(4);
+    // |y| < 2^16 and the constants are < 2^25: every step is far inside i64.
+    let y = i64::from(year)
+        .checked_sub(1980)
+        .expect("i16 year − 1980 fits in i64");
+    let micro_days = y
+        .checked_mul(242_194)
+        .and_then(|x| x.checked_add(base_micro_days))
+        .expect("|y| × 242,194 + base fits in i64");
+    let day = micro_days
+        .div_euclid(1_000_000)
+        .checked_sub(y.div_euclid(4))
+        .expect("two small quotients");
     // 19..=24 in the supported range; clamp keeps any year a valid date.
-    day.clamp(1, 30) as i8
+    i8::try_from(day.clamp(1, 30)).expect("1..=30 fits in i8")
 }
 
 /// Day of month of the `n`th Monday of `month` in `year`.
 fn nth_monday(year: i16, month: i8, n: i8) -> Option<i8> {
     let first = JstDate::new(year, month, 1).ok()?;
-    let to_monday = (8 - first.weekday_iso()) % 7;
-    Some(1 + to_monday + 7 * (n - 1))
+    // weekday_iso is 1..=7, so 8 − it is 1..=7 and to_monday 0..=6; n is a
+    // small constant of the holiday rules (2nd, 3rd Monday): checked anyway.
+    let to_monday = 8i8.checked_sub(first.weekday_iso())? % 7;
+    n.checked_sub(1)?
+        .checked_mul(7)?
+        .checked_add(to_monday)?
+        .checked_add(1)
 }
 
 /// The national holidays (Art. 2 and special acts) of `year`, unsorted.
@@ -320,7 +335,8 @@ pub fn compute_holidays(year: i16) -> Vec<(JstDate, Holiday)> {
             if a.days_until(b) != 2 {
                 continue;
             }
-            let Ok(mid) = a.plus_days(1) else { continue };
+            // `b` exists two days after `a`, so the day between exists too.
+            let mid = a.plus_days(1).expect("the day between two dates exists");
             let taken = out.binary_search_by(|(x, _)| x.cmp(&mid)).is_ok();
             if !taken && mid.weekday_iso() != 7 {
                 citizens.push((mid, Holiday::Citizens));
@@ -345,7 +361,11 @@ fn table() -> &'static Vec<Vec<(JstDate, Holiday)>> {
 /// The public holidays of `year`, sorted. Cached for the supported years.
 pub fn holidays_of_year(year: i16) -> std::borrow::Cow<'static, [(JstDate, Holiday)]> {
     if (YEAR_SUPPORTED_MIN..=YEAR_SUPPORTED_MAX).contains(&year) {
-        let i = (year - YEAR_SUPPORTED_MIN) as usize;
+        // year ≥ YEAR_SUPPORTED_MIN: the offset is in 0..=119.
+        let i = year
+            .checked_sub(YEAR_SUPPORTED_MIN)
+            .and_then(|i| usize::try_from(i).ok())
+            .expect("year within the supported range");
         if let Some(list) = table().get(i) {
             return std::borrow::Cow::Borrowed(list.as_slice());
         }
@@ -401,6 +421,7 @@ pub fn next_business_day(date: JstDate) -> Option<JstDate> {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

@@ -33,7 +33,23 @@ const DENOMINATOR: i128 = BP_PER_UNIT * DAMAGES_YEAR_DAYS;
 pub fn damages_for(principal: Yen, days: i64, bp_per_year: i64) -> Result<Yen, BillingError> {
     let mut acc = DelayDamages::default();
     acc.accrue(principal, days, bp_per_year)?;
-    Ok(acc.accrued_yen())
+    let yen = acc.accrued_yen();
+    // Postcondition (the rounding rule): yen × D ≤ principal × bp × days <
+    // (yen + 1) × D, with D = 10_000 × 365, and never negative. accrue()
+    // checked the product fits in i128 and the quotient in i64; yen + 1 and
+    // the products below stay far inside i128 (|yen| < 2^63, D < 2^22).
+    let exact = acc.numerator();
+    let floor = i128::from(yen.get());
+    assert!(
+        !yen.is_negative()
+            && floor.checked_mul(DENOMINATOR).is_some_and(|lo| lo <= exact)
+            && floor
+                .checked_add(1)
+                .and_then(|f| f.checked_mul(DENOMINATOR))
+                .is_some_and(|hi| exact < hi),
+        "damages: floor(principal × bp × days / 3_650_000)"
+    );
+    Ok(yen)
 }
 
 /// Exact running delay damages of one debt (or one customer's overdue
@@ -66,7 +82,8 @@ impl DelayDamages {
             .numerator
             .checked_add(add)
             .ok_or(BillingError::Overflow)?;
-        // The accrued yen must stay representable.
+        // The accrued yen must stay representable (DENOMINATOR is a
+        // positive constant: the division cannot fail).
         i64::try_from(numerator / DENOMINATOR).map_err(|_| BillingError::Overflow)?;
         self.numerator = numerator;
         Ok(())
@@ -74,17 +91,32 @@ impl DelayDamages {
 
     /// Whole yen accrued so far (floored once).
     pub fn accrued_yen(&self) -> Yen {
-        // accrue() checked it fits.
-        Yen::new(i64::try_from(self.numerator / DENOMINATOR).unwrap_or(i64::MAX))
+        // accrue() checked it fits (a deserialized state is trusted like
+        // the rest of a snapshot, whose digest was checked).
+        Yen::new(
+            i64::try_from(self.numerator / DENOMINATOR)
+                .expect("accrue() keeps accrued yen within i64"),
+        )
     }
 
+    /// Whole yen already charged (posted).
     pub fn charged_yen(&self) -> Yen {
         Yen::new(self.charged_yen)
     }
 
     /// Accrued but not yet charged.
     pub fn uncharged_yen(&self) -> Yen {
-        Yen::new(self.accrued_yen().get() - self.charged_yen)
+        // 0 ≤ charged ≤ accrued (both only ever set from accrued_yen, which
+        // never decreases and is never negative): no overflow, never < 0.
+        let uncharged = self
+            .accrued_yen()
+            .checked_sub(Yen::new(self.charged_yen))
+            .expect("0 ≤ charged ≤ accrued");
+        assert!(
+            !uncharged.is_negative(),
+            "damages: what has been charged never exceeds what is owed"
+        );
+        uncharged
     }
 
     /// Mark everything accrued as charged and return the newly charged yen
@@ -102,6 +134,7 @@ impl DelayDamages {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

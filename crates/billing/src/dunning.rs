@@ -130,25 +130,40 @@ pub fn split_into_instalments(
     if !(1..=31).contains(&due_day) {
         return Err(BillingError::InvalidDay(due_day));
     }
+    // Rounding rule: every instalment is floor(debt / count) and the first
+    // also carries the remainder, so the first is the largest and
+    // Σ instalments = debt exactly. 1 ≤ count ≤ debt, so base ≥ 1.
     let n = i64::from(count);
-    let base = debt.get() / n;
-    let remainder = debt.get() % n;
-    let mut instalments = Vec::with_capacity(count as usize);
+    let base = debt.checked_div_floor(n)?;
+    let remainder = debt.checked_sub(base.checked_mul(n)?)?;
+    let mut instalments = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     for k in 0..count {
-        let month = first_month.plus_months(k as i32)?;
+        let offset = i32::try_from(k).map_err(|_| BillingError::DateOutOfRange)?;
+        let month = first_month.plus_months(offset)?;
         let nominal = month.day_clamped(due_day);
         let due_on = if rolls_to_business_day(method) {
             calendar::business_day_on_or_after(nominal).ok_or(BillingError::NoBusinessDay)?
         } else {
             nominal
         };
-        let amount = if k == 0 { base + remainder } else { base };
+        let amount = if k == 0 {
+            base.checked_add(remainder)?
+        } else {
+            base
+        };
         instalments.push(Instalment {
-            number: k + 1,
+            // k < count ≤ INSTALMENTS_MAX (24).
+            number: k.checked_add(1).expect("k < INSTALMENTS_MAX"),
             due_on,
-            amount: Yen::new(amount),
+            amount,
         });
     }
+    // Postconditions: Σ instalments = debt, every instalment positive.
+    assert!(
+        instalments.iter().all(|i| i.amount.is_positive())
+            && Yen::checked_sum(instalments.iter().map(|i| i.amount)) == Ok(debt),
+        "payment plan: positive instalments summing to the debt"
+    );
     Ok(PaymentPlan {
         debt,
         method,
@@ -157,6 +172,7 @@ pub fn split_into_instalments(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -58,21 +58,23 @@ impl fmt::Display for InvoiceNumber {
     }
 }
 
+/// The Luhn check digit of `digits` (each 0..=9). Works modulo 10 at every
+/// step, so no length of input can overflow.
 fn luhn_check_digit(digits: &[u32]) -> u32 {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            if i % 2 == 0 {
-                let x = d * 2;
-                if x > 9 { x - 9 } else { x }
-            } else {
-                d
-            }
-        })
-        .sum();
-    (10 - sum % 10) % 10
+    let sum = digits.iter().rev().enumerate().fold(0u32, |sum, (i, &d)| {
+        let d = d % 10;
+        // Doubling a digit and summing its two decimal digits, as a
+        // table: 2d for d < 5, 2d − 9 otherwise.
+        let x = if i % 2 == 0 {
+            [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][usize::try_from(d).expect("d < 10")]
+        } else {
+            d
+        };
+        // sum < 10 and x < 10: no overflow.
+        sum.checked_add(x).expect("two digits") % 10
+    });
+    // sum < 10, so 10 − sum is in 1..=10.
+    10u32.checked_sub(sum).expect("sum < 10") % 10
 }
 
 /// The number of a customer's `seq`-th invoice issued on `issued_on`.
@@ -107,6 +109,7 @@ fn numbered(prefix: char, issued_on: JstDate, customer: u32, seq: u32) -> Invoic
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod credit_note_tests {
     use super::*;
 
@@ -215,7 +218,8 @@ pub fn close_statement(
         return Ok(None);
     }
     let dates: StatementDates = statement_dates(input.month, input.method, cfg)?;
-    let mut lines = Vec::with_capacity(input.purchases.len() + 3);
+    // len ≤ STATEMENT_LINES_MAX (checked above).
+    let mut lines = Vec::with_capacity(input.purchases.len().saturating_add(3));
     let mut total = Yen::ZERO;
     for p in input.purchases {
         if p.amount.is_negative() || p.refunded.is_negative() || p.refunded > p.amount {
@@ -267,6 +271,17 @@ pub fn close_statement(
             amount: discount.checked_neg()?,
         });
     }
+    // Postcondition: the total is the sum of the lines, and a points
+    // discount never takes a statement below zero.
+    assert_eq!(
+        Yen::checked_sum(lines.iter().map(|l| l.amount)),
+        Ok(total),
+        "statement: total = Σ lines"
+    );
+    assert!(
+        !points_used.is_positive() || !total.is_negative(),
+        "statement: points never take the total below zero"
+    );
     Ok(Some(Invoice {
         number: invoice_number(Product::Monthly, dates.issued_on, input.customer, input.seq),
         product: Product::Monthly,
@@ -321,6 +336,7 @@ pub fn per_order_invoice(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

@@ -56,8 +56,8 @@ pub fn late_fee_dates(
     let span = start.months_until(end);
     if span > LATE_FEE_SPAN_MONTHS_MAX {
         return Err(BillingError::TooMany {
-            got: span as usize,
-            max: LATE_FEE_SPAN_MONTHS_MAX as usize,
+            got: usize::try_from(span).unwrap_or(usize::MAX),
+            max: usize::try_from(LATE_FEE_SPAN_MONTHS_MAX).expect("a positive constant"),
         });
     }
     let mut out = Vec::new();
@@ -76,6 +76,15 @@ pub fn late_fee_dates(
             }
         }
     }
+    // Postconditions: one fee per fee day, in order, inside the interval
+    // and never before the month after the first missed due date.
+    assert!(
+        out.windows(2).all(|w| w[0] < w[1])
+            && out.iter().all(|d| {
+                from_exclusive < *d && *d <= to_inclusive && YearMonth::of(*d) >= first_month
+            }),
+        "late fees: distinct fee days inside (from, to]"
+    );
     Ok(out)
 }
 
@@ -87,7 +96,8 @@ pub fn late_fees_between(
     cfg: &BillingConfig,
 ) -> Result<Yen, BillingError> {
     let n = late_fee_dates(first_missed_due, from_exclusive, to_inclusive, cfg)?.len();
-    Ok(cfg.late_fee_yen.checked_mul(n as i64)?)
+    let n = i64::try_from(n).map_err(|_| BillingError::Overflow)?;
+    Ok(cfg.late_fee_yen.checked_mul(n)?)
 }
 
 /// Total late fees accrued from the missed due date through `through`.
@@ -103,6 +113,7 @@ pub fn late_fees_through(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

@@ -22,6 +22,9 @@
 //! `Serialize + Deserialize` and hold only `Vec`/`BTreeMap`, so their
 //! serialization is deterministic.
 
+#![deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+#![deny(unreachable_pub)]
+
 pub mod allocation;
 pub mod calendar;
 pub mod damages;

@@ -66,7 +66,8 @@ impl OverdueState {
         damages.accrue(overdue_principal, days, billing.delay_damages_bp_per_year)?;
         let new_damages = damages.take_uncharged();
         let dates = late_fee_dates(self.first_missed_due, from, today, billing)?;
-        let late_fees = billing.late_fee_yen.checked_mul(dates.len() as i64)?;
+        let fee_days = i64::try_from(dates.len()).map_err(|_| BillingError::Overflow)?;
+        let late_fees = billing.late_fee_yen.checked_mul(fee_days)?;
         let charged = self.late_fees_charged.checked_add(late_fees)?;
         let events = dunning_events_due(dunning, self.first_missed_due, from, today)?;
         self.damages = damages;
@@ -82,6 +83,7 @@ impl OverdueState {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

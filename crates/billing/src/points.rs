@@ -39,6 +39,12 @@ use serde::{Deserialize, Serialize};
 /// Most lots a wallet holds (six months of daily purchases is ~180).
 pub const LOTS_MAX: usize = 4_096;
 
+/// Most points one grant may carry: the points ledger's per-posting maximum
+/// (a larger grant could not be posted anyway). With at most [`LOTS_MAX`]
+/// lots a wallet holds at most 2^12 × 10^12 < 2^52 points, so sums over its
+/// lots cannot overflow.
+pub const POINTS_GRANT_MAX: i64 = 1_000_000_000_000;
+
 /// Whether the customer is on the paid tier for a purchase's month.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,7 +83,8 @@ pub fn points_to_claw_back(
     cfg: &BillingConfig,
 ) -> Result<Points, BillingError> {
     let keep = points_for_purchase(amount_after_refund, tier, cfg)?;
-    Ok(Points::new((granted.get() - keep.get()).max(0)))
+    let excess = granted.checked_sub(keep).ok_or(BillingError::Overflow)?;
+    Ok(excess.max(Points::ZERO))
 }
 
 /// `date` plus `months`, same day of month clamped to the month's end.
@@ -144,17 +151,20 @@ impl PointsWallet {
     /// Points usable on `today` (unexpired lots) minus any deficit: negative
     /// only after a claw-back that found too few points.
     pub fn balance(&self, today: JstDate) -> Points {
-        Points::new(self.usable(today).get() - self.deficit.get())
+        // 0 ≤ usable < 2^52 and 0 ≤ deficit ≤ i64::MAX: the difference is
+        // at least −i64::MAX.
+        self.usable(today)
+            .checked_sub(self.deficit)
+            .expect("usable ≥ 0 and deficit ≥ 0")
     }
 
     /// Points in unexpired lots on `today`.
     pub fn usable(&self, today: JstDate) -> Points {
-        Points::new(
+        sum_points(
             self.lots
                 .iter()
                 .filter(|l| l.expires_on > today)
-                .map(|l| l.remaining.get())
-                .sum(),
+                .map(|l| l.remaining),
         )
     }
 
@@ -169,19 +179,28 @@ impl PointsWallet {
         if !points.is_positive() {
             return Err(BillingError::NotPositive);
         }
+        if points.get() > POINTS_GRANT_MAX {
+            return Err(BillingError::Overflow);
+        }
         let expires_on = add_months_clamped(granted_on, i32::from(cfg.points_expiry_months))?;
+        // 0 ≤ to_deficit ≤ points and ≤ deficit: both differences are in
+        // range and not negative.
         let to_deficit = points.min(self.deficit);
-        let to_lot = Points::new(points.get() - to_deficit.get());
+        let to_lot = points.checked_sub(to_deficit).expect("to_deficit ≤ points");
         if to_lot.is_positive() && self.lots.len() >= LOTS_MAX {
             return Err(BillingError::TooMany {
-                got: self.lots.len() + 1,
+                got: self.lots.len().saturating_add(1),
                 max: LOTS_MAX,
             });
         }
-        self.deficit = Points::new(self.deficit.get() - to_deficit.get());
+        let next_lot = self.next_lot.checked_add(1).ok_or(BillingError::Overflow)?;
+        self.deficit = self
+            .deficit
+            .checked_sub(to_deficit)
+            .expect("to_deficit ≤ deficit");
         let lot = if to_lot.is_positive() {
             let id = self.next_lot;
-            self.next_lot += 1;
+            self.next_lot = next_lot;
             self.lots.push(PointsLot {
                 id,
                 source,
@@ -194,6 +213,12 @@ impl PointsWallet {
         } else {
             None
         };
+        assert_eq!(
+            to_deficit.checked_add(to_lot),
+            Some(points),
+            "points: a grant pays the deficit and the new lot, nothing else"
+        );
+        debug_assert_eq!(self.check(), Ok(()));
         Ok(Grant {
             to_deficit,
             lot,
@@ -222,33 +247,40 @@ impl PointsWallet {
             .filter(|&i| self.lots[i].expires_on > today && self.lots[i].remaining.is_positive())
             .collect();
         order.sort_by_key(|&i| (self.lots[i].expires_on, self.lots[i].id));
-        let mut left = points.get();
+        let mut left = points;
         let mut taken = Vec::new();
         for i in order {
-            if left == 0 {
+            if !left.is_positive() {
                 break;
             }
             let lot = &mut self.lots[i];
-            let take = left.min(lot.remaining.get());
-            lot.remaining = Points::new(lot.remaining.get() - take);
-            left -= take;
-            taken.push((lot.id, Points::new(take)));
+            let take = take_from_lot(lot, &mut left);
+            taken.push((lot.id, take));
         }
         self.prune();
+        // Postcondition: the balance covered the request, so exactly the
+        // points requested were taken, each lot giving a positive amount.
+        assert!(
+            left == Points::ZERO
+                && taken.iter().all(|(_, p)| p.is_positive())
+                && sum_points(taken.iter().map(|(_, p)| *p)) == points,
+            "points: a redemption takes exactly what was asked"
+        );
+        debug_assert_eq!(self.check(), Ok(()));
         Ok(taken)
     }
 
     /// Remove what has expired by `today`; returns the points expired.
     pub fn expire(&mut self, today: JstDate) -> Points {
-        let expired: i64 = self
-            .lots
-            .iter()
-            .filter(|l| l.expires_on <= today)
-            .map(|l| l.remaining.get())
-            .sum();
+        let expired = sum_points(
+            self.lots
+                .iter()
+                .filter(|l| l.expires_on <= today)
+                .map(|l| l.remaining),
+        );
         self.lots.retain(|l| l.expires_on > today);
         self.prune();
-        Points::new(expired)
+        expired
     }
 
     /// Take back `points` granted for order `source` (a refund), on `today`.
@@ -269,25 +301,34 @@ impl PointsWallet {
             let l = &self.lots[i];
             (l.source != source, l.expires_on, l.id)
         });
-        let mut left = points.get();
+        // Check the deficit can absorb the worst case before changing a lot,
+        // so that an error changes nothing.
+        self.deficit
+            .checked_add(points)
+            .ok_or(BillingError::Overflow)?;
+        let mut left = points;
         for i in order {
-            if left == 0 {
+            if !left.is_positive() {
                 break;
             }
-            let lot = &mut self.lots[i];
-            let take = left.min(lot.remaining.get());
-            lot.remaining = Points::new(lot.remaining.get() - take);
-            left -= take;
+            take_from_lot(&mut self.lots[i], &mut left);
         }
-        let from_lots = Points::new(points.get() - left);
+        // 0 ≤ left ≤ points.
+        let from_lots = points.checked_sub(left).expect("left ≤ points");
         self.deficit = self
             .deficit
-            .checked_add(Points::new(left))
-            .ok_or(BillingError::Overflow)?;
+            .checked_add(left)
+            .expect("checked above with the larger amount");
         self.prune();
+        assert_eq!(
+            from_lots.checked_add(left),
+            Some(points),
+            "points: a claw-back takes from lots or adds to the deficit, exactly"
+        );
+        debug_assert_eq!(self.check(), Ok(()));
         Ok(ClawBack {
             from_lots,
-            to_deficit: Points::new(left),
+            to_deficit: left,
         })
     }
 
@@ -312,7 +353,26 @@ impl PointsWallet {
     }
 }
 
+/// Take `min(left, lot.remaining)` (≥ 0) from `lot`, lowering `left` by as
+/// much; returns what was taken. Both subtractions stay in `0..=value`.
+fn take_from_lot(lot: &mut PointsLot, left: &mut Points) -> Points {
+    let take = (*left).min(lot.remaining).max(Points::ZERO);
+    lot.remaining = lot.remaining.checked_sub(take).expect("take ≤ remaining");
+    *left = left.checked_sub(take).expect("take ≤ left");
+    take
+}
+
+/// The sum of points held in one wallet's lots (or taken from them): at most
+/// [`LOTS_MAX`] values of at most [`POINTS_GRANT_MAX`] each, so it cannot
+/// overflow for a wallet this module built.
+fn sum_points(mut points: impl Iterator<Item = Points>) -> Points {
+    points
+        .try_fold(Points::ZERO, Points::checked_add)
+        .expect("≤ LOTS_MAX lots of ≤ POINTS_GRANT_MAX points")
+}
+
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -340,6 +400,53 @@ mod tests {
         assert_eq!(
             points_to_claw_back(Points::new(150), Yen::new(20_000), Tier::Standard, &cfg),
             Ok(Points::new(50))
+        );
+    }
+
+    #[test]
+    fn oversized_grants_and_overflowing_claw_backs_are_refused_unchanged() {
+        let cfg = BillingConfig::default();
+        let mut w = PointsWallet::new();
+        assert_eq!(
+            w.grant(1, Points::new(POINTS_GRANT_MAX + 1), d("2026-08-01"), &cfg),
+            Err(BillingError::Overflow)
+        );
+        assert_eq!(w, PointsWallet::new());
+        w.grant(1, Points::new(POINTS_GRANT_MAX), d("2026-08-01"), &cfg)
+            .unwrap();
+        // A claw-back of everything into a deficit near i64::MAX works once…
+        let c = w
+            .claw_back(1, Points::new(i64::MAX), d("2026-08-02"))
+            .unwrap();
+        assert_eq!(c.from_lots, Points::new(POINTS_GRANT_MAX));
+        assert_eq!(c.to_deficit, Points::new(i64::MAX - POINTS_GRANT_MAX));
+        // …and the next one, which would overflow the deficit, is refused
+        // and changes nothing; so is a grant above the limit.
+        let before = w.clone();
+        assert_eq!(
+            w.claw_back(2, Points::new(i64::MAX), d("2026-08-03")),
+            Err(BillingError::Overflow)
+        );
+        assert_eq!(w, before);
+        assert_eq!(
+            w.grant(2, Points::new(POINTS_GRANT_MAX + 1), d("2026-08-03"), &cfg),
+            Err(BillingError::Overflow)
+        );
+        assert_eq!(w, before);
+        assert_eq!(w.check(), Ok(()));
+        // Claw-back arithmetic: granted − kept, never below zero.
+        assert_eq!(
+            points_to_claw_back(Points::new(0), Yen::new(20_000), Tier::Standard, &cfg),
+            Ok(Points::ZERO)
+        );
+        assert_eq!(
+            points_to_claw_back(
+                Points::new(i64::MIN),
+                Yen::new(20_000),
+                Tier::Standard,
+                &cfg
+            ),
+            Err(BillingError::Overflow)
         );
     }
 

@@ -124,6 +124,9 @@ pub fn payment(
     allocation: &Allocation,
 ) -> Result<YenEntry, BillingError> {
     let paid = positive(allocation.payment)?;
+    // Σ lines + to_credit = payment, nothing negative: else the entry
+    // would not describe the allocation (refused, not posted wrong).
+    allocation.check()?;
     let applied = paid.checked_sub(allocation.to_credit)?;
     let mut postings = vec![Posting::debit(Account::Cash, paid)];
     if applied.is_positive() {
@@ -138,6 +141,12 @@ pub fn payment(
             allocation.to_credit,
         ));
     }
+    // Postcondition: cash in = receivable down + credit up.
+    assert_eq!(
+        Yen::checked_sum(postings.iter().map(|p| p.amount)),
+        Ok(Yen::ZERO),
+        "payment entry balances"
+    );
     Ok(NewEntry {
         at,
         kind: EntryKind::Payment,
@@ -243,6 +252,7 @@ pub fn write_off(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::allocation::{ItemKind, OpenItem, allocate};

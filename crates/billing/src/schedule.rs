@@ -62,13 +62,22 @@ impl YearMonth {
     }
 
     /// Months since year 0, for arithmetic.
+    /// An i16 year × 12 is within ±393,216: far inside i32.
     fn index(self) -> i32 {
-        i32::from(self.year) * 12 + i32::from(self.month) - 1
+        i32::from(self.year)
+            .checked_mul(12)
+            .and_then(|m| m.checked_add(i32::from(self.month)))
+            .and_then(|m| m.checked_sub(1))
+            .expect("i16 year × 12 + month fits in i32")
     }
 
     fn from_index(i: i32) -> Result<YearMonth, BillingError> {
         let year = i16::try_from(i.div_euclid(12)).map_err(|_| BillingError::DateOutOfRange)?;
-        let month = (i.rem_euclid(12) + 1) as i8;
+        // rem_euclid(12) is in 0..=11, so the month is 1..=12.
+        let month = i8::try_from(i.rem_euclid(12))
+            .ok()
+            .and_then(|m| m.checked_add(1))
+            .expect("rem_euclid(12) + 1 is in 1..=12");
         YearMonth::new(year, month)
     }
 
@@ -86,7 +95,11 @@ impl YearMonth {
 
     /// Whole months from `self` to `other` (positive when `other` is later).
     pub fn months_until(self, other: YearMonth) -> i32 {
-        other.index() - self.index()
+        // Both indices are within ±393,216, so the difference fits in i32.
+        other
+            .index()
+            .checked_sub(self.index())
+            .expect("difference of two month indices fits in i32")
     }
 
     pub fn first_day(self) -> JstDate {
@@ -275,6 +288,7 @@ impl PaymentMethodSchedule {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use std::fmt::Write;

@@ -13,6 +13,6 @@ pub mod taxonomy;
 pub mod time;
 
 pub use config::Config;
-pub use money::{MoneyError, Yen};
+pub use money::{CheckedSum, MoneyError, Yen};
 pub use taxonomy::{Category, Channel, LiquidityClass, PaymentMethod, Product};
 pub use time::{At, JstDate};

@@ -5,6 +5,8 @@
 //! JST is a fixed UTC+09:00 offset with no daylight saving time since 1951,
 //! so a fixed offset is exact and we do not need a time-zone database.
 
+#![deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+
 use jiff::civil::Date;
 use jiff::tz::{Offset, TimeZone};
 use jiff::{Timestamp, ToSpan};
@@ -71,6 +73,11 @@ impl At {
         JstDate(self.timestamp().to_zoned(jst()).date())
     }
 
+    /// `ms` milliseconds later (earlier when negative). Saturates at the
+    /// ends of the i64 range (±292 million years), where no engine time can
+    /// lie: a deliberate rule, so that a cut-off such as the idempotency
+    /// window (`at − retention`) near the range's end clamps instead of
+    /// wrapping to the other end of time.
     pub fn plus_ms(self, ms: i64) -> At {
         At(self.0.saturating_add(ms))
     }
@@ -141,7 +148,13 @@ impl JstDate {
 
     /// Whole days from `self` to `other` (positive when `other` is later).
     pub fn days_until(self, other: JstDate) -> i64 {
-        let span = self.0.until(other.0).unwrap_or_default();
+        // Between two valid civil dates (years −9999…9999) the span in days
+        // is at most ~7.3 million, well inside what jiff's spans hold, so
+        // `until` cannot fail.
+        let span = self
+            .0
+            .until(other.0)
+            .expect("a span between two valid dates is representable");
         i64::from(span.get_days())
     }
 
@@ -176,11 +189,18 @@ impl JstDate {
 
     /// Age in whole years on `on` of someone born on `self`.
     pub fn age_on(self, on: JstDate) -> i32 {
-        let mut age = i32::from(on.year()) - i32::from(self.year());
+        // Years are i16 (jiff keeps them within ±9999), so the difference
+        // and the birthday correction are far inside i32.
+        let years = i32::from(on.year())
+            .checked_sub(i32::from(self.year()))
+            .expect("difference of two i16 years fits in i32");
         if (on.month(), on.day()) < (self.month(), self.day()) {
-            age -= 1;
+            years
+                .checked_sub(1)
+                .expect("|years| ≤ 2 × 9999, far from i32::MIN")
+        } else {
+            years
         }
-        age
     }
 }
 
@@ -191,6 +211,7 @@ impl fmt::Display for JstDate {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
 
@@ -225,6 +246,29 @@ mod tests {
         );
         assert_eq!(d.plus_days(14).unwrap().to_string(), "2026-02-14");
         assert_eq!(d.days_until(JstDate::parse("2026-03-01").unwrap()), 29);
+    }
+
+    #[test]
+    fn days_until_spans_the_whole_calendar() {
+        let first = JstDate::new(-9999, 1, 1).unwrap();
+        let last = JstDate::new(9999, 12, 31).unwrap();
+        assert_eq!(first.days_until(last), 7_304_483);
+        assert_eq!(last.days_until(first), -7_304_483);
+    }
+
+    #[test]
+    fn plus_ms_saturates_instead_of_wrapping() {
+        let t = At::from_unix_ms(1_000);
+        assert_eq!(t.plus_ms(500).unix_ms(), 1_500);
+        assert_eq!(t.plus_ms(-2_000).unix_ms(), -1_000);
+        assert_eq!(
+            At::from_unix_ms(i64::MAX - 1).plus_ms(10).unix_ms(),
+            i64::MAX
+        );
+        assert_eq!(
+            At::from_unix_ms(i64::MIN + 1).plus_ms(-10).unix_ms(),
+            i64::MIN
+        );
     }
 
     #[test]

@@ -56,7 +56,12 @@ impl<T, const BITS: u32> Chunked<T, BITS> {
                 self.chunks.push(chunk);
             }
         }
-        self.len += 1;
+        // One element per push, and a journal holds at most ENTRIES_MAX
+        // (2^34) of them: far from usize::MAX on a 64-bit target.
+        self.len = self
+            .len
+            .checked_add(1)
+            .expect("fewer than usize::MAX elements");
         debug_assert!(
             self.chunks
                 .last()
@@ -183,7 +188,11 @@ impl<'a, T> Iterator for Iter<'a, T> {
 
     fn next(&mut self) -> Option<&'a T> {
         let item = self.inner.next()?;
-        self.remaining -= 1;
+        // An item was returned, so at least one remained.
+        self.remaining = self
+            .remaining
+            .checked_sub(1)
+            .expect("remaining counts items");
         Some(item)
     }
 
@@ -195,7 +204,10 @@ impl<'a, T> Iterator for Iter<'a, T> {
 impl<'a, T> DoubleEndedIterator for Iter<'a, T> {
     fn next_back(&mut self) -> Option<&'a T> {
         let item = self.inner.next_back()?;
-        self.remaining -= 1;
+        self.remaining = self
+            .remaining
+            .checked_sub(1)
+            .expect("remaining counts items");
         Some(item)
     }
 }
@@ -205,6 +217,7 @@ impl<T> ExactSizeIterator for Iter<'_, T> {}
 impl<T> FusedIterator for Iter<'_, T> {}
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

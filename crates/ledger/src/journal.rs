@@ -28,7 +28,9 @@ const ENTRY_CHUNK_BITS: u32 = 16;
 pub trait Quantity: Copy + Debug + Default + Eq + Ord + Serialize + DeserializeOwned {
     /// The largest magnitude one posting may carry.
     const POSTING_UNITS_MAX: i64;
+    /// The amount as a signed count of units (debit positive).
     fn units(self) -> i64;
+    /// The amount of `units` units.
     fn from_units(units: i64) -> Self;
 }
 
@@ -90,14 +92,23 @@ pub enum EntryKind {
     CreditApplied,
     /// A customer credit paid back to the customer.
     CreditRefunded,
+    /// A payment fee charged on a statement.
     PaymentFee,
+    /// A late fee charged on the 10th or 25th.
     LateFee,
+    /// Delay damages accrued on overdue principal.
     DelayDamages,
+    /// A paid-tier membership fee charged on a statement.
     MembershipFee,
+    /// A receivable written off as uncollectable.
     WriteOff,
+    /// Points granted to a customer.
     PointsGrant,
+    /// Points spent as a discount.
     PointsRedeem,
+    /// Points that expired unused.
     PointsExpire,
+    /// Points taken back (e.g. after a refund).
     PointsClawBack,
     /// An operator correction; always balanced like everything else.
     Adjustment,
@@ -106,14 +117,20 @@ pub enum EntryKind {
 /// One leg of an entry: positive amount = debit, negative = credit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Posting<A, Q> {
+    /// The account debited or credited.
     pub account: A,
+    /// Debit positive, credit negative.
     pub amount: Q,
 }
 
 impl<A, Q: Quantity> Posting<A, Q> {
+    /// Debit `account` by `amount` (a positive posting).
     pub fn debit(account: A, amount: Q) -> Self {
         Posting { account, amount }
     }
+    /// Credit `account` by `amount` (a negative posting). The negation
+    /// saturates, so a posting of `i64::MIN` units becomes one the journal
+    /// refuses as too large instead of wrapping.
     pub fn credit(account: A, amount: Q) -> Self {
         Posting {
             account,
@@ -125,61 +142,92 @@ impl<A, Q: Quantity> Posting<A, Q> {
 /// An entry as the caller proposes it; the journal assigns the id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewEntry<A, Q> {
+    /// When it happened; never before the journal's last entry.
     pub at: At,
+    /// Why money moved.
     pub kind: EntryKind,
     /// The engine's index of what this entry is about (order, payment,
     /// statement…), interpreted by `kind`.
     pub reference: u64,
+    /// Two or more postings summing to zero.
     pub postings: Vec<Posting<A, Q>>,
 }
 
 /// A posted entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry<A, Q> {
+    /// Its position in the journal.
     pub id: EntryId,
+    /// When it happened.
     pub at: At,
+    /// Why money moved.
     pub kind: EntryKind,
+    /// What it is about, as in [`NewEntry::reference`].
     pub reference: u64,
+    /// Two or more postings summing to zero.
     pub postings: Vec<Posting<A, Q>>,
 }
 
 /// An open two-phase hold: `amount` reserved from `debit` to `credit`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold<A, Q> {
+    /// The caller's id for the hold.
     pub id: HoldId,
+    /// When it was placed.
     pub at: At,
+    /// The account that will be debited when the hold posts.
     pub debit: A,
+    /// The account that will be credited when the hold posts.
     pub credit: A,
+    /// The amount reserved (positive, at most one posting's maximum).
     pub amount: Q,
+    /// Carried to the entry [`Journal::post_hold`] writes.
     pub reference: u64,
 }
 
+/// Why the journal refused an operation (which then changed nothing), or
+/// which invariant [`Journal::check_invariants`] found broken.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[allow(missing_docs)] // the fields are named by the messages
 pub enum LedgerError {
+    /// An entry with fewer than two postings.
     #[error("an entry needs at least 2 postings, got {got}")]
     TooFewPostings { got: usize },
+    /// An entry with more than [`POSTINGS_PER_ENTRY_MAX`] postings.
     #[error("an entry may carry at most {max} postings, got {got}")]
     TooManyPostings { got: usize, max: usize },
+    /// A posting of zero units.
     #[error("posting {index} has a zero amount")]
     ZeroPosting { index: usize },
+    /// A posting above [`Quantity::POSTING_UNITS_MAX`] in magnitude.
     #[error("posting {index} exceeds the per-posting maximum")]
     PostingTooLarge { index: usize },
+    /// Debits and credits differ by `sum`.
     #[error("entry does not balance: debits minus credits = {sum}")]
     Unbalanced { sum: i128 },
+    /// A balance would leave the `i64` range.
     #[error("a balance would overflow")]
     Overflow,
+    /// An entry or hold timed before the journal's last one.
     #[error("entry time {at} is before the last entry's time {last}")]
     TimeWentBackwards { at: At, last: At },
+    /// [`ENTRIES_MAX`] entries or [`HOLDS_OPEN_MAX`] open holds reached.
     #[error("the journal is full")]
     Full,
+    /// A hold id already open.
     #[error("hold {0:?} is already open")]
     HoldExists(HoldId),
+    /// No open hold has this id.
     #[error("no open hold {0:?}")]
     UnknownHold(HoldId),
+    /// Posting more of a hold than it holds (or nothing).
     #[error("posting {requested} units of a hold of {held}")]
     HoldExceeded { held: i64, requested: i64 },
+    /// A hold of a non-positive or oversized amount, or between one account
+    /// and itself.
     #[error("a hold must move a positive amount between two different accounts")]
     BadHold,
+    /// [`Journal::check_invariants`] found this broken.
     #[error("invariant violated: {0}")]
     Invariant(String),
 }
@@ -232,6 +280,7 @@ impl<A, Q> Default for Journal<A, Q> {
 }
 
 impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
+    /// An empty journal.
     pub fn new() -> Self {
         Self::default()
     }
@@ -243,25 +292,43 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
             return Err(LedgerError::Full);
         }
         let deltas = validate(&entry.postings)?;
-        let updated = self.apply_preview(&self.balances, &deltas)?;
+        let updated = preview(&self.balances, &deltas)?;
+        // Preconditions of the commit (validated above; kept on in release,
+        // so a failure is a bug in this crate, never a consequence of input):
+        // the entry balances, and the balances it touches move by as much in
+        // total as it debits and credits, i.e. they still sum to zero.
+        let (debits, credits) = debit_credit_totals(&entry.postings);
+        assert_eq!(debits, credits, "ledger: the entry balances");
+        let moved = updated.iter().fold(0i128, |sum, (_, before, after)| {
+            // Each term is a difference of two i64 (< 2^64); at most 64 of
+            // them: far inside i128.
+            let step = i128::from(*after)
+                .checked_sub(i128::from(*before))
+                .expect("difference of two i64");
+            sum.checked_add(step).expect("≤ 64 terms below 2^64")
+        });
+        assert_eq!(moved, 0, "ledger: balances still sum to zero after a post");
         // Everything is checked: commit.
-        for (account, balance) in updated {
+        for (account, _, balance) in updated {
             self.balances.insert(account, balance);
         }
-        for p in &entry.postings {
-            let units = i128::from(p.amount.units());
-            if units > 0 {
-                self.debits_total += units;
-            } else {
-                self.credits_total -= units;
-            }
-        }
-        // Kept on in release: a failure here is a bug in this crate.
+        // i128 cannot overflow: 2^34 entries × 64 postings × 2^40 units <
+        // 2^127 (see the field's doc).
+        self.debits_total = self
+            .debits_total
+            .checked_add(debits)
+            .expect("running debit total stays below 2^80");
+        self.credits_total = self
+            .credits_total
+            .checked_add(credits)
+            .expect("running credit total stays below 2^80");
+        // Postcondition, kept on in release: total debits equal total
+        // credits, i.e. the accounts still sum to zero.
         assert_eq!(
             self.debits_total, self.credits_total,
             "ledger invariant: total debits equal total credits"
         );
-        let id = EntryId(self.entries.len() as u64);
+        let id = EntryId(u64::try_from(self.entries.len()).expect("len < ENTRIES_MAX = 2^34"));
         self.entries.push(Entry {
             id,
             at: entry.at,
@@ -287,7 +354,8 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
         if self.holds.len() >= HOLDS_OPEN_MAX {
             return Err(LedgerError::Full);
         }
-        let deltas = vec![(hold.debit, units), (hold.credit, -units)];
+        let neg = units.checked_neg().expect("0 < units ≤ POSTING_UNITS_MAX");
+        let deltas = vec![(hold.debit, units), (hold.credit, neg)];
         let updated = self.apply_preview(&self.pending, &deltas)?;
         for (account, balance) in updated {
             self.pending.insert(account, balance);
@@ -313,8 +381,7 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
             return Err(LedgerError::HoldExceeded { held, requested });
         }
         // Release first in a preview so that an error leaves the hold open.
-        let release = vec![(hold.debit, -held), (hold.credit, held)];
-        let pending_after = self.apply_preview(&self.pending, &release)?;
+        let pending_after = self.apply_preview(&self.pending, &release_deltas(&hold)?)?;
         let entry = NewEntry {
             at,
             kind: EntryKind::HoldPosted,
@@ -324,9 +391,21 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
                 Posting::credit(hold.credit, Q::from_units(requested)),
             ],
         };
+        let debit_before = self.balance(hold.debit).units();
         let entry_id = self.post(entry)?;
         self.commit_pending(pending_after);
         self.holds.remove(&id);
+        // Postconditions: what posted never exceeds what was held, and the
+        // debit account moved by exactly that much.
+        assert!(
+            0 < requested && requested <= held,
+            "ledger: a posted hold never exceeds what it holds"
+        );
+        assert_eq!(
+            Some(self.balance(hold.debit).units()),
+            debit_before.checked_add(requested),
+            "ledger: a posted hold moves exactly the posted amount"
+        );
         Ok(entry_id)
     }
 
@@ -334,9 +413,7 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
     pub fn void_hold(&mut self, id: HoldId, at: At) -> Result<Q, LedgerError> {
         self.check_time(at)?;
         let hold = *self.holds.get(&id).ok_or(LedgerError::UnknownHold(id))?;
-        let held = hold.amount.units();
-        let release = vec![(hold.debit, -held), (hold.credit, held)];
-        let pending_after = self.apply_preview(&self.pending, &release)?;
+        let pending_after = self.apply_preview(&self.pending, &release_deltas(&hold)?)?;
         self.commit_pending(pending_after);
         self.holds.remove(&id);
         self.last_at = Some(at);
@@ -371,10 +448,12 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
         usize::try_from(id.0).ok().and_then(|i| self.entries.get(i))
     }
 
+    /// The open hold `id`, if any.
     pub fn open_hold(&self, id: HoldId) -> Option<&Hold<A, Q>> {
         self.holds.get(&id)
     }
 
+    /// Every open hold, in id order.
     pub fn open_holds(&self) -> impl Iterator<Item = &Hold<A, Q>> + '_ {
         self.holds.values()
     }
@@ -394,7 +473,9 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
         }
         let mut pending: BTreeMap<A, i64> = BTreeMap::new();
         for h in self.holds.values() {
-            for (account, units) in [(h.debit, h.amount.units()), (h.credit, -h.amount.units())] {
+            let held = h.amount.units();
+            let neg = held.checked_neg().ok_or(LedgerError::Overflow)?;
+            for (account, units) in [(h.debit, held), (h.credit, neg)] {
                 let b = pending.entry(account).or_insert(0);
                 *b = b.checked_add(units).ok_or(LedgerError::Overflow)?;
             }
@@ -410,7 +491,7 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
         let bad = |m: String| Err(LedgerError::Invariant(m));
         let mut last: Option<At> = None;
         for (i, e) in self.entries.iter().enumerate() {
-            if e.id.0 != i as u64 {
+            if u64::try_from(i).ok() != Some(e.id.0) {
                 return bad(format!("entry at position {i} has id {}", e.id.0));
             }
             if let Err(err) = validate(&e.postings) {
@@ -422,6 +503,9 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
             last = Some(e.at);
         }
         let Replayed { posted, pending } = self.recompute_balances()?;
+        // At most one i64 per account: the sum fits in i128 for any
+        // realistic number of accounts (fewer than 2^64).
+        #[allow(clippy::arithmetic_side_effects)]
         let sum = |m: &BTreeMap<A, i64>| m.values().map(|v| i128::from(*v)).sum::<i128>();
         if sum(&posted) != 0 {
             return bad(format!("posted balances sum to {}", sum(&posted)));
@@ -471,19 +555,10 @@ impl<A: Copy + Ord + Debug, Q: Quantity> Journal<A, Q> {
         map: &BTreeMap<A, i64>,
         deltas: &[(A, i64)],
     ) -> Result<Vec<(A, i64)>, LedgerError> {
-        let mut out: Vec<(A, i64)> = Vec::with_capacity(deltas.len());
-        for &(account, units) in deltas {
-            if let Some(slot) = out.iter_mut().find(|(a, _)| *a == account) {
-                slot.1 = slot.1.checked_add(units).ok_or(LedgerError::Overflow)?;
-            } else {
-                let current = map.get(&account).copied().unwrap_or(0);
-                out.push((
-                    account,
-                    current.checked_add(units).ok_or(LedgerError::Overflow)?,
-                ));
-            }
-        }
-        Ok(out)
+        Ok(preview(map, deltas)?
+            .into_iter()
+            .map(|(account, _, after)| (account, after))
+            .collect())
     }
 
     fn commit_pending(&mut self, updated: Vec<(A, i64)>) {
@@ -518,10 +593,12 @@ impl<A: Debug, Q: Debug> Debug for Entries<'_, A, Q> {
 }
 
 impl<'a, A, Q> Entries<'a, A, Q> {
+    /// How many entries the journal holds.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// Whether no entry has been posted.
     pub fn is_empty(&self) -> bool {
         self.entries.len() == 0
     }
@@ -531,14 +608,17 @@ impl<'a, A, Q> Entries<'a, A, Q> {
         self.entries.get(index)
     }
 
+    /// The first entry (id 0).
     pub fn first(&self) -> Option<&'a Entry<A, Q>> {
         self.entries.get(0)
     }
 
+    /// The newest entry.
     pub fn last(&self) -> Option<&'a Entry<A, Q>> {
         self.entries.last()
     }
 
+    /// The entries in order.
     pub fn iter(&self) -> EntriesIter<'a, A, Q> {
         EntriesIter {
             inner: self.entries.iter(),
@@ -597,6 +677,48 @@ impl<A, Q> ExactSizeIterator for EntriesIter<'_, A, Q> {}
 
 impl<A, Q> FusedIterator for EntriesIter<'_, A, Q> {}
 
+/// For each account touched by `deltas` (once, in first-touch order): its
+/// balance in `map` before and after applying every delta to it, or an
+/// overflow error. `map` is not modified.
+fn preview<A: Copy + Ord>(
+    map: &BTreeMap<A, i64>,
+    deltas: &[(A, i64)],
+) -> Result<Vec<(A, i64, i64)>, LedgerError> {
+    let mut out: Vec<(A, i64, i64)> = Vec::with_capacity(deltas.len());
+    for &(account, units) in deltas {
+        if let Some(slot) = out.iter_mut().find(|(a, _, _)| *a == account) {
+            slot.2 = slot.2.checked_add(units).ok_or(LedgerError::Overflow)?;
+        } else {
+            let before = map.get(&account).copied().unwrap_or(0);
+            let after = before.checked_add(units).ok_or(LedgerError::Overflow)?;
+            out.push((account, before, after));
+        }
+    }
+    Ok(out)
+}
+
+/// The (account, units) deltas that release `hold` from the pending
+/// balances: the reverse of what [`Journal::hold`] added.
+fn release_deltas<A: Copy, Q: Quantity>(hold: &Hold<A, Q>) -> Result<Vec<(A, i64)>, LedgerError> {
+    let held = hold.amount.units();
+    let neg = held.checked_neg().ok_or(LedgerError::Overflow)?;
+    Ok(vec![(hold.debit, neg), (hold.credit, held)])
+}
+
+/// Total debits and total credits (as magnitudes) of a validated entry's
+/// postings: at most 64 postings of at most 2^63 units each, so neither
+/// total can overflow i128.
+fn debit_credit_totals<A, Q: Quantity>(postings: &[Posting<A, Q>]) -> (i128, i128) {
+    postings.iter().fold((0i128, 0i128), |(d, c), p| {
+        let units = i128::from(p.amount.units());
+        if units > 0 {
+            (d.checked_add(units).expect("≤ 64 × 2^63"), c)
+        } else {
+            (d, c.checked_sub(units).expect("≤ 64 × 2^63"))
+        }
+    })
+}
+
 /// Check an entry's postings in isolation; returns the (account, units)
 /// deltas in posting order.
 fn validate<A: Copy, Q: Quantity>(
@@ -623,7 +745,10 @@ fn validate<A: Copy, Q: Quantity>(
         if units.unsigned_abs() > Q::POSTING_UNITS_MAX.unsigned_abs() {
             return Err(LedgerError::PostingTooLarge { index });
         }
-        sum += i128::from(units);
+        // At most 64 postings of at most 2^63 each: |sum| < 2^70.
+        sum = sum
+            .checked_add(i128::from(units))
+            .expect("64 postings of an i64 sum within i128");
         deltas.push((p.account, units));
     }
     if sum != 0 {
@@ -638,7 +763,7 @@ mod pairs {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
 
-    pub fn serialize<S, K, V>(map: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error>
+    pub(super) fn serialize<S, K, V>(map: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error>
     where
         S: Serializer,
         K: Serialize,
@@ -647,7 +772,7 @@ mod pairs {
         s.collect_seq(map.iter())
     }
 
-    pub fn deserialize<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    pub(super) fn deserialize<'de, D, K, V>(d: D) -> Result<BTreeMap<K, V>, D::Error>
     where
         D: Deserializer<'de>,
         K: Deserialize<'de> + Ord,
@@ -659,6 +784,11 @@ mod pairs {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::arithmetic_side_effects,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 mod tests {
     use super::*;
     use crate::{Account, transfer};

@@ -41,9 +41,22 @@
 //!
 //! [`Journal::post`] validates its input and returns an error (changing
 //! nothing) for an unbalanced entry, a zero or oversized posting, an overflow
-//! or time running backwards. After applying an entry it asserts, in release
-//! builds too, that total debits still equal total credits: a failure there is
-//! a bug in this crate, never a consequence of input.
+//! or time running backwards. Around the commit it asserts, in release builds
+//! too, that the entry balances, that the balances it touches still sum to
+//! zero, and that total debits still equal total credits;
+//! [`Journal::post_hold`] asserts it never posts more than the hold held. A
+//! failure there is a bug in this crate, never a consequence of input.
+//!
+//! # Overflow
+//!
+//! The crate denies `clippy::arithmetic_side_effects`: every sum is checked.
+//! An overflow that input can cause is a [`LedgerError::Overflow`]; the few
+//! `expect`s are on sums bounded by [`POSTINGS_PER_ENTRY_MAX`],
+//! [`ENTRIES_MAX`] and the per-posting maximum, and say why they cannot
+//! fail.
+
+#![deny(clippy::arithmetic_side_effects, clippy::cast_possible_truncation)]
+#![deny(missing_docs, unreachable_pub)]
 
 mod chunked;
 mod journal;
@@ -116,7 +129,10 @@ pub type YenLedger = Journal<Account, Yen>;
 pub type PointsLedger = Journal<PointsAccount, Points>;
 
 /// Shorthand for a two-posting entry: debit `debit`, credit `credit`, both by
-/// `amount`. The most common shape of entry.
+/// `amount`. The most common shape of entry. The credit leg's negation
+/// saturates, so an amount of `i64::MIN` units yields an entry that
+/// [`Journal::post`] refuses (too large, unbalanced) rather than one that
+/// wraps.
 pub fn transfer<A: Copy, Q: Quantity>(
     at: At,
     kind: EntryKind,

@@ -151,3 +151,109 @@ proptest! {
         prop_assert_eq!(p.balance(PointsAccount::Issued), Points::new(issued));
     }
 }
+
+/// A random multi-leg entry that balances by construction: `legs` debits
+/// (or credits, by sign) and one closing leg on another account.
+fn balanced_entry() -> impl Strategy<Value = (Vec<(Account, i64)>, Account)> {
+    (
+        prop::collection::vec(
+            (account(), prop_oneof![1i64..1_000_000, -1_000_000i64..0]),
+            1..8,
+        ),
+        account(),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Only valid, balanced posts: every one is accepted; afterwards every
+    /// entry balances, the accounts sum to zero, and each balance equals the
+    /// sum of its postings computed independently in i128.
+    #[test]
+    fn every_entry_balances_after_random_posts(entries in prop::collection::vec(balanced_entry(), 1..60)) {
+        let mut l = YenLedger::new();
+        let mut expected: std::collections::BTreeMap<Account, i128> = Default::default();
+        for (i, (legs, closing)) in entries.into_iter().enumerate() {
+            let sum: i64 = legs.iter().map(|(_, a)| a).sum();
+            let mut postings: Vec<Posting<Account, Yen>> = legs
+                .iter()
+                .map(|(a, x)| Posting { account: *a, amount: Yen::new(*x) })
+                .collect();
+            if sum != 0 {
+                postings.push(Posting { account: closing, amount: Yen::new(-sum) });
+            }
+            if postings.len() < 2 {
+                continue;
+            }
+            for p in &postings {
+                *expected.entry(p.account).or_insert(0) += i128::from(p.amount.get());
+            }
+            let before = l.entries().len() as u64;
+            let id = l.post(NewEntry {
+                at: At::from_unix_ms(i as i64),
+                kind: EntryKind::Adjustment,
+                reference: i as u64,
+                postings,
+            }).expect("a balanced entry within limits is accepted");
+            prop_assert_eq!(id.0, before);
+        }
+        for e in l.entries() {
+            let s: i128 = e.postings.iter().map(|p| i128::from(p.amount.get())).sum();
+            prop_assert_eq!(s, 0, "entry {:?} balances", e.id);
+            prop_assert!(e.postings.len() >= 2);
+        }
+        let total: i128 = l.balances().map(|(_, b)| i128::from(b.get())).sum();
+        prop_assert_eq!(total, 0);
+        for (account, want) in expected {
+            prop_assert_eq!(i128::from(l.balance(account).get()), want);
+        }
+        l.assert_invariants();
+    }
+
+    /// Holds: pending balances are exactly the open holds, a post never
+    /// moves more than was held, and voiding gives back exactly the hold.
+    #[test]
+    fn holds_never_exceed_what_they_hold(
+        ops in prop::collection::vec((0u64..6, 1i64..100_000, prop::option::of(1i64..150_000), any::<bool>()), 1..60),
+    ) {
+        let mut l = YenLedger::new();
+        for (i, (id, amount, post, void)) in ops.into_iter().enumerate() {
+            let at = At::from_unix_ms(i as i64);
+            let hold = HoldId(id);
+            match l.open_hold(hold).copied() {
+                None => {
+                    l.hold(Hold {
+                        id: hold,
+                        at,
+                        debit: Account::CustomerReceivable(u32::try_from(id).unwrap()),
+                        credit: Account::MerchantPayable(0),
+                        amount: Yen::new(amount),
+                        reference: id,
+                    }).unwrap();
+                }
+                Some(open) if void => {
+                    prop_assert_eq!(l.void_hold(hold, at), Ok(open.amount));
+                }
+                Some(open) => {
+                    let before = l.balance(open.debit);
+                    match l.post_hold(hold, at, post.map(Yen::new)) {
+                        Ok(_) => {
+                            let posted = post.unwrap_or(open.amount.get());
+                            prop_assert!(posted <= open.amount.get());
+                            prop_assert_eq!(l.balance(open.debit).get(), before.get() + posted);
+                        }
+                        Err(e) => {
+                            prop_assert!(post.unwrap() > open.amount.get(), "{e}");
+                            prop_assert_eq!(l.balance(open.debit), before);
+                        }
+                    }
+                }
+            }
+            // Pending balances are exactly the open holds.
+            let held: i64 = l.open_holds().map(|h| h.amount.get()).sum();
+            prop_assert_eq!(l.pending_balance(Account::MerchantPayable(0)).get(), -held);
+            l.assert_invariants();
+        }
+    }
+}

@@ -11,6 +11,8 @@
 //! A data directory is used by one process at a time: [`DataDir::open`]
 //! takes an exclusive lock on `DIR/LOCK` for as long as the value lives.
 
+#![deny(missing_docs, unreachable_pub)]
+
 mod postgres;
 mod sqlite;
 
@@ -20,19 +22,34 @@ pub use sqlite::SqliteJournal;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
+/// Why the store could not do what was asked. An `append` that fails wrote
+/// nothing; the node treats any journal error as fatal (fail-stop).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Another process holds the data directory's `LOCK`.
     #[error("data directory {0} is in use by another atobarai process")]
     Locked(PathBuf),
+    /// An append did not continue the journal's sequence.
     #[error("journal is out of sequence: expected {expected}, got {got}")]
-    Sequence { expected: u64, got: u64 },
+    Sequence {
+        /// The next sequence number the journal accepts.
+        expected: u64,
+        /// The sequence number offered.
+        got: u64,
+    },
+    /// A file-system operation on `path` failed.
     #[error("i/o error on {path}: {source}")]
     Io {
+        /// The file or directory involved.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// The embedded SQLite database reported an error.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The PostgreSQL backend reported an error (as text: the client's
+    /// error type does not cross its worker thread).
     #[error("postgres: {0}")]
     Postgres(String),
 }
@@ -41,15 +58,21 @@ pub enum StoreError {
 /// its encoded bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
+    /// Position in the journal, from 1.
     pub seq: u64,
+    /// The encoded envelope; opaque to the store.
     pub payload: Vec<u8>,
 }
 
+/// An engine state as of journal record `seq`, with the digest the engine
+/// checks on restore.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Snapshot {
     /// The sequence number of the last command included.
     pub seq: u64,
+    /// The engine's digest of the state (SHA-256); opaque to the store.
     pub digest: [u8; 32],
+    /// The encoded state; opaque to the store.
     pub bytes: Vec<u8>,
 }
 
@@ -68,10 +91,14 @@ pub trait Journal: Send {
         after: u64,
         f: &mut dyn FnMut(Record) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Store `snapshot` durably (older snapshots may be pruned; the journal
+    /// never is).
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError>;
+    /// The snapshot with the highest `seq`, if any.
     fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError>;
     /// Small persistent settings (e.g. the clock mode a store was made with).
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Set (or replace) the setting `key`, durably.
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 }
 
@@ -82,6 +109,8 @@ pub struct DataDir {
 }
 
 impl DataDir {
+    /// Create `path` if needed and take the exclusive lock on `path/LOCK`;
+    /// [`StoreError::Locked`] if another process holds it.
     pub fn open(path: &Path) -> Result<DataDir, StoreError> {
         let io = |source| StoreError::Io {
             path: path.to_path_buf(),
@@ -108,6 +137,7 @@ impl DataDir {
         })
     }
 
+    /// The directory's path.
     pub fn path(&self) -> &Path {
         &self.path
     }

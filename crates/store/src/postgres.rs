@@ -13,6 +13,9 @@ use std::thread::JoinHandle;
 
 type Job = Box<dyn FnOnce(&mut postgres::Client) + Send>;
 
+/// The PostgreSQL journal (see the module docs): tables in a schema of
+/// their own, guarded by a session advisory lock, driven from a dedicated
+/// thread.
 pub struct PgJournal {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,

@@ -5,6 +5,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::time::Duration;
 
+/// The embedded journal: one SQLite file in WAL mode with
+/// `synchronous=FULL` (a returned append is on disk).
 pub struct SqliteJournal {
     conn: Connection,
     last_seq: u64,
@@ -30,6 +32,7 @@ CREATE TABLE IF NOT EXISTS meta (
 const SNAPSHOTS_KEPT: u64 = 2;
 
 impl SqliteJournal {
+    /// Open (creating the file and tables if needed) the journal at `path`.
     pub fn open(path: &Path) -> Result<SqliteJournal, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;

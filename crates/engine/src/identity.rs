@@ -160,55 +160,6 @@ impl IdentityState {
         Ok(changes)
     }
 
-    /// Applies `identity.hub_threshold` from the rules in force (call it
-    /// wherever the rules are installed: `SetRules`, engine construction).
-    /// The thresholds are part of the graph's state (snapshots carry them);
-    /// a lowered threshold flags the keys now over it at `at` and splits
-    /// their clusters, a raised one revives no hub. Returns the splits.
-    pub fn set_hub_thresholds(&mut self, t: &HubThresholdsConfig, at: At) -> Vec<ClusterChange> {
-        let t = HubThresholds {
-            phone: t.phone,
-            email: t.email,
-            device: t.device,
-        };
-        if self.graph.config().hub_threshold == t {
-            return Vec::new();
-        }
-        self.graph.set_hub_thresholds(t, at.unix_ms())
-    }
-
-    /// The id of the customer's cluster (its smallest customer index), to key
-    /// running totals by. O(α); `None` for an unknown customer.
-    pub fn cluster_id(&self, ci: u32) -> Option<u32> {
-        self.graph.cluster_of(ci)
-    }
-
-    /// Accounts in the customer's cluster. O(α); 0 for an unknown customer.
-    pub fn cluster_size(&self, ci: u32) -> u32 {
-        u32::try_from(self.graph.cluster_size(ci)).unwrap_or(u32::MAX)
-    }
-
-    /// The customers of a cluster, ascending (empty if `cluster` is not a
-    /// cluster id): what a split's new clusters are recomputed from.
-    pub fn cluster_members(&self, cluster: u32) -> Vec<u32> {
-        self.graph.members(cluster)
-    }
-
-    /// The hub keys the customer carries, with the accounts each serves.
-    /// O(links); no allocation when there are none (the common case).
-    pub fn hub_keys(&self, ci: u32) -> Vec<HubKey> {
-        self.graph.hub_keys(ci)
-    }
-
-    /// The hub features of a customer for the risk engine. O(links).
-    pub fn hub_features(&self, ci: u32) -> HubFeatures {
-        let hubs = self.graph.hub_keys(ci);
-        HubFeatures {
-            hub_keys: hubs.len() as u32,
-            hub_accounts_max: hubs.iter().map(|h| h.accounts).max().unwrap_or(0),
-        }
-    }
-
     /// Records the device and IP an authorization came from. Never fails:
     /// an account at its link cap drops its least recently seen IP link to
     /// make room (deterministically), and a key that still cannot be linked
@@ -414,6 +365,64 @@ impl IdentityState {
     }
 }
 
+/// What the engine calls once the lead wires it (see the module doc and the
+/// issue 8 item 7 report): the thresholds from the rules, the O(α) cluster
+/// lookups a per-cluster running total is keyed by, and the hub features.
+#[allow(
+    dead_code,
+    reason = "the API the engine's SetRules, authorize and risk facts call once wired; engine.rs is not this module's to edit"
+)]
+impl IdentityState {
+    /// Applies `identity.hub_threshold` from the rules in force (call it
+    /// wherever the rules are installed: `SetRules`, engine construction).
+    /// The thresholds are part of the graph's state (snapshots carry them);
+    /// a lowered threshold flags the keys now over it at `at` and splits
+    /// their clusters, a raised one revives no hub. Returns the splits.
+    pub fn set_hub_thresholds(&mut self, t: &HubThresholdsConfig, at: At) -> Vec<ClusterChange> {
+        let t = HubThresholds {
+            phone: t.phone,
+            email: t.email,
+            device: t.device,
+        };
+        if self.graph.config().hub_threshold == t {
+            return Vec::new();
+        }
+        self.graph.set_hub_thresholds(t, at.unix_ms())
+    }
+
+    /// The id of the customer's cluster (its smallest customer index), to key
+    /// running totals by. O(α); `None` for an unknown customer.
+    pub fn cluster_id(&self, ci: u32) -> Option<u32> {
+        self.graph.cluster_of(ci)
+    }
+
+    /// Accounts in the customer's cluster. O(α); 0 for an unknown customer.
+    pub fn cluster_size(&self, ci: u32) -> u32 {
+        u32::try_from(self.graph.cluster_size(ci)).unwrap_or(u32::MAX)
+    }
+
+    /// The customers of a cluster, ascending (empty if `cluster` is not a
+    /// cluster id): what a split's new clusters are recomputed from.
+    pub fn cluster_members(&self, cluster: u32) -> Vec<u32> {
+        self.graph.members(cluster)
+    }
+
+    /// The hub keys the customer carries, with the accounts each serves.
+    /// O(links); no allocation when there are none (the common case).
+    pub fn hub_keys(&self, ci: u32) -> Vec<HubKey> {
+        self.graph.hub_keys(ci)
+    }
+
+    /// The hub features of a customer for the risk engine. O(links).
+    pub fn hub_features(&self, ci: u32) -> HubFeatures {
+        let hubs = self.graph.hub_keys(ci);
+        HubFeatures {
+            hub_keys: hubs.len() as u32,
+            hub_accounts_max: hubs.iter().map(|h| h.accounts).max().unwrap_or(0),
+        }
+    }
+}
+
 /// Who a customer is linked to, for operators.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityView {
@@ -446,6 +455,10 @@ pub struct HubKeyView {
 }
 
 /// What the risk engine can read about a customer's hub keys.
+#[allow(
+    dead_code,
+    reason = "built by IdentityState::hub_features, read once wired into CustomerFacts"
+)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HubFeatures {
     /// Hub keys the customer carries.

@@ -1002,7 +1002,7 @@ impl Graph {
                 }
             }
         }
-        for (&kid, _) in &self.hubs {
+        for &kid in self.hubs.keys() {
             if kid as usize >= self.key_kind.len() || !self.key_kind[kid as usize].is_strong() {
                 return Err(format!("hub {kid} is not a strong key"));
             }

@@ -178,7 +178,7 @@ fn hub(c: &mut Criterion) {
             || Graph::with_capacity(GraphConfig::default(), 10_000, 10_001),
             |graph| {
                 for phone in &phones {
-                    let Ok(a) = graph.add_account(0) else { return };
+                    let Ok(a) = graph.add_account(0) else { break };
                     let _ = graph.link(a, LinkKind::Phone, *phone, 0);
                     let _ = graph.link(a, LinkKind::Device, device, 0);
                 }

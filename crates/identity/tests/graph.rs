@@ -523,11 +523,11 @@ fn check_against_model(g: &Graph, model: &Model) -> Result<(), TestCaseError> {
     for a in 0..n {
         prop_assert_eq!(g.cluster_of(a), Some(naive[a as usize]));
     }
-    for k in 0..KINDS.len() {
+    for (k, &kind) in KINDS.iter().enumerate() {
         for v in 0..12u8 {
-            let key = key_hash(SECRET, KINDS[k], &v.to_string());
-            prop_assert_eq!(g.is_hub(KINDS[k], &key), model.hubs.contains(&(k, v)));
-            prop_assert_eq!(g.sharing_count(KINDS[k], &key), model.members(k, v));
+            let key = key_hash(SECRET, kind, &v.to_string());
+            prop_assert_eq!(g.is_hub(kind, &key), model.hubs.contains(&(k, v)));
+            prop_assert_eq!(g.sharing_count(kind, &key), model.members(k, v));
         }
     }
     // An account's hub keys are exactly its links to hubs.

@@ -27,6 +27,9 @@ pub struct Rules {
     pub billing: BillingConfig,
     pub limits: LimitsConfig,
     pub dunning: DunningConfig,
+    /// `identity.hub_threshold`: it decides which accounts are one person,
+    /// so it is journaled with the other rules.
+    pub hub_threshold: HubThresholds,
 }
 
 impl Config {
@@ -36,6 +39,7 @@ impl Config {
             billing: self.billing.clone(),
             limits: self.limits.clone(),
             dunning: self.dunning.clone(),
+            hub_threshold: self.identity.hub_threshold,
         }
     }
 
@@ -44,6 +48,7 @@ impl Config {
         self.billing = rules.billing;
         self.limits = rules.limits;
         self.dunning = rules.dunning;
+        self.identity.hub_threshold = rules.hub_threshold;
     }
 }
 
@@ -161,6 +166,34 @@ pub struct IdentityConfig {
     /// 32 random bytes), and never change it afterwards: hashes made with
     /// another secret never match, so every link would be lost.
     pub key_secret: String,
+    /// Hub keys: a device id, phone or e-mail shared by more accounts than
+    /// this stops joining them into one person (`identity.hub_threshold.device`, …).
+    pub hub_threshold: HubThresholds,
+}
+
+/// The most accounts one device id, phone or e-mail may join into one
+/// identity cluster; a key shared by more (a shop's tablet, an emulator's
+/// default device id, a shared test number, a call centre) is a hub: it
+/// joins nobody and is flagged for the risk engine. 0 or 1: the kind never
+/// joins. The defaults and why (DOMAIN.md §2: a cash-out ring of several
+/// accounts must still link) are in `atobarai_identity::graph`
+/// (`HUB_THRESHOLD_*_DEFAULT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HubThresholds {
+    pub phone: u32,
+    pub email: u32,
+    pub device: u32,
+}
+
+impl Default for HubThresholds {
+    fn default() -> Self {
+        HubThresholds {
+            phone: 10,
+            email: 10,
+            device: 20,
+        }
+    }
 }
 
 /// The development secret (public: anyone can recompute keys made with it).
@@ -170,6 +203,7 @@ impl Default for IdentityConfig {
     fn default() -> Self {
         IdentityConfig {
             key_secret: IDENTITY_KEY_SECRET_DEV.to_string(),
+            hub_threshold: HubThresholds::default(),
         }
     }
 }
@@ -186,6 +220,7 @@ impl std::fmt::Debug for IdentityConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdentityConfig")
             .field("key_secret", &"<redacted>")
+            .field("hub_threshold", &self.hub_threshold)
             .finish()
     }
 }

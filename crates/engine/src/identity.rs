@@ -20,12 +20,29 @@
 //!   balance counts as zero: a credit balance pays that account's own next
 //!   invoices, it does not make room on a sister account.
 //! - any member with an overdue invoice blocks every member.
+//!
+//! Hub keys: a device id, phone or e-mail shared by more accounts than
+//! `identity.hub_threshold` (a shop's tablet, an emulator's default device
+//! id, a shared test number) joins nobody, so its customers keep their own
+//! limits and a cluster joined through one key never exceeds the threshold
+//! (see `atobarai_identity::graph`). The hub keys a customer carries, with
+//! how many accounts each serves, are a risk feature ([`HubFeatures`]) and
+//! are shown to operators ([`IdentityView::hub_keys`]).
+//!
+//! Running totals per cluster: every mutation here returns the
+//! [`ClusterChange`]s it caused (merges and splits), and
+//! [`IdentityState::cluster_id`] / [`IdentityState::cluster_size`] are
+//! O(α), so the engine can keep Σ exposure per cluster incrementally instead
+//! of summing the members at every decision ([`IdentityState::cluster_credit`]
+//! does that today, O(cluster size)).
 
 use crate::seg::SegVec;
 use crate::state::Customer;
+use atobarai_core::config::HubThresholds as HubThresholdsConfig;
 use atobarai_core::{At, Yen};
 use atobarai_identity::graph::DAY_MS;
-use atobarai_identity::{Graph, GraphError, KeyHash, LinkKind, Strength};
+pub use atobarai_identity::{ClusterChange, HubKey};
+use atobarai_identity::{Graph, GraphError, HubThresholds, KeyHash, LinkKind, Strength};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Keyed hashes computed by the shell at registration. A key the shell could
@@ -111,8 +128,15 @@ impl IdentityState {
     }
 
     /// Adds customer `ci` (which must be the next account id) with its keys.
-    /// Call after every validation: it mutates.
-    pub fn register(&mut self, ci: u32, at: At, keys: &IdentityKeys) -> Result<(), GraphError> {
+    /// Call after every validation: it mutates. Returns the cluster changes
+    /// (the new account joining clusters by its phone or e-mail, a key
+    /// becoming a hub).
+    pub fn register(
+        &mut self,
+        ci: u32,
+        at: At,
+        keys: &IdentityKeys,
+    ) -> Result<Vec<ClusterChange>, GraphError> {
         let account = self.graph.add_account(at.unix_ms())?;
         debug_assert_eq!(account, ci);
         if let Some(name) = keys.name {
@@ -123,37 +147,50 @@ impl IdentityState {
             (LinkKind::Email, keys.email),
             (LinkKind::AddressUnit, keys.address_unit),
         ];
+        let mut changes = Vec::new();
         for (kind, key) in links {
             if let Some(key) = key {
                 // A fresh account has no links yet, so only a hash collision
                 // across kinds (2^-128) could refuse this; skip such a key.
-                let _ = self.graph.link(account, kind, key, at.unix_ms());
+                if let Ok(Some(change)) = self.graph.link(account, kind, key, at.unix_ms()) {
+                    changes.push(change);
+                }
             }
         }
-        Ok(())
+        Ok(changes)
     }
 
     /// Records the device and IP an authorization came from. Never fails:
     /// an account at its link cap drops its least recently seen IP link to
     /// make room (deterministically), and a key that still cannot be linked
-    /// is skipped.
-    pub fn link_session(&mut self, ci: u32, at: At, keys: &SessionKeys) {
+    /// is skipped. Returns the cluster changes (joining a device's cluster,
+    /// the device becoming a hub).
+    pub fn link_session(&mut self, ci: u32, at: At, keys: &SessionKeys) -> Vec<ClusterChange> {
+        let mut changes = Vec::new();
         let links = [(LinkKind::Device, keys.device), (LinkKind::Ip, keys.ip)];
         for (kind, key) in links {
             let Some(key) = key else { continue };
-            if let Err(GraphError::TooManyLinks(_)) = self.graph.link(ci, kind, key, at.unix_ms()) {
-                let oldest_ip = self
-                    .graph
-                    .links_of(ci)
-                    .into_iter()
-                    .filter(|(k, _, _)| *k == LinkKind::Ip)
-                    .min_by_key(|&(_, _, seen)| seen);
-                if let Some((_, old, _)) = oldest_ip {
-                    let _ = self.graph.withdraw(ci, LinkKind::Ip, old);
-                    let _ = self.graph.link(ci, kind, key, at.unix_ms());
+            match self.graph.link(ci, kind, key, at.unix_ms()) {
+                Ok(change) => changes.extend(change),
+                Err(GraphError::TooManyLinks(_)) => {
+                    let oldest_ip = self
+                        .graph
+                        .links_of(ci)
+                        .into_iter()
+                        .filter(|(k, _, _)| *k == LinkKind::Ip)
+                        .min_by_key(|&(_, _, seen)| seen);
+                    if let Some((_, old, _)) = oldest_ip {
+                        // An IP never joins, so withdrawing one changes no cluster.
+                        let _ = self.graph.withdraw(ci, LinkKind::Ip, old);
+                        if let Ok(change) = self.graph.link(ci, kind, key, at.unix_ms()) {
+                            changes.extend(change);
+                        }
+                    }
                 }
+                Err(_) => {}
             }
         }
+        changes
     }
 
     /// The cluster's credit figures, or `None` when the customer is alone in
@@ -257,6 +294,7 @@ impl IdentityState {
                 key,
                 last_seen: At::from_unix_ms(0),
                 shared_with: 0,
+                hub: false,
             };
             let full = related_view.len() >= VIEW_ACCOUNTS_MAX;
             match related_view.last_mut() {
@@ -271,7 +309,7 @@ impl IdentityState {
         }
         for r in &mut related_view {
             for l in &mut r.links {
-                l.shared_with = self.graph.accounts_sharing(l.kind, &l.key).len() as u32;
+                l.shared_with = self.graph.sharing_count(l.kind, &l.key) as u32;
                 l.last_seen = self
                     .graph
                     .links_of(r.customer)
@@ -280,12 +318,24 @@ impl IdentityState {
                     .map_or(At::from_unix_ms(0), |(_, _, seen)| At::from_unix_ms(seen));
             }
         }
+        let hub_keys = self
+            .graph
+            .hub_keys(ci)
+            .into_iter()
+            .map(|h| HubKeyView {
+                kind: h.kind,
+                key: h.key,
+                accounts: h.accounts,
+                since: At::from_unix_ms(h.since_ms),
+            })
+            .collect();
         Some(IdentityView {
             customer: ci,
             cluster,
             members_total,
             members,
             related: related_view,
+            hub_keys,
         })
     }
 
@@ -297,7 +347,8 @@ impl IdentityState {
                 kind,
                 key,
                 last_seen: At::from_unix_ms(seen),
-                shared_with: self.graph.accounts_sharing(kind, &key).len() as u32,
+                shared_with: self.graph.sharing_count(kind, &key) as u32,
+                hub: self.graph.is_hub(kind, &key),
             })
             .collect()
     }
@@ -314,6 +365,64 @@ impl IdentityState {
     }
 }
 
+/// What the engine calls once the lead wires it (see the module doc and the
+/// issue 8 item 7 report): the thresholds from the rules, the O(α) cluster
+/// lookups a per-cluster running total is keyed by, and the hub features.
+#[allow(
+    dead_code,
+    reason = "the API the engine's SetRules, authorize and risk facts call once wired; engine.rs is not this module's to edit"
+)]
+impl IdentityState {
+    /// Applies `identity.hub_threshold` from the rules in force (call it
+    /// wherever the rules are installed: `SetRules`, engine construction).
+    /// The thresholds are part of the graph's state (snapshots carry them);
+    /// a lowered threshold flags the keys now over it at `at` and splits
+    /// their clusters, a raised one revives no hub. Returns the splits.
+    pub fn set_hub_thresholds(&mut self, t: &HubThresholdsConfig, at: At) -> Vec<ClusterChange> {
+        let t = HubThresholds {
+            phone: t.phone,
+            email: t.email,
+            device: t.device,
+        };
+        if self.graph.config().hub_threshold == t {
+            return Vec::new();
+        }
+        self.graph.set_hub_thresholds(t, at.unix_ms())
+    }
+
+    /// The id of the customer's cluster (its smallest customer index), to key
+    /// running totals by. O(α); `None` for an unknown customer.
+    pub fn cluster_id(&self, ci: u32) -> Option<u32> {
+        self.graph.cluster_of(ci)
+    }
+
+    /// Accounts in the customer's cluster. O(α); 0 for an unknown customer.
+    pub fn cluster_size(&self, ci: u32) -> u32 {
+        u32::try_from(self.graph.cluster_size(ci)).unwrap_or(u32::MAX)
+    }
+
+    /// The customers of a cluster, ascending (empty if `cluster` is not a
+    /// cluster id): what a split's new clusters are recomputed from.
+    pub fn cluster_members(&self, cluster: u32) -> Vec<u32> {
+        self.graph.members(cluster)
+    }
+
+    /// The hub keys the customer carries, with the accounts each serves.
+    /// O(links); no allocation when there are none (the common case).
+    pub fn hub_keys(&self, ci: u32) -> Vec<HubKey> {
+        self.graph.hub_keys(ci)
+    }
+
+    /// The hub features of a customer for the risk engine. O(links).
+    pub fn hub_features(&self, ci: u32) -> HubFeatures {
+        let hubs = self.graph.hub_keys(ci);
+        HubFeatures {
+            hub_keys: hubs.len() as u32,
+            hub_accounts_max: hubs.iter().map(|h| h.accounts).max().unwrap_or(0),
+        }
+    }
+}
+
 /// Who a customer is linked to, for operators.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityView {
@@ -326,6 +435,36 @@ pub struct IdentityView {
     /// Accounts outside the cluster sharing a medium or weak key (address
     /// unit, a recent IP): never merged, shown so a household can be explained.
     pub related: Vec<IdentityMember>,
+    /// The customer's hub keys: strong keys (device, phone, e-mail) shared
+    /// by more accounts than `identity.hub_threshold`, which therefore join
+    /// nobody. Evidence for a review: a customer on a shop's tablet or an
+    /// emulator's default device id. In link order.
+    pub hub_keys: Vec<HubKeyView>,
+}
+
+/// A hub key, for operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubKeyView {
+    pub kind: LinkKind,
+    /// The keyed hash (a blind index).
+    pub key: KeyHash,
+    /// Accounts that have the key now (this one included).
+    pub accounts: u32,
+    /// When it was flagged as a hub.
+    pub since: At,
+}
+
+/// What the risk engine can read about a customer's hub keys.
+#[allow(
+    dead_code,
+    reason = "built by IdentityState::hub_features, read once wired into CustomerFacts"
+)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HubFeatures {
+    /// Hub keys the customer carries.
+    pub hub_keys: u32,
+    /// The most accounts any of them serves (0 without hub keys).
+    pub hub_accounts_max: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,6 +486,9 @@ pub struct IdentityLink {
     pub last_seen: At,
     /// Accounts that have this key (this one included).
     pub shared_with: u32,
+    /// The key is a hub: shared by more accounts than its kind's threshold,
+    /// it joins nobody (its `shared_with` accounts are not one person).
+    pub hub: bool,
 }
 
 impl IdentityLink {

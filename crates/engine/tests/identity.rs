@@ -257,3 +257,145 @@ fn identity_is_for_operators() {
         "customer_not_found"
     );
 }
+
+/// A shopper with a phone, e-mail and address of its own: nothing but a
+/// device can join two of them.
+fn shopper(i: u32) -> CustomerProfile {
+    person(
+        &format!("s{i}"),
+        "佐藤 花子",
+        &format!("090{:08}", 20_000_000 + i),
+        &format!("shopper{i}@example.jp"),
+        &format!("東京都千代田区霞が関1-{}-{}", i / 100 + 1, i % 100 + 1),
+    )
+}
+
+fn order_on(customer: u64, price: i64, device: &str, tag: &str) -> Command {
+    let Command::Authorize {
+        merchant,
+        session,
+        mut input,
+    } = order(customer, price, device, "")
+    else {
+        unreachable!("order() builds an authorization")
+    };
+    input.merchant_order_id = format!("{tag}-{customer}");
+    Command::Authorize {
+        merchant,
+        session,
+        input,
+    }
+}
+
+fn decide(e: &mut Engine, t: atobarai_core::At, command: Command) -> O {
+    order_of(&e.apply(&env(t, command)).unwrap().outcome)
+}
+
+/// Issue 8 item 7: 10,000 customers ordering from one device id (an
+/// emulator's default, a shop's tablet) are 10,000 people: each is approved
+/// up to its own limit, and the cluster a decision sums over stays at one
+/// account (never more than the device threshold, 20).
+#[test]
+fn ten_thousand_customers_on_one_device_keep_their_own_limits() {
+    const N: u32 = 10_000;
+    let device = "emulator-default-0000";
+    let mut e = engine_of((0..N).map(shopper).collect());
+    let t = at("2026-06-10T12:00:00+09:00");
+    let threshold = atobarai_core::Config::default()
+        .identity
+        .hub_threshold
+        .device;
+    assert_eq!(threshold, 20);
+    for i in 0..u64::from(N) {
+        let o = decide(&mut e, t, order_on(i, 1_000, device, "first"));
+        assert_eq!(o.decision, "approve", "customer {i}: {o:?}");
+        if i % 500 == 0 || i < 25 {
+            // The cluster a decision works over: at most the threshold
+            // while the device joins, then the customer alone.
+            let view = e.identity(OPERATOR, &cus(i)).unwrap();
+            let expect = if i < u64::from(threshold) { i + 1 } else { 1 };
+            assert_eq!(u64::from(view.members_total), expect, "customer {i}");
+        }
+    }
+    // Everyone has their own 49,000 left, together 490M — not one shared 50,000.
+    for i in 0..u64::from(N) {
+        let o = decide(&mut e, t, order_on(i, 49_000, device, "rest"));
+        assert_eq!(o.decision, "approve", "customer {i}: {o:?}");
+        assert_eq!(o.available_after, 0);
+    }
+    // And not a yen more: the limit is still each customer's own.
+    for i in (0..u64::from(N)).step_by(997) {
+        let o = decide(&mut e, t, order_on(i, 1, device, "over"));
+        assert_eq!(o.decision, "decline");
+        assert_eq!(o.reasons[0].code, "limit_exceeded");
+        assert_eq!(customer_totals(&e, &cus(i)).exposure, 50_000);
+    }
+    // The operator sees why: the device is a hub serving 10,000 accounts.
+    let view = e.identity(OPERATOR, &cus(4_242)).unwrap();
+    assert_eq!((view.cluster, view.members_total), (4_242, 1));
+    assert_eq!(view.hub_keys.len(), 1);
+    let hub = view.hub_keys[0];
+    assert_eq!((hub.kind, hub.accounts), (LinkKind::Device, N));
+    assert_eq!(hub.since, t);
+    let link = view.members[0]
+        .links
+        .iter()
+        .find(|l| l.kind == LinkKind::Device)
+        .unwrap();
+    assert!(link.hub);
+    assert_eq!((link.key, link.shared_with), (hub.key, N));
+    // The first 20, joined while the device was under the threshold, were
+    // split apart when it became a hub.
+    assert_eq!(e.identity(OPERATOR, &cus(0)).unwrap().members_total, 1);
+    e.check_invariants().unwrap();
+
+    let restored = Engine::restore(Default::default(), &e.snapshot()).unwrap();
+    assert_eq!(restored.digest(), e.digest());
+    assert_eq!(restored.identity(OPERATOR, &cus(4_242)).unwrap(), view);
+}
+
+/// A cash-out ring: four accounts on one phone (the device, under the
+/// threshold) are one person with one limit, and no hub key.
+#[test]
+fn a_ring_of_four_on_one_device_still_shares_one_limit() {
+    let mut e = engine_of((0..4).map(shopper).collect());
+    let t = at("2026-06-10T12:00:00+09:00");
+    let device = "ring-android-7";
+    let a = decide(&mut e, t, order_on(0, 30_000, device, "a"));
+    assert_eq!(a.decision, "approve");
+    let b = decide(&mut e, t, order_on(1, 30_000, device, "b"));
+    assert_eq!(b.decision, "decline");
+    assert_eq!(b.reasons[0].code, "limit_exceeded");
+    let b = decide(&mut e, t, order_on(1, 20_000, device, "b2"));
+    assert_eq!(b.decision, "approve");
+    for i in 2..4 {
+        let o = decide(&mut e, t, order_on(i, 1, device, "c"));
+        assert_eq!(o.reasons[0].code, "limit_exceeded", "customer {i}");
+    }
+    let view = e.identity(OPERATOR, &cus(3)).unwrap();
+    assert_eq!((view.cluster, view.members_total), (0, 4));
+    assert!(view.hub_keys.is_empty());
+    assert!(
+        view.members.iter().skip(1).all(|m| m
+            .evidence
+            .iter()
+            .map(|s| s.kind)
+            .eq([LinkKind::Device]))
+    );
+    assert!(
+        view.members[0]
+            .links
+            .iter()
+            .any(|l| l.kind == LinkKind::Device && l.shared_with == 4 && !l.hub)
+    );
+    e.check_invariants().unwrap();
+}
+
+/// The configured defaults are the identity crate's (argued there).
+#[test]
+fn hub_threshold_defaults_agree() {
+    let c = atobarai_core::Config::default().identity.hub_threshold;
+    let g = atobarai_identity::HubThresholds::default();
+    assert_eq!((c.phone, c.email, c.device), (g.phone, g.email, g.device));
+    assert_eq!(c, atobarai_core::Config::default().rules().hub_threshold);
+}

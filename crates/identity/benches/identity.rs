@@ -159,5 +159,36 @@ fn queries(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, normalizers, onboard, queries);
+/// Issue 8 item 7: 10,000 accounts (each with its own phone) registered on
+/// one device id, per iteration. The device joins the first 20, becomes a hub
+/// at the 21st (one cluster recomputation) and joins nobody after, so each
+/// link stays O(1): no union over a growing cluster.
+///
+///     cargo bench -p atobarai-identity --bench identity -- hub
+fn hub(c: &mut Criterion) {
+    let mut g = c.benchmark_group("graph");
+    g.throughput(Throughput::Elements(10_000));
+    g.sample_size(10);
+    let phones: Vec<_> = (0..10_000u32)
+        .map(|i| key_hash(b"s", LinkKind::Phone, &format!("+8190{i:08}")))
+        .collect();
+    let device = key_hash(b"s", LinkKind::Device, "emulator-default");
+    g.bench_function("hub_10k_accounts_one_device", |b| {
+        b.iter_batched_ref(
+            || Graph::with_capacity(GraphConfig::default(), 10_000, 10_001),
+            |graph| {
+                for phone in &phones {
+                    let Ok(a) = graph.add_account(0) else { break };
+                    let _ = graph.link(a, LinkKind::Phone, *phone, 0);
+                    let _ = graph.link(a, LinkKind::Device, device, 0);
+                }
+                black_box(graph.cluster_size(9_999))
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, normalizers, onboard, queries, hub);
 criterion_main!(benches);

@@ -11,6 +11,33 @@
 //! order links arrived in. Withdrawing a strong link recomputes the one
 //! cluster it was in.
 //!
+//! Hub keys: a strong key shared by more accounts than its kind's threshold
+//! ([`HubThresholds`]: an emulator's default device id, a shop's tablet, a
+//! shared test number, a call-centre phone) is not evidence of one person.
+//! The link that takes it past the threshold flags it as a hub, and from then
+//! on it joins nobody: the accounts it had joined are split apart again (the
+//! cluster is recomputed without it; accounts still linked by another key
+//! stay together). So at most `threshold` accounts are ever joined through
+//! one key, and a hub is flagged for good (a withdrawal does not revive it:
+//! a key that once served that many accounts is a shared device). Why split
+//! rather than keep the first `threshold` accounts joined: keeping them would
+//! leave the first 20 customers of a shop tablet sharing one limit forever
+//! (the smallest, with the others' exposure summed) for no reason but their
+//! arrival order, and would make the hub's accounts' credit depend on who
+//! came first; the split costs one cluster recomputation, once per hub. What
+//! it gives up: a ring that pushes its own device past the threshold (by
+//! opening more than `threshold` accounts on it, each with its own verified
+//! phone) is no longer joined through that device — it is still joined by
+//! any phone or e-mail it reuses, and the hub flag (with the number of
+//! accounts behind it, [`Graph::hub_keys`]) is a risk feature of its own.
+//! Membership is still recorded for a hub, so the accounts sharing it can be
+//! listed and counted.
+//!
+//! Cluster changes: [`Graph::link`] and [`Graph::withdraw_tracked`] say which
+//! clusters merged or split ([`ClusterChange`]), so a caller keeping running
+//! totals per cluster can combine them (merge) or recompute them from the
+//! members (split) instead of summing over a cluster at every decision.
+//!
 //! Determinism: no observable iteration over a hash map. Serialization
 //! writes accounts and keys in id order and nothing derived, so the same
 //! operations give the same bytes; deserializing rebuilds the rest.
@@ -31,6 +58,28 @@ pub type ClusterId = u32;
 type KeyId = u32;
 
 const NONE: u32 = u32::MAX;
+
+/// Default hub threshold for device ids. A household shares a tablet (a
+/// handful of people) and a cash-out ring is "several accounts" of one or a
+/// few people (DOMAIN.md §2: linked by IP, device, address, phone) — both
+/// well under 20, so they still link and share one limit; a ring must open
+/// more than 20 accounts on one device, each behind its own SMS-verified
+/// phone, to stop the device linking, and then the device is flagged. A
+/// shop's tablet, an in-store kiosk or an emulator's default device id
+/// serves hundreds to thousands of customers and must not make them one
+/// person.
+pub const HUB_THRESHOLD_DEVICE_DEFAULT: u32 = 20;
+/// Default hub threshold for phones. The phone is the login ID and receives
+/// the sign-up SMS code: honest sharing is one person's re-registrations or
+/// a family number, a few accounts. A ring reusing one number for several
+/// accounts stays linked; a shared test number or a call centre's phone
+/// (hundreds of accounts) does not merge its callers.
+pub const HUB_THRESHOLD_PHONE_DEFAULT: u32 = 10;
+/// Default hub threshold for e-mail mailboxes (plus-aliases and dots are
+/// already folded into one mailbox, so a ring's aliases count together).
+/// Same reasoning as phones: one person's handful of accounts links, a
+/// shared office or test mailbox does not merge its users.
+pub const HUB_THRESHOLD_EMAIL_DEFAULT: u32 = 10;
 /// At most this many accounts (ids are dense `u32`, and `u32::MAX` is "none").
 pub const ACCOUNTS_MAX: u32 = u32::MAX - 1;
 /// At most this many distinct keys.
@@ -112,6 +161,76 @@ pub struct Evidence {
     pub key: KeyHash,
 }
 
+/// How a link or a withdrawal changed the clusters (ids as defined by
+/// [`Graph::cluster_of`]: the smallest account id in the cluster).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterChange {
+    /// Two clusters became one. `into` is the id of the merged cluster (the
+    /// smaller of the two ids); `absorbed` the other id, which no longer
+    /// names a cluster. Running totals: `total[into] += total[absorbed]`.
+    Merged {
+        into: ClusterId,
+        absorbed: ClusterId,
+    },
+    /// The cluster `from` fell apart into `into` (ascending; `from` is
+    /// usually one of them). Running totals: drop `from`, recompute each of
+    /// `into` from its members. Happens when a key becomes a hub or a strong
+    /// link is withdrawn: rare, O(size of `from`) once.
+    Split {
+        from: ClusterId,
+        into: Vec<ClusterId>,
+    },
+}
+
+/// A hub key an account carries: a strong key that served more accounts
+/// than its kind's threshold, and so joins nobody.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct HubKey {
+    pub kind: LinkKind,
+    pub key: KeyHash,
+    /// Accounts that have the key now (this one included).
+    pub accounts: u32,
+    /// When the key was flagged (the time of the link that took it past the
+    /// threshold, or of the threshold change that did).
+    pub since_ms: i64,
+}
+
+/// The most accounts one strong key may join, per kind; a key shared by
+/// more is a hub and joins nobody. A threshold of 0 or 1 means the kind
+/// never joins two accounts. Medium and weak kinds never join anyway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HubThresholds {
+    pub phone: u32,
+    pub email: u32,
+    pub device: u32,
+}
+
+impl Default for HubThresholds {
+    fn default() -> Self {
+        HubThresholds {
+            phone: HUB_THRESHOLD_PHONE_DEFAULT,
+            email: HUB_THRESHOLD_EMAIL_DEFAULT,
+            device: HUB_THRESHOLD_DEVICE_DEFAULT,
+        }
+    }
+}
+
+impl HubThresholds {
+    /// The threshold in force for a strong kind (0 counts as 1: a key with
+    /// a single account joins nobody either way); `None` for kinds that
+    /// never join.
+    pub fn of(&self, kind: LinkKind) -> Option<u32> {
+        let t = match kind {
+            LinkKind::Phone => self.phone,
+            LinkKind::Email => self.email,
+            LinkKind::Device => self.device,
+            LinkKind::AddressUnit | LinkKind::Ip | LinkKind::Name => return None,
+        };
+        Some(t.max(1))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
     #[error("account {0} does not exist")]
@@ -178,6 +297,9 @@ pub struct GraphConfig {
     /// An IP link counts for `accounts_sharing_at` only if seen within this
     /// many milliseconds before the query time.
     pub ip_window_ms: i64,
+    /// Strong keys shared by more accounts than this are hubs and join
+    /// nobody (set through [`Graph::set_hub_thresholds`] once built).
+    pub hub_threshold: HubThresholds,
 }
 
 impl Default for Graph {
@@ -190,6 +312,7 @@ impl Default for GraphConfig {
     fn default() -> Self {
         GraphConfig {
             ip_window_ms: IP_WINDOW_MS_DEFAULT,
+            hub_threshold: HubThresholds::default(),
         }
     }
 }
@@ -203,6 +326,9 @@ pub struct Graph {
     /// One member inline per key; the others (shared keys only) below.
     key_first: Vec<AccountId>,
     key_more: BTreeMap<KeyId, Vec<AccountId>>,
+    /// Hub keys (strong keys that join nobody) and when each was flagged.
+    /// Hubs are rare, so a map costs nothing per ordinary key.
+    hubs: BTreeMap<KeyId, i64>,
     /// Key ids, looked up by `key_hash[id]`, in [`KEY_SHARDS`] tables so
     /// that growing one never rehashes millions of keys at once (measured:
     /// a 432 ms stall at ~4M keys with a single table).
@@ -231,6 +357,7 @@ impl Graph {
             key_kind: Vec::with_capacity(keys),
             key_first: Vec::with_capacity(keys),
             key_more: BTreeMap::new(),
+            hubs: BTreeMap::new(),
             key_index: (0..KEY_SHARDS)
                 .map(|_| hashbrown::HashTable::with_capacity(keys / KEY_SHARDS))
                 .collect(),
@@ -308,14 +435,17 @@ impl Graph {
 
     /// Records that `account` has `key` of `kind`, seen at `at_ms`. Linking
     /// again refreshes the time. A strong key merges the account's cluster
-    /// with every cluster that has the key.
+    /// with every cluster that has the key — unless the key is a hub, or
+    /// this link makes it one (more accounts than its kind's threshold): then
+    /// it joins nobody and the cluster it had joined is split apart.
+    /// Returns how the clusters changed, if they did.
     pub fn link(
         &mut self,
         account: AccountId,
         kind: LinkKind,
         key: KeyHash,
         at_ms: i64,
-    ) -> Result<(), GraphError> {
+    ) -> Result<Option<ClusterChange>, GraphError> {
         if kind == LinkKind::Name {
             return Err(GraphError::NameIsNotALink);
         }
@@ -349,7 +479,7 @@ impl Graph {
         let acc = &mut self.accounts[account as usize];
         if let Some(l) = acc.links.iter_mut().find(|l| l.key == kid) {
             l.seen_min = l.seen_min.max(seen_min);
-            return Ok(());
+            return Ok(None);
         }
         if acc.links.len() >= LINKS_PER_ACCOUNT_MAX {
             return Err(GraphError::TooManyLinks(account));
@@ -358,13 +488,54 @@ impl Graph {
         let first = self.key_first[kid as usize];
         if first == NONE {
             self.key_first[kid as usize] = account;
-        } else {
-            self.key_more.entry(kid).or_default().push(account);
-            if kind.is_strong() {
-                self.union(account, first);
+            return Ok(None);
+        }
+        self.key_more.entry(kid).or_default().push(account);
+        let Some(threshold) = self.config.hub_threshold.of(kind) else {
+            return Ok(None);
+        };
+        if self.hubs.contains_key(&kid) {
+            return Ok(None);
+        }
+        if self.key_member_count(kid) > threshold as usize {
+            // Every earlier member is in `first`'s cluster (a key that joins
+            // keeps its members together); recompute it without this key.
+            self.hubs.insert(kid, at_ms);
+            return Ok(self.recompute_cluster(first));
+        }
+        Ok(self.union(account, first))
+    }
+
+    /// Sets the hub thresholds. Keys that now serve more accounts than their
+    /// kind's threshold become hubs (flagged at `at_ms`) and their clusters
+    /// are split; raising a threshold revives no hub. Deterministic: shared
+    /// keys are visited in id order. O(shared keys) when a threshold is
+    /// lowered, O(1) otherwise.
+    pub fn set_hub_thresholds(&mut self, t: HubThresholds, at_ms: i64) -> Vec<ClusterChange> {
+        let old = self.config.hub_threshold;
+        self.config.hub_threshold = t;
+        let mut changes = Vec::new();
+        if t.phone >= old.phone && t.email >= old.email && t.device >= old.device {
+            return changes;
+        }
+        let over: Vec<KeyId> = self
+            .key_more
+            .iter()
+            .filter(|&(&kid, more)| {
+                !self.hubs.contains_key(&kid)
+                    && t.of(self.key_kind[kid as usize])
+                        .is_some_and(|th| 1 + more.len() > th as usize)
+            })
+            .map(|(&kid, _)| kid)
+            .collect();
+        for kid in over {
+            self.hubs.insert(kid, at_ms);
+            let first = self.key_first[kid as usize];
+            if first != NONE {
+                changes.extend(self.recompute_cluster(first));
             }
         }
-        Ok(())
+        changes
     }
 
     /// Removes the link; returns whether there was one. Withdrawing a strong
@@ -375,15 +546,26 @@ impl Graph {
         kind: LinkKind,
         key: KeyHash,
     ) -> Result<bool, GraphError> {
+        Ok(self.withdraw_tracked(account, kind, key)?.0)
+    }
+
+    /// [`Graph::withdraw`], also saying how the clusters changed (a split,
+    /// when the link was the only bridge). A hub key stays a hub.
+    pub fn withdraw_tracked(
+        &mut self,
+        account: AccountId,
+        kind: LinkKind,
+        key: KeyHash,
+    ) -> Result<(bool, Option<ClusterChange>), GraphError> {
         if account as usize >= self.accounts.len() {
             return Err(GraphError::UnknownAccount(account));
         }
         let Some(kid) = self.key_id(kind, &key) else {
-            return Ok(false);
+            return Ok((false, None));
         };
         let acc = &mut self.accounts[account as usize];
         let Some(pos) = acc.links.iter().position(|l| l.key == kid) else {
-            return Ok(false);
+            return Ok((false, None));
         };
         acc.links.remove(pos);
         // Remove from the key's members.
@@ -407,10 +589,23 @@ impl Graph {
                 self.key_more.remove(&kid);
             }
         }
-        if kind.is_strong() && had_others {
-            self.recompute_cluster(account);
+        if kind.is_strong() && had_others && !self.hubs.contains_key(&kid) {
+            return Ok((true, self.recompute_cluster(account)));
         }
-        Ok(true)
+        Ok((true, None))
+    }
+
+    /// Whether a key joins the accounts that share it: strong and not a hub.
+    fn joins(&self, kid: KeyId) -> bool {
+        self.key_kind[kid as usize].is_strong() && !self.hubs.contains_key(&kid)
+    }
+
+    /// Accounts that have the key. O(log shared keys).
+    fn key_member_count(&self, kid: KeyId) -> usize {
+        if self.key_first[kid as usize] == NONE {
+            return 0;
+        }
+        1 + self.key_more.get(&kid).map_or(0, Vec::len)
     }
 
     // ---- union-find ----
@@ -433,11 +628,12 @@ impl Graph {
         root
     }
 
-    fn union(&mut self, a: AccountId, b: AccountId) {
+    fn union(&mut self, a: AccountId, b: AccountId) -> Option<ClusterChange> {
         let (ra, rb) = (self.find_compress(a), self.find_compress(b));
         if ra == rb {
-            return;
+            return None;
         }
+        let (ma, mb) = (self.min[ra as usize], self.min[rb as usize]);
         let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] {
             (ra, rb)
         } else {
@@ -450,6 +646,10 @@ impl Graph {
         let (nb, ns) = (self.next[big as usize], self.next[small as usize]);
         self.next[big as usize] = ns;
         self.next[small as usize] = nb;
+        Some(ClusterChange::Merged {
+            into: ma.min(mb),
+            absorbed: ma.max(mb),
+        })
     }
 
     fn ring(&self, start: AccountId) -> Vec<AccountId> {
@@ -462,7 +662,10 @@ impl Graph {
         out
     }
 
-    fn recompute_cluster(&mut self, account: AccountId) {
+    /// Rebuilds the account's cluster from its members' joining links;
+    /// returns the split if it fell apart. O(members × links).
+    fn recompute_cluster(&mut self, account: AccountId) -> Option<ClusterChange> {
+        let from = self.min[self.find(account) as usize];
         let members = self.ring(account);
         for &m in &members {
             let i = m as usize;
@@ -474,7 +677,7 @@ impl Graph {
         for &m in &members {
             let links: SmallVec<[Link; 5]> = self.accounts[m as usize].links.clone();
             for l in links {
-                if !self.key_kind[l.key as usize].is_strong() {
+                if !self.joins(l.key) {
                     continue;
                 }
                 let first = self.key_first[l.key as usize];
@@ -483,6 +686,13 @@ impl Graph {
                 }
             }
         }
+        let mut into: Vec<ClusterId> = members
+            .iter()
+            .map(|&m| self.min[self.find(m) as usize])
+            .collect();
+        into.sort_unstable();
+        into.dedup();
+        (into.len() > 1).then_some(ClusterChange::Split { from, into })
     }
 
     // ---- queries ----
@@ -519,6 +729,49 @@ impl Graph {
         std::iter::once(first)
             .filter(|&a| a != NONE)
             .chain(self.key_more.get(&kid).into_iter().flatten().copied())
+    }
+
+    /// How many accounts have this key. O(log shared keys).
+    pub fn sharing_count(&self, kind: LinkKind, key: &KeyHash) -> usize {
+        self.key_id(kind, key)
+            .map_or(0, |kid| self.key_member_count(kid))
+    }
+
+    /// Whether the key is a hub (shared by more accounts than its kind's
+    /// threshold: it joins nobody).
+    pub fn is_hub(&self, kind: LinkKind, key: &KeyHash) -> bool {
+        self.key_id(kind, key)
+            .is_some_and(|kid| self.hubs.contains_key(&kid))
+    }
+
+    /// Number of hub keys in the graph.
+    pub fn hub_count(&self) -> usize {
+        self.hubs.len()
+    }
+
+    /// The hub keys an account carries, in link order, with how many
+    /// accounts each serves: a risk feature (a customer on a shop's tablet,
+    /// an emulator's default id, a shared number). O(links × log hubs); no
+    /// allocation when the account carries none.
+    pub fn hub_keys(&self, account: AccountId) -> Vec<HubKey> {
+        let Some(acc) = self.accounts.get(account as usize) else {
+            return Vec::new();
+        };
+        if self.hubs.is_empty() {
+            return Vec::new();
+        }
+        acc.links
+            .iter()
+            .filter_map(|l| {
+                let since_ms = *self.hubs.get(&l.key)?;
+                Some(HubKey {
+                    kind: self.key_kind[l.key as usize],
+                    key: self.key_hash[l.key as usize],
+                    accounts: u32::try_from(self.key_member_count(l.key)).unwrap_or(u32::MAX),
+                    since_ms,
+                })
+            })
+            .collect()
     }
 
     /// Every account that has this key, ascending.
@@ -586,7 +839,7 @@ impl Graph {
         came_from.insert(a, (a, NONE));
         while let Some(x) = queue.pop_front() {
             for l in &self.accounts[x as usize].links {
-                if !self.key_kind[l.key as usize].is_strong() {
+                if !self.joins(l.key) {
                     continue;
                 }
                 let mut neighbours: Vec<AccountId> = self.key_members(l.key).collect();
@@ -712,7 +965,19 @@ impl Graph {
                         l.key
                     ));
                 }
-                if self.key_kind[l.key as usize].is_strong() {
+                if self.joins(l.key) {
+                    let count = self.key_member_count(l.key);
+                    let threshold = self
+                        .config
+                        .hub_threshold
+                        .of(self.key_kind[l.key as usize])
+                        .unwrap_or(0);
+                    if count > threshold as usize {
+                        return Err(format!(
+                            "key {} joins {count} accounts, over its threshold {threshold}",
+                            l.key
+                        ));
+                    }
                     for m in self.key_members(l.key) {
                         if self.find(m) != self.find(a) {
                             return Err(format!(
@@ -737,6 +1002,41 @@ impl Graph {
                 }
             }
         }
+        for &kid in self.hubs.keys() {
+            if kid as usize >= self.key_kind.len() || !self.key_kind[kid as usize].is_strong() {
+                return Err(format!("hub {kid} is not a strong key"));
+            }
+        }
+        // No cluster is larger than its joining links make it: recompute
+        // the clusters from scratch and compare.
+        let n = self.accounts.len();
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn root(parent: &mut [u32], mut x: u32) -> u32 {
+            while parent[x as usize] != x {
+                let up = parent[parent[x as usize] as usize];
+                parent[x as usize] = up;
+                x = up;
+            }
+            x
+        }
+        for (i, acc) in self.accounts.iter().enumerate() {
+            for l in &acc.links {
+                let first = self.key_first[l.key as usize];
+                if self.joins(l.key) && first != NONE {
+                    let (ra, rb) = (root(&mut parent, i as u32), root(&mut parent, first));
+                    parent[ra.max(rb) as usize] = ra.min(rb);
+                }
+            }
+        }
+        for a in 0..n as u32 {
+            let fresh = root(&mut parent, a);
+            if self.cluster_of(a) != Some(fresh) {
+                return Err(format!(
+                    "account {a} is in cluster {:?}, its links make it {fresh}",
+                    self.cluster_of(a)
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -755,7 +1055,10 @@ pub struct ClusterFeatures {
     pub newest_account_created_at_ms: i64,
 }
 
-/// The serialized form: the operations' results, nothing derived.
+/// The serialized form: the operations' results, nothing derived. The hub
+/// flags are state, not derived (which keys are hubs depends on the order
+/// links arrived in and on withdrawals), so they are written: ascending key
+/// id with the time each was flagged.
 #[derive(Serialize)]
 struct GraphReprRef<'a> {
     version: u32,
@@ -763,6 +1066,7 @@ struct GraphReprRef<'a> {
     accounts: &'a [Account],
     key_hash: &'a [KeyHash],
     key_kind: &'a [LinkKind],
+    hubs: Vec<(KeyId, i64)>,
 }
 
 #[derive(Deserialize)]
@@ -772,9 +1076,11 @@ struct GraphRepr {
     accounts: Vec<Account>,
     key_hash: Vec<KeyHash>,
     key_kind: Vec<LinkKind>,
+    hubs: Vec<(KeyId, i64)>,
 }
 
-const REPR_VERSION: u32 = 1;
+/// 2: `config.hub_threshold` and `hubs` (hub keys).
+const REPR_VERSION: u32 = 2;
 
 impl Serialize for Graph {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -784,6 +1090,7 @@ impl Serialize for Graph {
             accounts: &self.accounts,
             key_hash: &self.key_hash,
             key_kind: &self.key_kind,
+            hubs: self.hubs.iter().map(|(&k, &t)| (k, t)).collect(),
         }
         .serialize(s)
     }
@@ -812,6 +1119,12 @@ impl<'de> Deserialize<'de> for Graph {
             g.key_first.push(NONE);
             g.insert_key(i as KeyId);
         }
+        for &(kid, since_ms) in &r.hubs {
+            let strong = r.key_kind.get(kid as usize).is_some_and(|k| k.is_strong());
+            if !strong || g.hubs.insert(kid, since_ms).is_some() {
+                return Err(D::Error::custom("a hub that is not a strong key"));
+            }
+        }
         for acc in &r.accounts {
             g.add_account(acc.created_at_ms).map_err(D::Error::custom)?;
         }
@@ -828,7 +1141,7 @@ impl<'de> Deserialize<'de> for Graph {
                     g.key_first[k] = a;
                 } else {
                     g.key_more.entry(l.key).or_default().push(a);
-                    if g.key_kind[k].is_strong() {
+                    if g.joins(l.key) {
                         g.union(a, first);
                     }
                 }

@@ -31,7 +31,10 @@ use serde::Serialize;
 
 pub use address::{Address, postal_code_matches};
 pub use email::{EmailOptions, normalize_email_with};
-pub use graph::{AccountId, ClusterId, Evidence, Graph, GraphError, LinkKind, Strength};
+pub use graph::{
+    AccountId, ClusterChange, ClusterId, Evidence, Graph, GraphError, HubKey, HubThresholds,
+    LinkKind, Strength,
+};
 pub use key::{KeyHash, key_hash};
 
 /// What a value is.

@@ -17,6 +17,7 @@ mod command;
 mod due;
 mod engine;
 mod error;
+pub mod format;
 mod idem;
 mod identity;
 pub mod reason;
@@ -35,6 +36,7 @@ pub use command::{
 };
 pub use engine::{Applied, Engine, EngineStats};
 pub use error::{CommandError, ErrorKind};
+pub use format::FormatError;
 pub use identity::{
     EvidenceStep, IdentityKeys, IdentityLink, IdentityMember, IdentityView, SessionKeys,
 };

@@ -291,6 +291,11 @@ pub struct BillingConfig {
     /// transfer or a fee paid twice without letting a payment channel park
     /// large sums on an account.
     pub overpayment_tolerance_yen: Yen,
+    /// Merchants' keys may record and reverse payments. Always false in a
+    /// configuration (payments come from payment-channel keys); true only in
+    /// the journaled rules of history written before payment-channel keys
+    /// existed, so that it replays as it ran.
+    pub merchants_record_payments: bool,
 }
 
 impl Default for BillingConfig {
@@ -311,6 +316,7 @@ impl Default for BillingConfig {
             paid_tier_fee_yen: Yen::new(300),
             points_expiry_months: 6,
             overpayment_tolerance_yen: Yen::new(1_000),
+            merchants_record_payments: false,
         }
     }
 }
@@ -441,6 +447,12 @@ impl Config {
         ] {
             check(yen(fee), field, "must be between 0 and the largest amount");
         }
+        check(
+            !b.merchants_record_payments,
+            "billing.merchants_record_payments",
+            "only journals from before payment-channel keys carry it; payments come from \
+             `operator add --role payments` keys",
+        );
         let mut days = b.late_fee_days.clone();
         days.sort_unstable();
         days.dedup();

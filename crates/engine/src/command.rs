@@ -1,6 +1,41 @@
 //! Commands: everything that can change engine state. They are journaled
-//! (postcard-encoded) before their outcome leaves the process, so their shape
-//! is a storage format: add variants and fields at the end, never reorder.
+//! before their outcome leaves the process, so their encoding is a storage
+//! format that must decode forever.
+//!
+//! # The format rule (see [`crate::format`])
+//!
+//! A journal record is `[marker][format version][command tag][envelope]
+//! [body][trailers]`, and a command's *body* is its fields, in declaration
+//! order, as one postcard tuple written out by hand in
+//! `format::record` (not derived from this enum). Therefore:
+//!
+//! - **Never append, remove, reorder or retype a field of a variant in
+//!   place** (nor of a type a variant carries: [`AuthorizeInput`],
+//!   [`CustomerProfile`], [`Idem`], the rules, …). An appended field makes
+//!   every older record fail to decode, and an authorization's trailer
+//!   would be read as the new field. Changing a body is a **new format
+//!   version**: bump `format::record::CURRENT`, add `decode_vN+1`, keep
+//!   `decode_vN` decoding the old tuple (copy the old nested type into the
+//!   format module, frozen, if it changed) and write
+//!   `upgrade_vN_to_vN+1` that builds the current command from it
+//!   (choosing the new field's value for old records explicitly). Commit a
+//!   golden record of the new version; old golden files never change.
+//! - **A new command** is a new variant with the next unused tag in
+//!   [`Command::tag`]'s table; tags are never changed or reused. Records of
+//!   older versions cannot contain it, so no version bump is needed, but
+//!   older code will refuse such a record (unknown tag) rather than skip it.
+//! - **A new trailer** (a fact about the outcome, like the decision) gets
+//!   the next unused trailer tag in `format::record`; readers refuse
+//!   unknown must-understand tags (`0x01..=0x7F`) and skip unknown optional
+//!   ones (`0x80..=0xFF`).
+//! - Variants of the enums carried in bodies ([`Role`], [`Principal`],
+//!   [`ReviewVerdict`], the taxonomy) may only be appended (postcard
+//!   encodes their position).
+//!
+//! Records written before versioning (legacy: the postcard of
+//! [`Envelope`] as it was at the time, plus an optional `0xD1 d` decision
+//! trailer) decode through a frozen copy of that enum and an explicit
+//! upgrade (`format::legacy`).
 
 use crate::identity::{IdentityKeys, SessionKeys};
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
@@ -184,6 +219,50 @@ pub enum Command {
 }
 
 impl Command {
+    /// The command's tag in journal records. The table is written once:
+    /// a tag is never changed or reused, a new command takes the next
+    /// unused number (0 is never a tag).
+    ///
+    /// | tag | command | tag | command |
+    /// |----:|---|----:|---|
+    /// | 1 | `AddMerchant` | 12 | `LiftSuspension` |
+    /// | 2 | `AddOperator` | 13 | `ResolveReview` |
+    /// | 3 | `RegisterCustomer` | 14 | `RedeemPoints` |
+    /// | 4 | `Authorize` | 15 | `ReversePayment` |
+    /// | 5 | `Capture` | 16 | `SetMembership` |
+    /// | 6 | `Cancel` | 17 | `AgreePaymentPlan` |
+    /// | 7 | `Refund` | 18 | `AddWebhookEndpoint` |
+    /// | 8 | `RecordPayment` | 19 | `RemoveWebhookEndpoint` |
+    /// | 9 | `SetPaymentMethod` | 20 | `WebhooksDelivered` |
+    /// | 10 | `AdvanceClock` | 21 | `SetRules` |
+    /// | 11 | `AddSuspension` | | |
+    pub const fn tag(&self) -> u16 {
+        use tag::*;
+        match self {
+            Command::AddMerchant { .. } => ADD_MERCHANT,
+            Command::AddOperator { .. } => ADD_OPERATOR,
+            Command::RegisterCustomer { .. } => REGISTER_CUSTOMER,
+            Command::Authorize { .. } => AUTHORIZE,
+            Command::Capture { .. } => CAPTURE,
+            Command::Cancel { .. } => CANCEL,
+            Command::Refund { .. } => REFUND,
+            Command::RecordPayment { .. } => RECORD_PAYMENT,
+            Command::SetPaymentMethod { .. } => SET_PAYMENT_METHOD,
+            Command::AdvanceClock { .. } => ADVANCE_CLOCK,
+            Command::AddSuspension { .. } => ADD_SUSPENSION,
+            Command::LiftSuspension { .. } => LIFT_SUSPENSION,
+            Command::ResolveReview { .. } => RESOLVE_REVIEW,
+            Command::RedeemPoints { .. } => REDEEM_POINTS,
+            Command::ReversePayment { .. } => REVERSE_PAYMENT,
+            Command::SetMembership { .. } => SET_MEMBERSHIP,
+            Command::AgreePaymentPlan { .. } => AGREE_PAYMENT_PLAN,
+            Command::AddWebhookEndpoint { .. } => ADD_WEBHOOK_ENDPOINT,
+            Command::RemoveWebhookEndpoint { .. } => REMOVE_WEBHOOK_ENDPOINT,
+            Command::WebhooksDelivered { .. } => WEBHOOKS_DELIVERED,
+            Command::SetRules { .. } => SET_RULES,
+        }
+    }
+
     /// A stable name for logs and metrics.
     pub fn name(&self) -> &'static str {
         match self {
@@ -210,6 +289,31 @@ impl Command {
             Command::SetRules { .. } => "set_rules",
         }
     }
+}
+
+/// The command tags of [`Command::tag`] (frozen: see its table).
+pub(crate) mod tag {
+    pub const ADD_MERCHANT: u16 = 1;
+    pub const ADD_OPERATOR: u16 = 2;
+    pub const REGISTER_CUSTOMER: u16 = 3;
+    pub const AUTHORIZE: u16 = 4;
+    pub const CAPTURE: u16 = 5;
+    pub const CANCEL: u16 = 6;
+    pub const REFUND: u16 = 7;
+    pub const RECORD_PAYMENT: u16 = 8;
+    pub const SET_PAYMENT_METHOD: u16 = 9;
+    pub const ADVANCE_CLOCK: u16 = 10;
+    pub const ADD_SUSPENSION: u16 = 11;
+    pub const LIFT_SUSPENSION: u16 = 12;
+    pub const RESOLVE_REVIEW: u16 = 13;
+    pub const REDEEM_POINTS: u16 = 14;
+    pub const REVERSE_PAYMENT: u16 = 15;
+    pub const SET_MEMBERSHIP: u16 = 16;
+    pub const AGREE_PAYMENT_PLAN: u16 = 17;
+    pub const ADD_WEBHOOK_ENDPOINT: u16 = 18;
+    pub const REMOVE_WEBHOOK_ENDPOINT: u16 = 19;
+    pub const WEBHOOKS_DELIVERED: u16 = 20;
+    pub const SET_RULES: u16 = 21;
 }
 
 /// A customer's registration data, already validated by the shell.
@@ -270,61 +374,50 @@ pub enum ReviewVerdict {
 }
 
 impl Envelope {
-    /// The journal encoding (postcard): compact, and stable as long as the
-    /// command types only grow at their ends.
+    /// The journal record of this envelope in the current format, without
+    /// trailers (what the node journals for its clock ticks).
     pub fn encode(&self) -> Vec<u8> {
-        postcard::to_stdvec(self).expect("commands serialize")
+        crate::format::record::encode(self, None)
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Envelope, postcard::Error> {
-        postcard::from_bytes(bytes)
+    /// The envelope of a journal record of any format version (legacy
+    /// included); trailers are checked and dropped.
+    pub fn decode(bytes: &[u8]) -> Result<Envelope, crate::format::FormatError> {
+        crate::format::record::decode(bytes).map(|r| r.envelope)
     }
 
     /// The journal record of an applied envelope: the envelope, then (for
-    /// an authorization) the decision it produced, so that a replay under
-    /// other code can notice a changed decision instead of silently
-    /// rewriting history. Records written before the trailer existed are
-    /// just the envelope.
+    /// an authorization) the decision it produced as a trailer, so that a
+    /// replay under other code can notice a changed decision instead of
+    /// silently rewriting history.
     pub fn encode_record(&self, outcome: &crate::Outcome) -> Vec<u8> {
-        let mut bytes = self.encode();
-        if let (Command::Authorize { .. }, crate::Outcome::Order(o)) = (&self.command, outcome) {
-            bytes.extend_from_slice(&[RECORD_TRAILER_DECISION, decision_byte(o.decision)]);
-        }
-        bytes
+        let decision = match (&self.command, outcome) {
+            (Command::Authorize { .. }, crate::Outcome::Order(o)) => Some(o.decision),
+            _ => None,
+        };
+        crate::format::record::encode(self, decision)
     }
 
-    /// Decode a journal record: the envelope and the decision it recorded.
+    /// Decode a journal record of any format version: the envelope
+    /// (upgraded to the current commands) and the decision it recorded
+    /// (`None` for records that carry none).
     pub fn decode_record(
         bytes: &[u8],
-    ) -> Result<(Envelope, Option<crate::Decision>), postcard::Error> {
-        let (env, rest): (Envelope, &[u8]) = postcard::take_from_bytes(bytes)?;
-        let decision = match rest {
-            [] => None,
-            [RECORD_TRAILER_DECISION, d] => Some(match d {
-                0 => crate::Decision::Approve,
-                1 => crate::Decision::Decline,
-                2 => crate::Decision::Review,
-                _ => return Err(postcard::Error::DeserializeBadEnum),
-            }),
-            _ => return Err(postcard::Error::DeserializeBadEncoding),
-        };
-        Ok((env, decision))
-    }
-}
-
-const RECORD_TRAILER_DECISION: u8 = 0xD1;
-
-fn decision_byte(d: crate::Decision) -> u8 {
-    match d {
-        crate::Decision::Approve => 0,
-        crate::Decision::Decline => 1,
-        crate::Decision::Review => 2,
+    ) -> Result<(Envelope, Option<crate::Decision>), crate::format::FormatError> {
+        crate::format::record::decode(bytes).map(|r| (r.envelope, r.decision))
     }
 }
 
 impl Command {
     /// A 128-bit fingerprint of the command, used to tell an idempotent
     /// retry (same key, same request) from a reused key.
+    ///
+    /// Kept as SHA-256 of the postcard of the in-memory command, not of a
+    /// journal body: it is stored with the key in state and compared with
+    /// a retry's within 24 hours, so it must not change when only the
+    /// record format does. It changes exactly when a command's shape
+    /// changes (a new format version for that command); a retry straddling
+    /// such an upgrade is then answered 409 rather than replayed.
     pub fn fingerprint(&self) -> [u8; 16] {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(postcard::to_stdvec(self).expect("commands serialize"));

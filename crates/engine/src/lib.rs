@@ -35,6 +35,7 @@ mod due;
 mod engine;
 mod error;
 mod exposure;
+pub mod format;
 mod idem;
 // Owned by the journal-format and identity work: their lints are theirs to
 // enable when those files next change.
@@ -61,6 +62,7 @@ pub use command::{
 };
 pub use engine::{Applied, Engine, EngineStats, PAGE_LIMIT_MAX, Page};
 pub use error::{CommandError, ErrorKind};
+pub use format::FormatError;
 pub use identity::{
     EvidenceStep, IdentityKeys, IdentityLink, IdentityMember, IdentityView, SessionKeys,
 };

@@ -307,13 +307,14 @@ impl Node {
 
         // The reader starts from the same state: a copy through the
         // snapshot encoding (checked against the digest like any restore).
-        let follower = Engine::restore(opts.config.clone(), &engine.snapshot()).map_err(|e| {
-            NodeError::Corrupt {
+        let (copy, digest) = engine.snapshot_with_digest();
+        let follower =
+            Engine::restore(opts.config.clone(), &copy).map_err(|e| NodeError::Corrupt {
                 seq: engine.applied(),
                 reason: format!("the reader's copy of the state: {e}"),
-            }
-        })?;
-        if follower.digest() != engine.digest() {
+            })?;
+        drop(copy);
+        if follower.digest() != digest {
             return Err(NodeError::SnapshotDigest {
                 seq: engine.applied(),
             });
@@ -662,10 +663,13 @@ fn reader_loop(
     snapshot_every: Arc<std::sync::atomic::AtomicU64>,
 ) {
     let mut last_snapshot = engine.applied();
-    let snapshot = |engine: &Engine| Snapshot {
-        seq: engine.applied(),
-        digest: engine.digest(),
-        bytes: engine.snapshot(),
+    let snapshot = |engine: &Engine| {
+        let (bytes, digest) = engine.snapshot_with_digest();
+        Snapshot {
+            seq: engine.applied(),
+            digest,
+            bytes,
+        }
     };
     while let Ok(msg) = rx.recv() {
         match msg {
@@ -875,10 +879,11 @@ mod tests {
                 },
             },
         };
-        let journal_with = |trailer: &[u8]| {
+        // The authorization's record with the decision it recorded (legacy
+        // records with and without one: engine tests/format.rs).
+        let with = |decision| atobarai_engine::format::record::encode(&authorize, decision);
+        let journal_with = |last: Vec<u8>| {
             let mut j = SqliteJournal::in_memory().unwrap();
-            let mut last = authorize.encode();
-            last.extend_from_slice(trailer);
             j.append(&[
                 record(
                     1,
@@ -907,14 +912,15 @@ mod tests {
             .unwrap();
             j
         };
-        // Recorded approve (what this version decides), or no trailer (a
-        // record from before trailers existed): loads.
-        for trailer in [&[0xD1, 0][..], &[][..]] {
-            let e = load_engine(&journal_with(trailer), Config::default(), &mut |_, _| {}).unwrap();
+        // Recorded approve (what this version decides), or no decision (a
+        // record from before decisions were recorded): loads.
+        for last in [with(Some(atobarai_engine::Decision::Approve)), with(None)] {
+            let e = load_engine(&journal_with(last), Config::default(), &mut |_, _| {}).unwrap();
             assert_eq!(e.applied(), 3);
         }
         // Recorded decline: refused, naming the record.
-        match load_engine(&journal_with(&[0xD1, 1]), Config::default(), &mut |_, _| {}) {
+        let decline = with(Some(atobarai_engine::Decision::Decline));
+        match load_engine(&journal_with(decline), Config::default(), &mut |_, _| {}) {
             Err(NodeError::DecisionChanged {
                 seq: 3,
                 recorded: "decline",
@@ -923,8 +929,10 @@ mod tests {
             other => panic!("{:?}", other.map(|e| e.applied())),
         }
         // A damaged trailer is corruption.
+        let mut damaged = with(Some(atobarai_engine::Decision::Approve));
+        *damaged.last_mut().unwrap() = 9;
         assert!(matches!(
-            load_engine(&journal_with(&[0xD1, 9]), Config::default(), &mut |_, _| {}),
+            load_engine(&journal_with(damaged), Config::default(), &mut |_, _| {}),
             Err(NodeError::Corrupt { seq: 3, .. })
         ));
     }

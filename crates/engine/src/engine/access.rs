@@ -48,7 +48,7 @@ impl Engine {
         principal: Principal,
         customer: u64,
     ) -> Result<u32, CommandError> {
-        check_payment_channel(principal)?;
+        check_payment_channel(principal, self.config.billing.merchants_record_payments)?;
         self.customer_index(principal, customer)
     }
 
@@ -118,9 +118,18 @@ pub(super) fn check_writer(principal: Principal) -> Result<(), CommandError> {
 /// May `principal` record or reverse a payment? Only the provider's payment
 /// channels (`Role::Payments`), an admin operator, or the local command
 /// line: money received is the provider's fact, never a merchant's claim.
-pub(super) fn check_payment_channel(principal: Principal) -> Result<(), CommandError> {
+///
+/// `merchants_allowed` is `billing.merchants_record_payments`: false in every
+/// configuration written since payment-channel keys exist, true only in the
+/// rules of journals from before them (see `format::legacy`), so that such
+/// history replays under the rules it ran with.
+pub(super) fn check_payment_channel(
+    principal: Principal,
+    merchants_allowed: bool,
+) -> Result<(), CommandError> {
     match principal {
         Principal::Operator(_, Role::Admin | Role::Payments) | Principal::System => Ok(()),
+        Principal::Merchant(_) if merchants_allowed => Ok(()),
         Principal::Operator(_, Role::Analyst) => {
             Err(CommandError::forbidden("analysts have read-only access"))
         }

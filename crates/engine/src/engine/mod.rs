@@ -340,6 +340,13 @@ impl Engine {
                 .webhooks_delivered(*endpoint, *through, failed)
                 .map(changed),
             Command::SetRules { rules } => {
+                // The splits a lowered threshold causes need no bookkeeping
+                // here: cluster credit is summed from the members at
+                // decision time.
+                let _splits = self
+                    .state
+                    .identity
+                    .set_hub_thresholds(&rules.hub_threshold, at);
                 self.config.set_rules((**rules).clone());
                 self.state.rules = Some(rules.clone());
                 Ok((Outcome::RulesSet, true))

@@ -36,7 +36,7 @@ impl Engine {
         principal: Principal,
         input: &PaymentInput,
     ) -> Result<(Outcome, bool), CommandError> {
-        check_payment_channel(principal)?;
+        check_payment_channel(principal, self.config.billing.merchants_record_payments)?;
         if let Some(&pi) = self.idx.payment_by_reference.get(input.reference.as_str()) {
             let p = &self.state.payments[pi as usize];
             if u64::from(p.customer) == input.customer && p.amount == input.amount {

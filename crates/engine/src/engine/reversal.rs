@@ -28,7 +28,7 @@ impl Engine {
     ) -> Result<crate::view::Outcome, CommandError> {
         let not_found = || CommandError::not_found("payment_not_found", "id", "payment");
         let pi = u32::try_from(payment).map_err(|_| not_found())?;
-        check_payment_channel(principal)?;
+        check_payment_channel(principal, self.config.billing.merchants_record_payments)?;
         let p = self.state.payments.get(pi as usize).ok_or_else(not_found)?;
         let ci = self
             .customer_index_for_payment(principal, u64::from(p.customer))

@@ -6,13 +6,6 @@ use crate::error::{CommandError, ErrorKind};
 use atobarai_core::Config;
 use sha2::{Digest, Sha256};
 
-/// Snapshot header: `ATBSNAP` and the state layout's version, bumped
-/// whenever [`State`]'s serialized shape changes (2: payments keep their
-/// allocation, billing keeps membership, plans, credit notes; webhook
-/// outbox).
-const SNAPSHOT_MAGIC: &[u8; 8] = b"ATBSNAP2";
-const SNAPSHOT_FAMILY: &[u8; 7] = b"ATBSNAP";
-
 impl Engine {
     /// SHA-256 of the canonical serialization of the whole state. A replay of
     /// the same journal must reproduce it exactly.
@@ -20,11 +13,18 @@ impl Engine {
         Sha256::digest(self.state_bytes()).into()
     }
 
-    /// The state as bytes, behind the layout's magic header.
+    /// The state in the versioned snapshot container
+    /// ([`crate::format::snapshot`]: header, length, SHA-256, body).
     pub fn snapshot(&self) -> Vec<u8> {
-        let mut out = SNAPSHOT_MAGIC.to_vec();
-        out.extend(self.state_bytes());
-        out
+        crate::format::snapshot::encode(&self.state_bytes())
+    }
+
+    /// A snapshot and the state's digest from one serialization (the
+    /// digest is the SHA-256 of the body, as [`Engine::digest`]).
+    pub fn snapshot_with_digest(&self) -> (Vec<u8>, [u8; 32]) {
+        let body = self.state_bytes();
+        let digest = Sha256::digest(&body).into();
+        (crate::format::snapshot::encode(&body), digest)
     }
 
     pub(crate) fn state_bytes(&self) -> Vec<u8> {
@@ -42,17 +42,18 @@ impl Engine {
                 "snapshot cannot be decoded",
             )
         };
-        let Some(body) = bytes.strip_prefix(SNAPSHOT_MAGIC) else {
-            if bytes.starts_with(SNAPSHOT_FAMILY) {
-                return Err(CommandError::new(
+        let body = crate::format::snapshot::open(bytes).map_err(|e| {
+            if e.is_snapshot_version() {
+                CommandError::new(
                     ErrorKind::Invalid,
                     "snapshot_format_old",
                     "the snapshot was written by another version of the state layout",
-                ));
+                )
+            } else {
+                corrupt()
             }
-            return Err(corrupt());
-        };
-        let state: State = postcard::from_bytes(body).map_err(|_| corrupt())?;
+        })?;
+        let state: State = postcard::from_bytes(&body).map_err(|_| corrupt())?;
         let mut engine = Engine::new(config);
         if let Some(rules) = &state.rules {
             engine.config.set_rules((**rules).clone());

@@ -32,6 +32,11 @@ fn unexpected(other: &Applied) -> ApiError {
 #[serde(deny_unknown_fields)]
 pub struct ReversePaymentBody {
     /// Why the channel returned the payment (e.g. `bank_debit_failed`).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reason: String,
 }
 
@@ -69,6 +74,7 @@ pub async fn reverse_payment(
 #[serde(deny_unknown_fields)]
 pub struct MembershipBody {
     /// `paid` (¥300 a month, points at 1.5 %) or `standard`.
+    #[schema(pattern = "^(paid|standard)$")]
     pub tier: String,
 }
 
@@ -110,6 +116,8 @@ pub async fn set_membership(
 #[serde(deny_unknown_fields)]
 pub struct PaymentPlanBody {
     /// Number of monthly instalments (2–24).
+    #[serde(deserialize_with = "crate::dto::whole::u32")]
+    #[schema(minimum = 2, maximum = 24)]
     pub instalments: u32,
 }
 
@@ -228,9 +236,11 @@ pub async fn list_credit_notes(
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookBody {
     /// `https://…` (`http://` only when `webhooks.allow_http` is set).
+    #[schema(max_length = 2048, pattern = "^https?://")]
     pub url: String,
     /// Any of `invoice.issued`, `payment.received`, `customer.overdue`,
     /// `payment.reversed`, `credit_note.issued`.
+    #[schema(min_items = 1)]
     pub events: Vec<String>,
 }
 

@@ -9,7 +9,9 @@ use crate::identity::{EvidenceStep, Identity, IdentityLink, IdentityMember};
 use crate::render::{
     Balance, Customer, DunningEventJson, InvoiceJson, Order, Payment, Reason, Suspension,
 };
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
 struct BearerAuth;
@@ -21,6 +23,165 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// What every operation shares, added to each so that a client generator
+/// (or a fuzzer) sees the whole contract: its path parameters, the
+/// `Idempotency-Key` header on writes, and every error status the server
+/// can answer, each with the error body.
+struct Contract;
+
+/// The error statuses and when they happen.
+const AUTH_ERRORS: [(&str, &str); 2] = [
+    ("401", "no `Authorization: Bearer KEY`, or an unknown key"),
+    ("403", "the key's role may not call this route"),
+];
+const PATH_ERRORS: [(&str, &str); 2] = [
+    ("400", "a malformed path parameter"),
+    ("404", "no such resource visible to this key"),
+];
+const WRITE_ERRORS: [(&str, &str); 7] = [
+    (
+        "400",
+        "a missing or malformed Idempotency-Key, or a body that is not one JSON value",
+    ),
+    ("404", "a resource the body names does not exist"),
+    ("408", "the body did not arrive within the body timeout"),
+    (
+        "409",
+        "the Idempotency-Key was used for another request, or the resource's state forbids this",
+    ),
+    ("413", "the body is larger than the limit"),
+    ("415", "the body is not sent as `application/json`"),
+    (
+        "422",
+        "a field is missing, of the wrong type, or out of range",
+    ),
+];
+const ALWAYS_ERRORS: [(&str, &str); 1] = [(
+    "503",
+    "the engine is shutting down or overloaded; retry with the same Idempotency-Key",
+)];
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn string_parameter(
+    name: &str,
+    place: ParameterIn,
+    description: &str,
+    schema: ObjectBuilder,
+) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(schema.schema_type(Type::String)))
+        .build()
+}
+
+/// `{id}`, `{number}` … in a path template.
+fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+fn complete(path: &str, operation: &mut Operation, writes: bool, idempotent: bool) {
+    let params = operation.parameters.get_or_insert_with(Vec::new);
+    for name in path_parameters(path) {
+        if params
+            .iter()
+            .any(|p| p.name == name && p.parameter_in == ParameterIn::Path)
+        {
+            continue;
+        }
+        let description = match name {
+            "number" => "an invoice or statement number",
+            _ => "a public id, e.g. `cus_…`, `ord_…`, `pay_…`",
+        };
+        params.push(string_parameter(
+            name,
+            ParameterIn::Path,
+            description,
+            ObjectBuilder::new()
+                .min_length(Some(1))
+                .max_length(Some(64)),
+        ));
+    }
+    if idempotent {
+        params.retain(|p| !p.name.eq_ignore_ascii_case("idempotency-key"));
+        params.push(string_parameter(
+            "Idempotency-Key",
+            ParameterIn::Header,
+            "unique per request: 1 to 255 visible ASCII characters (no spaces); a retry with the same key and body returns the first answer",
+            ObjectBuilder::new()
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]{1,255}$")),
+        ));
+    }
+    if params.is_empty() {
+        operation.parameters = None;
+    }
+    let responses = &mut operation.responses.responses;
+    responses.remove("4XX");
+    let mut add = |list: &[(&str, &str)]| {
+        for (status, why) in list {
+            responses
+                .entry((*status).to_string())
+                .or_insert_with(|| error_response(why));
+        }
+    };
+    add(&AUTH_ERRORS);
+    if !path_parameters(path).is_empty() {
+        add(&PATH_ERRORS);
+    }
+    if writes {
+        add(&WRITE_ERRORS);
+    }
+    add(&ALWAYS_ERRORS);
+}
+
+impl Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if let Some(op) = item.get.as_mut() {
+                let query = op
+                    .parameters
+                    .as_ref()
+                    .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
+                complete(path, op, false, false);
+                if query {
+                    op.responses
+                        .responses
+                        .entry("422".into())
+                        .or_insert_with(|| error_response("a query parameter is out of range"));
+                }
+            }
+            if let Some(op) = item.post.as_mut() {
+                complete(path, op, true, true);
+            }
+            if let Some(op) = item.delete.as_mut() {
+                // Removing a webhook endpoint is journaled under an
+                // Idempotency-Key; lifting a suspension is not.
+                let idempotent = path.starts_with("/v1/admin/webhooks/");
+                complete(path, op, idempotent, idempotent);
+            }
+        }
     }
 }
 
@@ -49,7 +210,7 @@ impl Modify for BearerAuth {
         http_billing::CreateWebhookBody, crate::webhook::EndpointJson,
         crate::render::CreditNoteJson, crate::render::PaymentReversal,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Contract),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;

@@ -798,6 +798,32 @@ mod tests {
     }
 
     #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction_only() {
+        let refund = |json: &str| crate::http::decode_json::<RefundBody>(json.as_bytes());
+        assert_eq!(refund(r#"{"amount": 1922}"#).unwrap().amount, 1922);
+        assert_eq!(refund(r#"{"amount": 1922.0}"#).unwrap().amount, 1922);
+        assert_eq!(refund(r#"{"amount": 1e3}"#).unwrap().amount, 1000);
+        for bad in [
+            r#"{"amount": 10.5}"#,
+            r#"{"amount": 1e300}"#,
+            r#"{"amount": "10"}"#,
+            r#"{"amount": 18446744073709551615}"#,
+        ] {
+            let e = refund(bad).unwrap_err();
+            assert_eq!(
+                (e.code, e.field.as_deref()),
+                ("invalid_type", Some("amount")),
+                "{bad}"
+            );
+        }
+        let capture = |json: &str| crate::http::decode_json::<CaptureBody>(json.as_bytes());
+        assert_eq!(capture("{}").unwrap().amount, None);
+        assert_eq!(capture(r#"{"amount": null}"#).unwrap().amount, None);
+        assert_eq!(capture(r#"{"amount": 5.0}"#).unwrap().amount, Some(5));
+        assert!(capture(r#"{"amount": 5.25}"#).is_err());
+    }
+
+    #[test]
     fn postal_codes() {
         assert_eq!(postal_code("〒100-0013").unwrap(), "100-0013");
         assert_eq!(postal_code("１０００013").unwrap(), "100-0013");

@@ -33,7 +33,11 @@ pub struct Customer {
     pub limit: i64,
     /// Held + owed − credit balance, in yen.
     pub exposure: i64,
-    /// `limit − exposure`.
+    /// What the customer can still spend: the engine's `available`, as the
+    /// engine computes it (the view's fields are rendered one for one, here
+    /// and in `From<&CustomerView>` below; a field the view gains, such as
+    /// the account's own figure next to the identity cluster's, is added to
+    /// both).
     pub available: i64,
     /// `active` | `suspended`
     pub status: &'static str,

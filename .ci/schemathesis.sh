@@ -79,6 +79,7 @@ CUSTOMER="$(post "$MERCHANT" /v1/customers '{"external_id": "st-1", "name": "山
 ORDER="$(post "$MERCHANT" /v1/authorizations "{\"merchant_order_id\": \"st-o-1\", \"customer\": \"$CUSTOMER\", \"product\": \"monthly\", \"channel\": \"online\", \"items\": [{\"sku\": \"SKU-1\", \"name\": \"商品\", \"category\": \"daily_goods\", \"unit_price\": 3000, \"quantity\": 1}]}" | field order_id)"
 post "$PAYMENTS" /v1/payments "{\"customer\": \"$CUSTOMER\", \"amount\": 1000, \"channel\": \"convenience_store\", \"reference\": \"st-pay-1\"}" >/dev/null
 echo "seeded customer $CUSTOMER, order $ORDER"
+export ST_CUSTOMER="$CUSTOMER" ST_ORDER="$ORDER"
 
 status=0
 for who in merchant operator; do

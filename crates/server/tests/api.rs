@@ -1776,12 +1776,11 @@ async fn hostile_requests_get_the_error_shape_and_write_nothing() {
     assert_error_shape(&r, StatusCode::BAD_REQUEST, "invalid_path");
     let r = send(
         app.http
-            .get(url(&format!("/v1/invoices/x?format=%FF")))
+            .get(url("/v1/invoices/x?format=html&format=json"))
             .bearer_auth(&m),
     )
     .await;
-    assert!(r.0.is_client_error(), "{r:?}");
-    assert_error_shape(&r, r.0, r.1["error"]["code"].as_str().unwrap_or("?"));
+    assert_error_shape(&r, StatusCode::BAD_REQUEST, "invalid_query");
     // No bearer key, a wrong one.
     let r = send(app.http.get(url(&format!("/v1/orders/{order}")))).await;
     assert_error_shape(&r, StatusCode::UNAUTHORIZED, "unauthorized");

@@ -220,3 +220,83 @@ pub fn document() -> String {
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::from_str(&super::document()).unwrap()
+    }
+
+    #[test]
+    fn every_path_parameter_and_write_header_is_declared() {
+        let doc = doc();
+        let paths = doc["paths"].as_object().unwrap();
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                let declared = |name: &str, place: &str| {
+                    params
+                        .iter()
+                        .any(|p| p["name"] == name && p["in"] == place && p["required"] == true)
+                };
+                for name in super::path_parameters(path) {
+                    assert!(declared(name, "path"), "{method} {path}: {{{name}}}");
+                }
+                if method == "post" {
+                    assert!(
+                        declared("Idempotency-Key", "header"),
+                        "{method} {path}: Idempotency-Key"
+                    );
+                }
+                let statuses = op["responses"].as_object().unwrap();
+                assert!(!statuses.contains_key("4XX"), "{method} {path}");
+                for status in ["401", "403", "503"] {
+                    assert!(statuses.contains_key(status), "{method} {path}: {status}");
+                }
+                if method == "post" {
+                    for status in ["400", "404", "408", "409", "413", "415", "422"] {
+                        let r = &statuses[status];
+                        assert!(
+                            r["content"]["application/json"]["schema"]["$ref"]
+                                .as_str()
+                                .is_some_and(|s| s.ends_with("/ErrorBody")),
+                            "{method} {path}: {status} {r}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+    }
+
+    #[test]
+    fn request_schemas_carry_the_servers_constraints() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let customer = &schemas["CreateCustomer"]["properties"];
+        assert_eq!(customer["birth_date"]["format"], "date");
+        assert!(customer["phone"]["pattern"].is_string());
+        assert!(customer["postal_code"]["pattern"].is_string());
+        assert_eq!(customer["name"]["maxLength"], 200);
+        assert_eq!(customer["external_id"]["maxLength"], 64);
+        for (schema, field) in [
+            ("RefundBody", "amount"),
+            ("CreatePayment", "amount"),
+            ("CaptureBody", "amount"),
+            ("ItemBody", "unit_price"),
+        ] {
+            let f = &schemas[schema]["properties"][field];
+            assert_eq!(f["minimum"], 1, "{schema}.{field}");
+            assert_eq!(f["maximum"], 1_000_000_000_000_i64, "{schema}.{field}");
+        }
+        assert_eq!(
+            schemas["CreateAuthorization"]["properties"]["items"]["maxItems"],
+            100
+        );
+    }
+}

@@ -1941,3 +1941,40 @@ async fn a_body_that_does_not_arrive_is_answered_408() {
     assert!(answer.contains("\"body_timeout\""), "{answer}");
     assert_eq!(app.journal_seq().await, seq);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_accepting_and_returns() {
+    let app = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = atobarai_server::router(AppState {
+        node: app.node.clone(),
+        limits: Arc::new(Default::default()),
+        identity: atobarai_server::IdentitySecret::new("api-test-secret"),
+        webhooks: Arc::new(Default::default()),
+        body_timeout: std::time::Duration::from_secs(30),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(atobarai_server::serve(
+        listener,
+        router,
+        atobarai_server::ServeOptions::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // A kept-alive client connection is open when the signal comes.
+    let client = reqwest::Client::new();
+    let r = send(client.get(format!("http://{addr}/healthz"))).await;
+    assert_eq!(r.0, StatusCode::OK);
+    stop.send(()).unwrap();
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+    assert!(
+        matches!(finished, Ok(Ok(Ok(())))),
+        "serve did not return: {finished:?}"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting"
+    );
+}

@@ -3,7 +3,7 @@
 # check, as a merchant and as an operator, on a seeded server with a manual
 # clock and a throw-away data directory. Fails on any failure.
 #
-#   .ci/schemathesis.sh                 # ~2-4 minutes
+#   .ci/schemathesis.sh                 # ~2-3 minutes
 #   ST_MAX_EXAMPLES=50 .ci/schemathesis.sh
 #
 # schemathesis comes from the default package index into a venv under
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-MAX_EXAMPLES="${ST_MAX_EXAMPLES:-15}"
+MAX_EXAMPLES="${ST_MAX_EXAMPLES:-25}"
 VENV="${ST_VENV:-target/schemathesis-venv}"
 
 echo "--- schemathesis: installing into $VENV"

@@ -41,17 +41,19 @@ const PATH_ERRORS: [(&str, &str); 2] = [
     ("400", "a malformed path parameter"),
     ("404", "no such resource visible to this key"),
 ];
-const WRITE_ERRORS: [(&str, &str); 7] = [
-    (
-        "400",
-        "a missing or malformed Idempotency-Key, or a body that is not one JSON value",
-    ),
+/// A journaled change: a conflict with the resource's state, or a key used
+/// for another request.
+const CHANGE_ERRORS: [(&str, &str); 1] = [(
+    "409",
+    "the resource's state forbids this, or the Idempotency-Key was used for another request",
+)];
+const KEY_ERRORS: [(&str, &str); 1] = [(
+    "400",
+    "a missing or malformed Idempotency-Key, or a body that is not one JSON value",
+)];
+const BODY_ERRORS: [(&str, &str); 5] = [
     ("404", "a resource the body names does not exist"),
     ("408", "the body did not arrive within the body timeout"),
-    (
-        "409",
-        "the Idempotency-Key was used for another request, or the resource's state forbids this",
-    ),
     ("413", "the body is larger than the limit"),
     ("415", "the body is not sent as `application/json`"),
     (
@@ -100,7 +102,20 @@ fn path_parameters(path: &str) -> Vec<&str> {
         .collect()
 }
 
-fn complete(path: &str, operation: &mut Operation, writes: bool, idempotent: bool) {
+/// What an operation does, for the errors it can answer.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Read,
+    /// A change without an Idempotency-Key or body (lifting a suspension).
+    Change,
+    /// A change under an Idempotency-Key, without a body.
+    KeyedChange,
+    /// A change under an Idempotency-Key with a JSON body.
+    KeyedChangeWithBody,
+}
+
+fn complete(path: &str, operation: &mut Operation, kind: Kind) {
+    let idempotent = matches!(kind, Kind::KeyedChange | Kind::KeyedChangeWithBody);
     let params = operation.parameters.get_or_insert_with(Vec::new);
     for name in path_parameters(path) {
         if params
@@ -150,8 +165,14 @@ fn complete(path: &str, operation: &mut Operation, writes: bool, idempotent: boo
     if !path_parameters(path).is_empty() {
         add(&PATH_ERRORS);
     }
-    if writes {
-        add(&WRITE_ERRORS);
+    if kind != Kind::Read {
+        add(&CHANGE_ERRORS);
+    }
+    if idempotent {
+        add(&KEY_ERRORS);
+    }
+    if kind == Kind::KeyedChangeWithBody {
+        add(&BODY_ERRORS);
     }
     add(&ALWAYS_ERRORS);
 }
@@ -164,7 +185,7 @@ impl Modify for Contract {
                     .parameters
                     .as_ref()
                     .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
-                complete(path, op, false, false);
+                complete(path, op, Kind::Read);
                 if query {
                     op.responses
                         .responses
@@ -173,13 +194,17 @@ impl Modify for Contract {
                 }
             }
             if let Some(op) = item.post.as_mut() {
-                complete(path, op, true, true);
+                complete(path, op, Kind::KeyedChangeWithBody);
             }
             if let Some(op) = item.delete.as_mut() {
                 // Removing a webhook endpoint is journaled under an
                 // Idempotency-Key; lifting a suspension is not.
-                let idempotent = path.starts_with("/v1/admin/webhooks/");
-                complete(path, op, idempotent, idempotent);
+                let kind = if path.starts_with("/v1/admin/webhooks/") {
+                    Kind::KeyedChange
+                } else {
+                    Kind::Change
+                };
+                complete(path, op, kind);
             }
         }
     }

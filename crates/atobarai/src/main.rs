@@ -61,6 +61,8 @@ enum Cmd {
         /// Take a snapshot after this many journaled commands.
         #[arg(long, default_value_t = 1_000_000)]
         snapshot_every: u64,
+        #[command(flatten)]
+        limits: ServeLimits,
     },
     /// Manage merchants.
     Merchant {
@@ -88,6 +90,29 @@ enum Cmd {
         #[command(subcommand)]
         command: identity_cli::IdentityCmd,
     },
+}
+
+/// Connection limits of `serve` (each also read from the environment).
+#[derive(clap::Args, Clone, Copy)]
+struct ServeLimits {
+    /// Seconds a client has to send a request's headers (also how long a
+    /// kept-alive connection may wait for its next request).
+    #[arg(long, default_value_t = 10, env = "ATOBARAI_HEADER_TIMEOUT_SECS",
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body (408 after).
+    #[arg(long, default_value_t = 30, env = "ATOBARAI_BODY_TIMEOUT_SECS",
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    body_timeout_secs: u64,
+    /// Seconds a connection may move no byte while no request is handled.
+    #[arg(long, default_value_t = 60, env = "ATOBARAI_IDLE_TIMEOUT_SECS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    idle_timeout_secs: u64,
+    /// Most connections open at once (further clients wait in the backlog);
+    /// lowered to stay below the process's open-file limit.
+    #[arg(long, default_value_t = 10_000, env = "ATOBARAI_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
 }
 
 #[derive(Subcommand)]
@@ -289,7 +314,13 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
 }
 
-fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) -> Result<()> {
+fn serve(
+    store: StoreArgs,
+    listen: String,
+    clock: Clock,
+    snapshot_every: u64,
+    limits_args: ServeLimits,
+) -> Result<()> {
     let clock = match clock {
         Clock::System => ClockMode::System,
         Clock::Manual => ClockMode::Manual,
@@ -309,6 +340,24 @@ fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) ->
             "webhooks.signing_key is the published development value; set ATOBARAI__WEBHOOKS__SIGNING_KEY in production"
         );
     }
+    let open_files = atobarai_server::serve::open_file_limit();
+    let wanted = usize::try_from(limits_args.max_connections).unwrap_or(usize::MAX);
+    let max_connections = atobarai_server::serve::connection_cap(wanted, open_files);
+    if max_connections < wanted {
+        tracing::warn!(
+            wanted,
+            max_connections,
+            open_files,
+            "--max-connections lowered to stay below the open-file limit"
+        );
+    }
+    let serve_options = atobarai_server::ServeOptions {
+        header_read_timeout: std::time::Duration::from_secs(limits_args.header_timeout_secs),
+        idle_timeout: std::time::Duration::from_secs(limits_args.idle_timeout_secs),
+        max_connections,
+        ..Default::default()
+    };
+    let body_timeout = std::time::Duration::from_secs(limits_args.body_timeout_secs);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -334,9 +383,9 @@ fn serve(store: StoreArgs, listen: String, clock: Clock, snapshot_every: u64) ->
             limits,
             identity,
             webhooks: Arc::new(webhooks),
+            body_timeout,
         });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+        atobarai_server::serve(listener, app, serve_options, shutdown_signal())
             .await
             .context("serving HTTP")?;
         let _ = stop_webhooks.send(true);
@@ -362,7 +411,8 @@ fn main() -> Result<()> {
             listen,
             clock,
             snapshot_every,
-        } => serve(store, listen, clock, snapshot_every),
+            limits,
+        } => serve(store, listen, clock, snapshot_every, limits),
         Cmd::Merchant {
             command: MerchantCmd::Add { name, store },
         } => add_key(&store, &name, None),

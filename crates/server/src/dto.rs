@@ -14,40 +14,176 @@ use atobarai_identity::{Kind, Normalized, normalize};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+/// Whole numbers as JSON writes them. JSON has one number type and JSON
+/// Schema counts `1000.0` as the integer 1000, so an integral number written
+/// with a fraction or exponent is accepted; one with a fractional part, or
+/// beyond ±2^53 when not written as an integer, is refused (422
+/// `invalid_type`). No arithmetic happens on the float: it only carries the
+/// integer the client wrote.
+pub mod whole {
+    use serde::de::{Deserializer, Error, Visitor};
+    use std::fmt;
+
+    /// Integers exactly representable as `f64`.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+
+    struct Whole;
+
+    impl Visitor<'_> for Whole {
+        type Value = i64;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a whole number")
+        }
+
+        fn visit_i64<E: Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+
+        fn visit_u64<E: Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("{v} is too large")))
+        }
+
+        fn visit_f64<E: Error>(self, v: f64) -> Result<i64, E> {
+            if v.fract() == 0.0 && v.abs() <= EXACT {
+                // Integral and within ±2^53: the conversion is exact.
+                #[allow(clippy::cast_possible_truncation)]
+                Ok(v as i64)
+            } else {
+                Err(E::custom(format!(
+                    "invalid type: floating point `{v}`, expected a whole number"
+                )))
+            }
+        }
+    }
+
+    pub fn i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        d.deserialize_any(Whole)
+    }
+
+    pub fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let v = d.deserialize_any(Whole)?;
+        u32::try_from(v).map_err(|_| D::Error::custom(format!("{v} is out of range")))
+    }
+
+    pub fn option_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        struct Opt;
+
+        impl<'de> Visitor<'de> for Opt {
+            type Value = Option<i64>;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number or null")
+            }
+
+            fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                i64(d).map(Some)
+            }
+        }
+
+        d.deserialize_option(Opt)
+    }
+}
+
 /// Customer registration (`POST /v1/customers`).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCustomer {
-    #[schema(example = "c-123")]
+    /// The merchant's own id for the customer (not blank, ≤ 64 characters).
+    #[schema(
+        example = "c-123",
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub external_id: String,
-    #[schema(example = "山田 太郎")]
+    #[schema(
+        example = "山田 太郎",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
-    #[schema(example = "ヤマダ タロウ")]
+    #[schema(
+        example = "ヤマダ タロウ",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name_kana: String,
-    #[schema(example = "1990-04-01")]
+    /// `YYYY-MM-DD`.
+    #[schema(example = "1990-04-01", format = Date, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub birth_date: String,
-    #[schema(example = "090-1234-5678")]
+    /// A Japanese number that can be dialled: domestic (`0…`) or `+81`,
+    /// with optional hyphens, spaces or parentheses; checked against the
+    /// numbering plan.
+    #[schema(
+        example = "090-1234-5678",
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^(\+81|0)[0-9 ()\-－０-９]{8,28}$"
+    )]
     pub phone: String,
-    #[schema(example = "taro@example.jp")]
+    #[schema(example = "taro@example.jp", format = Email, min_length = 3, max_length = 254)]
     pub email: String,
-    #[schema(example = "100-0013")]
+    /// Seven digits, e.g. `100-0013` (`〒` and full-width digits accepted).
+    #[schema(
+        example = "100-0013",
+        min_length = 7,
+        max_length = 16,
+        pattern = r"^[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*〒*[-－ー‐]*(?:[0-9０-９][-－ー‐]*){7}[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub postal_code: String,
-    #[schema(example = "東京都千代田区霞が関1-3-1 霞ビル101")]
+    #[schema(
+        example = "東京都千代田区霞が関1-3-1 霞ビル101",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub address: String,
     /// `convenience_store` | `paper_bill` | `bank_debit`
-    #[schema(example = "convenience_store")]
+    #[schema(
+        example = "convenience_store",
+        pattern = "^(convenience_store|paper_bill|bank_debit)$"
+    )]
     pub payment_method: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemBody {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub sku: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// One of the categories in API.md, e.g. `gift_card`, `daily_goods`.
+    #[schema(
+        example = "daily_goods",
+        pattern = "^(gift_card|prepaid_emoney|game_console|smartphone|electronics|daily_goods|fashion|cosmetics|food|digital_content|other)$"
+    )]
     pub category: String,
     /// Yen, tax included, > 0.
+    #[serde(deserialize_with = "whole::i64")]
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub unit_price: i64,
+    #[serde(deserialize_with = "whole::i64")]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i64,
 }
 
@@ -55,19 +191,33 @@ pub struct ItemBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAuthorization {
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub merchant_order_id: String,
     /// A customer id (`cus_…`) of the calling merchant.
+    #[schema(pattern = "^cus_")]
     pub customer: String,
     /// `per_order` | `monthly`
+    #[schema(pattern = "^(per_order|monthly)$")]
     pub product: String,
     /// `online` | `in_store`
+    #[schema(pattern = "^(online|in_store)$")]
     pub channel: String,
+    /// 1 to 100 items; the order's total is at most ¥1,000,000,000,000.
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<ItemBody>,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub shipping_address: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 128)]
     pub device_id: Option<String>,
+    /// An IPv4 or IPv6 address.
     #[serde(default)]
+    #[schema(max_length = 64, example = "203.0.113.7")]
     pub ip: Option<String>,
 }
 
@@ -75,7 +225,8 @@ pub struct CreateAuthorization {
 #[serde(deny_unknown_fields)]
 pub struct CaptureBody {
     /// Yen to capture; all of the authorized amount when absent.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::option_i64")]
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: Option<i64>,
 }
 
@@ -86,6 +237,8 @@ pub struct EmptyBody {}
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundBody {
+    #[serde(deserialize_with = "whole::i64")]
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
 }
 
@@ -93,39 +246,64 @@ pub struct RefundBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePayment {
+    #[schema(pattern = "^cus_")]
     pub customer: String,
+    #[serde(deserialize_with = "whole::i64")]
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
     /// Where the money came in, e.g. `convenience_store`, `bank_debit`.
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub channel: String,
     /// The channel's unique reference; a known one returns the first result.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reference: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPaymentMethodBody {
+    /// `convenience_store` | `paper_bill` | `bank_debit`
+    #[schema(pattern = "^(convenience_store|paper_bill|bank_debit)$")]
     pub payment_method: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClockBody {
-    /// RFC 3339, e.g. `2026-08-10T09:00:00+09:00`.
+    /// RFC 3339, e.g. `2026-08-10T09:00:00+09:00`; never backwards.
+    #[schema(format = DateTime)]
     pub now: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSuspension {
+    #[schema(
+        example = "gift_card",
+        pattern = "^(gift_card|prepaid_emoney|game_console|smartphone|electronics|daily_goods|fashion|cosmetics|food|digital_content|other)$"
+    )]
     pub category: String,
+    /// A merchant id (`mer_…`).
     #[serde(default)]
     pub merchant: Option<String>,
+    /// `online` | `in_store`
     #[serde(default)]
+    #[schema(pattern = "^(online|in_store)$")]
     pub channel: Option<String>,
     /// RFC 3339; the engine's current time when absent.
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub from: Option<String>,
     #[serde(default)]
+    #[schema(format = DateTime)]
     pub until: Option<String>,
 }
 
@@ -133,6 +311,7 @@ pub struct CreateSuspension {
 #[serde(deny_unknown_fields)]
 pub struct ReviewBody {
     /// `approve` | `decline`
+    #[schema(pattern = "^(approve|decline)$")]
     pub decision: String,
 }
 
@@ -140,12 +319,19 @@ pub struct ReviewBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemPointsBody {
+    #[serde(deserialize_with = "whole::i64")]
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub points: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMerchant {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
 }
 
@@ -609,6 +795,32 @@ mod tests {
         ] {
             assert!(email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction_only() {
+        let refund = |json: &str| crate::http::decode_json::<RefundBody>(json.as_bytes());
+        assert_eq!(refund(r#"{"amount": 1922}"#).unwrap().amount, 1922);
+        assert_eq!(refund(r#"{"amount": 1922.0}"#).unwrap().amount, 1922);
+        assert_eq!(refund(r#"{"amount": 1e3}"#).unwrap().amount, 1000);
+        for bad in [
+            r#"{"amount": 10.5}"#,
+            r#"{"amount": 1e300}"#,
+            r#"{"amount": "10"}"#,
+            r#"{"amount": 18446744073709551615}"#,
+        ] {
+            let e = refund(bad).unwrap_err();
+            assert_eq!(
+                (e.code, e.field.as_deref()),
+                ("invalid_type", Some("amount")),
+                "{bad}"
+            );
+        }
+        let capture = |json: &str| crate::http::decode_json::<CaptureBody>(json.as_bytes());
+        assert_eq!(capture("{}").unwrap().amount, None);
+        assert_eq!(capture(r#"{"amount": null}"#).unwrap().amount, None);
+        assert_eq!(capture(r#"{"amount": 5.0}"#).unwrap().amount, Some(5));
+        assert!(capture(r#"{"amount": 5.25}"#).is_err());
     }
 
     #[test]

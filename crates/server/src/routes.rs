@@ -1,0 +1,266 @@
+//! The router: one router per area of the API, each declaring who may call
+//! it with a role layer ([`crate::roles`]), merged into one. Errors the
+//! framework produces itself (unknown path, method not allowed, a body or
+//! path it refuses) leave in the API's one error shape.
+
+use crate::error::ApiError;
+use crate::http::{self, AppState, read};
+use crate::http_billing as billing;
+use crate::roles::{
+    RequireAccountAccess, RequireAdmin, RequireMerchant, RequireOperator, RequirePaymentChannel,
+};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router, middleware};
+
+/// `route_layer` admitting only the callers `R` admits.
+macro_rules! only {
+    ($router:expr, $role:ty, $app:expr) => {
+        $router.route_layer(middleware::from_extractor_with_state::<$role, AppState>(
+            $app.clone(),
+        ))
+    };
+}
+
+/// Customers: merchants register them; merchants and operators read and
+/// change them (the engine shows a merchant only its own).
+fn customers(app: &AppState) -> Router<AppState> {
+    let register = only!(
+        Router::new().route("/v1/customers", post(http::create_customer)),
+        RequireMerchant,
+        app
+    );
+    let accounts = only!(
+        Router::new()
+            .route("/v1/customers/{id}", get(http::get_customer))
+            .route("/v1/customers/{id}/balance", get(http::get_balance))
+            .route(
+                "/v1/customers/{id}/points/redeem",
+                post(http::redeem_points)
+            )
+            .route(
+                "/v1/customers/{id}/payment-method",
+                post(http::set_payment_method),
+            ),
+        RequireAccountAccess,
+        app
+    );
+    let identity = only!(
+        Router::new().route("/v1/customers/{id}/identity", get(http::get_identity)),
+        RequireOperator,
+        app
+    );
+    register.merge(accounts).merge(identity)
+}
+
+/// Orders: merchants authorize; merchants and operators read, capture,
+/// cancel and refund (the engine checks ownership and write access).
+fn orders(app: &AppState) -> Router<AppState> {
+    let authorize = only!(
+        Router::new().route("/v1/authorizations", post(http::create_authorization)),
+        RequireMerchant,
+        app
+    );
+    let lifecycle = only!(
+        Router::new()
+            .route("/v1/orders/{id}", get(http::get_order))
+            .route("/v1/orders/{id}/capture", post(http::capture_order))
+            .route("/v1/orders/{id}/cancel", post(http::cancel_order))
+            .route("/v1/orders/{id}/refunds", post(http::refund_order)),
+        RequireAccountAccess,
+        app
+    );
+    authorize.merge(lifecycle)
+}
+
+/// Payments: reported and reversed by payment channels (or an admin).
+fn payments(app: &AppState) -> Router<AppState> {
+    only!(
+        Router::new()
+            .route("/v1/payments", post(http::create_payment))
+            .route("/v1/payments/{id}/reversal", post(billing::reverse_payment)),
+        RequirePaymentChannel,
+        app
+    )
+}
+
+/// Billing and collections: invoices, credit notes and payment plans are
+/// read by merchants and operators; plans and the paid tier are the
+/// provider's (operators).
+fn billing(app: &AppState) -> Router<AppState> {
+    let reads = only!(
+        Router::new()
+            .route("/v1/customers/{id}/invoices", get(http::list_invoices))
+            .route("/v1/invoices/{number}", get(http::get_invoice))
+            .route(
+                "/v1/customers/{id}/credit-notes",
+                get(billing::list_credit_notes),
+            )
+            .route(
+                "/v1/customers/{id}/payment-plan",
+                get(billing::get_payment_plan),
+            ),
+        RequireAccountAccess,
+        app
+    );
+    let provider = only!(
+        Router::new()
+            .route(
+                "/v1/customers/{id}/payment-plan",
+                post(billing::agree_payment_plan),
+            )
+            .route(
+                "/v1/customers/{id}/membership",
+                post(billing::set_membership),
+            ),
+        RequireOperator,
+        app
+    );
+    reads.merge(provider)
+}
+
+/// Operators: the clock, suspensions, reviews and merchants. Analysts read;
+/// admins change.
+fn admin(app: &AppState) -> Router<AppState> {
+    let reads = only!(
+        Router::new()
+            .route("/v1/admin/clock", get(http::get_clock))
+            .route("/v1/admin/suspensions", get(http::list_suspensions)),
+        RequireOperator,
+        app
+    );
+    let changes = only!(
+        Router::new()
+            .route("/v1/admin/clock", post(http::set_clock))
+            .route("/v1/admin/suspensions", post(http::create_suspension))
+            .route("/v1/admin/suspensions/{id}", delete(http::lift_suspension))
+            .route("/v1/admin/orders/{id}/review", post(http::review_order))
+            .route("/v1/admin/merchants", post(http::create_merchant)),
+        RequireAdmin,
+        app
+    );
+    reads.merge(changes)
+}
+
+/// Webhook endpoints: operators list them, admins subscribe and remove.
+fn webhooks(app: &AppState) -> Router<AppState> {
+    let reads = only!(
+        Router::new().route("/v1/admin/webhooks", get(billing::list_webhooks)),
+        RequireOperator,
+        app
+    );
+    let changes = only!(
+        Router::new()
+            .route("/v1/admin/webhooks", post(billing::create_webhook))
+            .route("/v1/admin/webhooks/{id}", delete(billing::delete_webhook)),
+        RequireAdmin,
+        app
+    );
+    reads.merge(changes)
+}
+
+/// Unauthenticated: the OpenAPI document, health and metrics.
+fn meta() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi_json))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+}
+
+async fn healthz(State(app): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let (applied, now) = read(&app, |e| (e.applied(), e.now())).await?;
+    Ok(Json(
+        serde_json::json!({"status": "ok", "journal_seq": applied, "now": now.to_rfc3339_jst()}),
+    ))
+}
+
+async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.node.metrics.render(),
+    )
+}
+
+async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document(),
+    )
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take this method; see the Allow header",
+    )
+}
+
+/// The last line of defence for the one error shape: an error response that
+/// is not JSON (one the framework or a layer built) is rewritten as
+/// `{"error": {"code", "message", "field"}}`, keeping its status and headers.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "route_not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal",
+        _ => "client_error",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_string();
+    let mut rebuilt = ApiError::new(status, code, message).into_response();
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for (name, value) in parts.headers.iter() {
+        rebuilt.headers_mut().append(name.clone(), value.clone());
+    }
+    rebuilt
+}
+
+pub fn router(app: AppState) -> Router {
+    let body_max = app.limits.request_body_bytes_max;
+    Router::new()
+        .merge(customers(&app))
+        .merge(orders(&app))
+        .merge(payments(&app))
+        .merge(billing(&app))
+        .merge(admin(&app))
+        .merge(webhooks(&app))
+        .merge(meta())
+        // After the role layers: a method the path does not take is a 405
+        // whoever calls (the layers wrap only the methods a route takes).
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_max))
+        .layer(middleware::map_response(json_errors))
+        .with_state(app)
+}

@@ -3,7 +3,9 @@
 //! snapshot written by the last unversioned release still load; records and
 //! snapshots round-trip; no input makes a decoder panic.
 
-use atobarai_core::config::{BillingConfig, CreditConfig, DunningConfig, LimitsConfig, Rules};
+use atobarai_core::config::{
+    BillingConfig, CreditConfig, DunningConfig, HubThresholds, LimitsConfig, Rules,
+};
 use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use atobarai_engine::format::record::{self, DecodedRecord};
 use atobarai_engine::format::snapshot;
@@ -22,7 +24,9 @@ fn golden() -> PathBuf {
 
 /// The rules in the `set_rules` golden records: main's defaults at 0a1de24
 /// with the sign-up limit changed, spelled out so that a later change of a
-/// default cannot change what the frozen bytes are expected to mean.
+/// default cannot change what the frozen bytes are expected to mean. The
+/// fields added since are what a legacy record upgrades to (no overpayment
+/// limit, merchants record payments, no hub keys: history as it ran).
 fn frozen_rules() -> Rules {
     Rules {
         credit: CreditConfig {
@@ -49,6 +53,8 @@ fn frozen_rules() -> Rules {
             points_paid_tier_bp: 150,
             paid_tier_fee_yen: Yen::new(300),
             points_expiry_months: 6,
+            overpayment_tolerance_yen: Yen::AMOUNT_MAX,
+            merchants_record_payments: true,
         },
         limits: LimitsConfig {
             line_items_max: 100,
@@ -63,6 +69,11 @@ fn frozen_rules() -> Rules {
             phone_call_days: 7,
             suspension_days: 14,
             payment_plan_offer_days: 30,
+        },
+        hub_threshold: HubThresholds {
+            phone: u32::MAX,
+            email: u32::MAX,
+            device: u32::MAX,
         },
     }
 }
@@ -373,16 +384,15 @@ fn write_golden_records() {
     }
 }
 
-/// Writes `snapshot/v<CURRENT>.bin` if it does not exist: the state of
-/// `snapshot/v2.bin` upgraded to the current container. Run it once when a
-/// new snapshot version is introduced.
+/// Writes `snapshot/v<CURRENT>.bin` if it does not exist: the engine after
+/// the legacy journal, in the current container and layout. Run it once
+/// when a new snapshot version is introduced.
 #[test]
 #[ignore = "writes the golden snapshot of a new snapshot version"]
 fn write_golden_snapshot() {
     let path = golden().join(format!("snapshot/v{}.bin", snapshot::CURRENT));
     if !path.exists() {
-        let v2 = std::fs::read(golden().join("snapshot/v2.bin")).unwrap();
-        std::fs::write(path, snapshot::encode(&snapshot::open(&v2).unwrap())).unwrap();
+        std::fs::write(path, replay_legacy_journal().snapshot()).unwrap();
     }
 }
 
@@ -770,37 +780,43 @@ proptest! {
 // ----- snapshots ---------------------------------------------------------------
 
 /// The version-2 snapshot committed from main (the engine after the legacy
-/// journal) opens, upgrades, and restores.
+/// journal) is recognised as too old to upgrade — the state layout changed
+/// with version 3 and no step was written — so the node replays instead
+/// (never "corrupt"); the committed version-3 snapshot of the same history
+/// restores to the state a replay reaches.
 #[test]
-fn a_version_2_snapshot_is_upgraded_not_dropped() {
+fn a_version_2_snapshot_is_too_old_and_version_3_restores() {
     let v2 = std::fs::read(golden().join("snapshot/v2.bin")).unwrap();
     let (version, body) = snapshot::decode(&v2).unwrap();
     assert_eq!(version, 2);
     assert_eq!(&v2[..8], b"ATBSNAP2");
-    let upgraded = snapshot::open(&v2).unwrap();
-    assert_eq!(upgraded.as_ref(), body, "2 → 3 keeps the state layout");
-    assert_eq!(snapshot::upgrade(2, body.to_vec()).unwrap(), body);
-    // The committed version-3 container holds the same body.
+    assert_eq!(
+        snapshot::upgrade(2, body.to_vec()),
+        Err(FormatError::SnapshotTooOld(2))
+    );
+    let refused = Engine::restore(Default::default(), &v2).err().unwrap();
+    assert_eq!(refused.code, "snapshot_format_old");
+
     let v3 = std::fs::read(golden().join("snapshot/v3.bin")).unwrap();
-    assert_eq!(snapshot::decode(&v3).unwrap(), (3, body));
-    assert_eq!(snapshot::encode(body), v3);
-    // And the engine restores it: the outcomes of the legacy journal.
-    let engine = Engine::restore(Default::default(), &v2).unwrap();
+    assert_eq!(&v3[..8], b"ATBSNAP3");
+    let engine = Engine::restore(Default::default(), &v3).unwrap();
     assert_eq!(engine.applied(), legacy_journal().len() as u64);
     check_journal_outcomes(&engine);
+    assert_eq!(engine.digest(), replay_legacy_journal().digest());
 }
 
 #[test]
 fn an_engine_snapshot_survives_the_container() {
     let engine = replay_legacy_journal();
-    let body = snapshot::open(&engine.snapshot()).unwrap().into_owned();
-    let v3 = snapshot::encode(&body);
-    assert_eq!(snapshot::open(&v3).unwrap().as_ref(), &body[..]);
-    // Re-wrapped as version 2 (what restore reads until it is wired to
-    // `open`), the body restores to the same digest.
-    let v2 = [&b"ATBSNAP2"[..], &body].concat();
+    let (bytes, digest) = engine.snapshot_with_digest();
+    assert_eq!(digest, engine.digest());
+    let body = snapshot::open(&bytes).unwrap().into_owned();
+    let again = snapshot::encode(&body);
+    assert_eq!(again, bytes);
     assert_eq!(
-        Engine::restore(Default::default(), &v2).unwrap().digest(),
+        Engine::restore(Default::default(), &bytes)
+            .unwrap()
+            .digest(),
         engine.digest()
     );
 }
@@ -872,11 +888,14 @@ fn chunks_join_back_only_when_complete_and_intact() {
 
 // ----- the legacy journal ------------------------------------------------------
 
-/// The records of `golden/legacy/journal.bin` (u32 LE length + record each).
+/// The records of a journal as main's node wrote it: the configured rules
+/// first (`golden/legacy/set_rules.bin`: the node journals them when it
+/// opens a fresh store), then `golden/legacy/journal.bin` (u32 LE length +
+/// record each).
 fn legacy_journal() -> Vec<Vec<u8>> {
     let bytes = std::fs::read(golden().join("legacy/journal.bin")).unwrap();
     let mut rest = &bytes[..];
-    let mut out = Vec::new();
+    let mut out = vec![std::fs::read(golden().join("legacy/set_rules.bin")).unwrap()];
     while !rest.is_empty() {
         let (len, tail) = rest.split_at(4);
         let len = u32::from_le_bytes(len.try_into().unwrap()) as usize;
@@ -942,7 +961,7 @@ fn check_journal_outcomes(engine: &Engine) {
 #[test]
 fn a_legacy_journal_replays() {
     let records = legacy_journal();
-    assert_eq!(records.len(), 14);
+    assert_eq!(records.len(), 15);
     let names: Vec<&str> = records
         .iter()
         .map(|r| {
@@ -954,6 +973,7 @@ fn a_legacy_journal_replays() {
     assert_eq!(
         names,
         [
+            "set_rules",
             "add_merchant",
             "add_operator",
             "register_customer",

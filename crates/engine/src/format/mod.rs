@@ -115,11 +115,17 @@ impl FormatError {
 
 /// Append `v` as an unsigned LEB128 varint (postcard's encoding of a u32).
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u32) {
+    // `v & 0x7F` and (after the loop) `v < 0x80` always fit a byte.
     while v >= 0x80 {
-        out.push((v as u8 & 0x7F) | 0x80);
+        out.push(low7(v) | 0x80);
         v >>= 7;
     }
-    out.push(v as u8);
+    out.push(low7(v));
+}
+
+/// The low seven bits of `v`.
+fn low7(v: u32) -> u8 {
+    u8::try_from(v & 0x7F).unwrap_or_else(|_| unreachable!("masked to 7 bits"))
 }
 
 /// Read a canonical LEB128 u32 (at most 5 bytes, no overlong form).
@@ -133,13 +139,16 @@ pub(crate) fn take_varint<'a>(
         if i == 4 && low > 0x0F {
             return Err(FormatError::BadLength(what));
         }
-        v |= low << (7 * i);
+        // i < 5: the shift is at most 28, and the check above keeps the
+        // fifth byte within the 4 bits left.
+        let shift = [0u32, 7, 14, 21, 28].get(i).copied().unwrap_or(28);
+        v |= low.checked_shl(shift).unwrap_or(0);
         if b & 0x80 == 0 {
             if i > 0 && b == 0 {
                 // Overlong: a shorter encoding of the same value exists.
                 return Err(FormatError::BadLength(what));
             }
-            return Ok((v, &bytes[i + 1..]));
+            return Ok((v, bytes.get(i.saturating_add(1)..).unwrap_or_default()));
         }
     }
     if bytes.len() >= 5 {

@@ -54,14 +54,17 @@ const INDEX_MAGIC: &[u8; 8] = b"ATBSIDX1";
 fn header(version: u32) -> [u8; 8] {
     let mut h = [0u8; 8];
     h[..7].copy_from_slice(FAMILY);
-    // Versions stay far below 0xFF - 0x30.
-    h[7] = 0x30 + version as u8;
+    // Versions stay far below 0xFF - 0x30 (a version is a single digit).
+    h[7] = u8::try_from(version)
+        .ok()
+        .and_then(|v| v.checked_add(0x30))
+        .unwrap_or_else(|| unreachable!("snapshot version {version} is a single digit"));
     h
 }
 
 /// Wrap a current-layout state body into a current-version snapshot.
 pub fn encode(state_body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(V3_HEADER_LEN + state_body.len());
+    let mut out = Vec::with_capacity(V3_HEADER_LEN.saturating_add(state_body.len()));
     out.extend_from_slice(&header(CURRENT));
     out.extend_from_slice(&(state_body.len() as u64).to_le_bytes());
     out.extend_from_slice(&Sha256::digest(state_body));
@@ -125,7 +128,7 @@ pub fn open(bytes: &[u8]) -> Result<Cow<'_, [u8]>, FormatError> {
     let mut body = body.to_vec();
     while version < CURRENT {
         body = upgrade(version, body)?;
-        version += 1;
+        version = version.saturating_add(1);
     }
     Ok(Cow::Owned(body))
 }
@@ -148,12 +151,14 @@ impl ChunkIndex {
     /// `ATBSIDX1`, total length (u64 LE), chunk length (u64 LE), chunk
     /// count (u32 LE), SHA-256 of the whole, then each chunk's SHA-256.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(60 + 32 * self.chunks.len());
+        let mut out = Vec::with_capacity(self.chunks.len().saturating_mul(32).saturating_add(60));
         out.extend_from_slice(INDEX_MAGIC);
         out.extend_from_slice(&self.total_len.to_le_bytes());
         out.extend_from_slice(&self.chunk_len.to_le_bytes());
-        // At most 2^64 / 1 chunks in theory; a real index holds a handful.
-        out.extend_from_slice(&(self.chunks.len() as u32).to_le_bytes());
+        // `split` never cuts more than u32::MAX chunks.
+        let count = u32::try_from(self.chunks.len())
+            .unwrap_or_else(|_| unreachable!("split() makes at most u32::MAX chunks"));
+        out.extend_from_slice(&count.to_le_bytes());
         out.extend_from_slice(&self.sha256);
         for c in &self.chunks {
             out.extend_from_slice(c);
@@ -170,7 +175,7 @@ impl ChunkIndex {
         }
         let u64_at = |i: usize| {
             let mut b = [0u8; 8];
-            b.copy_from_slice(&rest[i..i + 8]);
+            b.copy_from_slice(&rest[i..i.saturating_add(8)]);
             u64::from_le_bytes(b)
         };
         let total_len = u64_at(0);
@@ -210,7 +215,11 @@ impl ChunkIndex {
 /// Cut a snapshot into chunks of at most `chunk_len` bytes (clamped to
 /// `1..=CHUNK_MAX`), borrowing them from `snapshot`.
 pub fn split(snapshot: &[u8], chunk_len: usize) -> (ChunkIndex, Vec<&[u8]>) {
-    let chunk_len = chunk_len.clamp(1, CHUNK_MAX);
+    // Never more than u32::MAX chunks (the index counts them in 32 bits).
+    let fewest = snapshot
+        .len()
+        .div_ceil(usize::try_from(u32::MAX).unwrap_or(usize::MAX));
+    let chunk_len = chunk_len.clamp(1, CHUNK_MAX).max(fewest);
     let chunks: Vec<&[u8]> = snapshot.chunks(chunk_len).collect();
     let index = ChunkIndex {
         total_len: snapshot.len() as u64,

@@ -642,7 +642,8 @@ proptest! {
                 prop_assert!(g.cluster_size(b) <= threshold.max(1) as usize);
             }
         }
-        let hub = linked.len() > threshold as usize;
+        // A threshold of 0 behaves as 1 (see `HubThresholds`).
+        let hub = linked.len() > threshold.max(1) as usize;
         prop_assert_eq!(g.is_hub(LinkKind::Device, &device), hub);
         for a in 0..accounts {
             let expect = if hub || !linked.contains(&a) { 1 } else { linked.len() };

@@ -365,12 +365,13 @@ impl IdentityState {
     }
 }
 
-/// What the engine calls once the lead wires it (see the module doc and the
-/// issue 8 item 7 report): the thresholds from the rules, the O(α) cluster
-/// lookups a per-cluster running total is keyed by, and the hub features.
+/// Hub thresholds from the rules (`SetRules`), hub features for the risk
+/// facts, and the O(α) cluster lookups a per-cluster running total would be
+/// keyed by (not used yet: cluster credit is still summed over the members,
+/// which hub keys keep to at most the threshold through any one key).
 #[allow(
     dead_code,
-    reason = "the API the engine's SetRules, authorize and risk facts call once wired; engine.rs is not this module's to edit"
+    reason = "cluster_id, cluster_size and cluster_members are for per-cluster running totals, not wired yet"
 )]
 impl IdentityState {
     /// Applies `identity.hub_threshold` from the rules in force (call it
@@ -455,10 +456,6 @@ pub struct HubKeyView {
 }
 
 /// What the risk engine can read about a customer's hub keys.
-#[allow(
-    dead_code,
-    reason = "built by IdentityState::hub_features, read once wired into CustomerFacts"
-)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HubFeatures {
     /// Hub keys the customer carries.

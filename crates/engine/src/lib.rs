@@ -64,7 +64,8 @@ pub use engine::{Applied, Engine, EngineStats, PAGE_LIMIT_MAX, Page};
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;
 pub use identity::{
-    EvidenceStep, IdentityKeys, IdentityLink, IdentityMember, IdentityView, SessionKeys,
+    EvidenceStep, HubFeatures, HubKeyView, IdentityKeys, IdentityLink, IdentityMember,
+    IdentityView, SessionKeys,
 };
 pub use reason::{Reason, ReasonCode};
 pub use state::{CustomerStatus, Decision, OrderStatus, Reversal};

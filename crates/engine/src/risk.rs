@@ -35,6 +35,11 @@ pub struct CustomerFacts {
     pub cluster_exposure: Yen,
     /// The smallest limit among the cluster's members.
     pub cluster_limit: Yen,
+    /// Hub keys the customer carries (a device id, phone or e-mail shared
+    /// by more accounts than `identity.hub_threshold`, which joins nobody).
+    pub hub_keys: u32,
+    /// The most accounts any of those hub keys serves (0 without one).
+    pub hub_accounts_max: u32,
 }
 
 /// The order under decision.

@@ -145,6 +145,24 @@ pub struct Identity {
     /// Accounts sharing only a medium or weak key (address unit, a recent
     /// IP network): never merged, each keeps its own limit.
     pub related: Vec<IdentityMember>,
+    /// The customer's hub keys: a device id, phone or e-mail shared by more
+    /// accounts than `identity.hub_threshold` (a shop's tablet, an
+    /// emulator's default id, a shared number). A hub joins nobody; it is
+    /// shown as evidence for a review.
+    pub hub_keys: Vec<HubKey>,
+}
+
+/// A hub key (see [`Identity::hub_keys`]).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HubKey {
+    /// `phone`, `email` or `device`.
+    pub kind: &'static str,
+    /// The keyed hash, hex.
+    pub key: String,
+    /// Accounts that have the key now (this one included).
+    pub accounts: u32,
+    /// When it became a hub.
+    pub since: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -167,6 +185,9 @@ pub struct IdentityLink {
     pub key: String,
     /// How many accounts have this key (this one included).
     pub shared_with: u32,
+    /// The key is a hub: shared by more accounts than its kind's threshold,
+    /// it joins nobody.
+    pub hub: bool,
     pub last_seen: String,
 }
 
@@ -203,6 +224,7 @@ impl From<&engine::IdentityMember> for IdentityMember {
                     weight: weight(l.weight()),
                     key: l.key.to_hex(),
                     shared_with: l.shared_with,
+                    hub: l.hub,
                     last_seen: l.last_seen.to_rfc3339_jst(),
                 })
                 .collect(),
@@ -228,6 +250,16 @@ impl From<&IdentityView> for Identity {
             members_total: v.members_total,
             members: v.members.iter().map(IdentityMember::from).collect(),
             related: v.related.iter().map(IdentityMember::from).collect(),
+            hub_keys: v
+                .hub_keys
+                .iter()
+                .map(|h| HubKey {
+                    kind: h.kind.as_str(),
+                    key: h.key.to_hex(),
+                    accounts: h.accounts,
+                    since: h.since.to_rfc3339_jst(),
+                })
+                .collect(),
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::dto::*;
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::http::{self, ClockView, MerchantCreated};
 use crate::http_billing;
-use crate::identity::{EvidenceStep, Identity, IdentityLink, IdentityMember};
+use crate::identity::{EvidenceStep, HubKey, Identity, IdentityLink, IdentityMember};
 use crate::render::{
     Balance, Customer, DunningEventJson, InvoiceJson, Order, Payment, Reason, Suspension,
 };
@@ -229,7 +229,7 @@ impl Modify for Contract {
         CreatePayment, SetPaymentMethodBody, ClockBody, CreateSuspension, ReviewBody,
         CreateMerchant, RedeemPointsBody, Customer, Order, Payment, Reason, Suspension,
         Balance, DunningEventJson, InvoiceJson, ClockView, MerchantCreated, ErrorBody, ErrorDetail,
-        Identity, IdentityMember, IdentityLink, EvidenceStep,
+        Identity, IdentityMember, IdentityLink, EvidenceStep, HubKey,
         http_billing::ReversePaymentBody, http_billing::MembershipBody,
         http_billing::PaymentPlanBody, http_billing::PaymentPlanJson, http_billing::InstalmentJson,
         http_billing::CreateWebhookBody, crate::webhook::EndpointJson,

@@ -53,6 +53,7 @@ impl Engine {
         let decision = if reasons.is_empty() {
             let c = &self.state.customers[ci as usize];
             let (cluster_accounts, address_new_accounts_30d) = self.state.identity.features(ci, at);
+            let hubs = self.state.identity.hub_features(ci);
             let ctx = RiskContext {
                 at,
                 order: input,
@@ -68,6 +69,8 @@ impl Engine {
                     cluster_exposure: cluster
                         .map_or(c.exposure(), |k| k.exposure_with(c.exposure())),
                     cluster_limit: cluster.map_or(c.limit, |k| k.limit),
+                    hub_keys: hubs.hub_keys,
+                    hub_accounts_max: hubs.hub_accounts_max,
                 },
             };
             let verdict = self.policy.assess(&ctx);

@@ -24,7 +24,7 @@ for i in range(n):
     body = json.dumps({"external_id": f"c-{i}", "name": "山田 太郎", "name_kana": "ヤマダ タロウ",
         "birth_date": "1990-04-01", "phone": f"090{12340000 + i:08d}", "email": f"user{i}@example.jp",
         "postal_code": "100-0013", "address": addr, "payment_method": "bank_debit"})
-    conn.request("POST", "/v1/customers", body, {"Authorization": f"Bearer {key}", "Idempotency-Key": f"r-{i}"})
+    conn.request("POST", "/v1/customers", body, {"Authorization": f"Bearer {key}", "Idempotency-Key": f"r-{i}", "Content-Type": "application/json"})
     r = conn.getresponse(); v = json.loads(r.read())
     if "id" not in v:
         sys.exit(f"registration {i} refused: {v}")

@@ -77,10 +77,12 @@ pub(crate) struct Indexes {
     operator_by_key: FxHashMap<String, u32>,
     /// Orders held for review, by order index (= oldest first).
     in_review: std::collections::BTreeSet<u32>,
-    /// Each customer's orders, ascending.
-    orders_of_customer: FxHashMap<u32, Vec<u32>>,
+    /// Each customer's orders, ascending. Sharded like the other large
+    /// indexes: one map of millions of entries stalled decisions for 0.7 s
+    /// when it grew (measured at 1.8M orders).
+    orders_of_customer: ShardedMap<u32, Vec<u32>>,
     /// Orders by (merchant, merchant's order id), ascending.
-    orders_by_merchant_id: FxHashMap<(u32, Box<str>), Vec<u32>>,
+    orders_by_merchant_id: ShardedMap<(u32, Box<str>), Vec<u32>>,
 }
 
 impl Indexes {
@@ -90,12 +92,10 @@ impl Indexes {
             self.in_review.insert(oi);
         }
         self.orders_of_customer
-            .entry(o.customer)
-            .or_default()
+            .get_or_default_mut(o.customer)
             .push(oi);
         self.orders_by_merchant_id
-            .entry((o.merchant, o.merchant_order_id.clone()))
-            .or_default()
+            .get_or_default_mut((o.merchant, o.merchant_order_id.clone()))
             .push(oi);
     }
 }

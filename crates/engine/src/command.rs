@@ -45,8 +45,11 @@ use serde::{Deserialize, Serialize};
 /// the idempotency key it was sent with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {
+    /// When the command happened (it is the engine's clock for this command).
     pub at: At,
+    /// The idempotency key the API request carried (`None` for commands without one).
     pub idem: Option<Idem>,
+    /// What to do.
     pub command: Command,
 }
 
@@ -54,8 +57,11 @@ pub struct Envelope {
 /// with a hash of the request so a reuse with another body is caught.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Idem {
+    /// Who sent the request; keys are scoped to the caller.
     pub principal: Principal,
+    /// The `Idempotency-Key` header as sent.
     pub key: String,
+    /// A 128-bit hash of the request, to catch a key reused with another body.
     pub request_hash: [u8; 16],
 }
 
@@ -70,9 +76,12 @@ pub enum Principal {
     System,
 }
 
+/// An operator's role: what its key may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Role {
+    /// May read and change everything an operator can.
     Admin,
+    /// Read-only access.
     Analyst,
     /// A payment channel (convenience-store agency, bank, card acquirer):
     /// may record and reverse payments, nothing else. Appended last, so older
@@ -81,6 +90,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// The role named `s` as in configuration and the command line (`admin`, `analyst`, `payments`).
     pub fn parse(s: &str) -> Option<Role> {
         match s {
             "admin" => Some(Role::Admin),
@@ -90,6 +100,7 @@ impl Role {
         }
     }
 
+    /// The role's name as written in configuration and the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -99,121 +110,183 @@ impl Role {
     }
 }
 
+/// Everything that can change engine state, as journaled (see the module docs for the format rule).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// Register a merchant whose API key is `key_id` + a secret; only the
     /// SHA-256 of the secret is kept.
     AddMerchant {
+        /// The merchant's display name.
         name: String,
+        /// The public part of the merchant's API key.
         key_id: String,
+        /// SHA-256 of the API key's secret.
         secret_sha256: [u8; 32],
     },
+    /// Register an operator whose key is `key_id` + a secret; only the SHA-256 of the secret is kept.
     AddOperator {
+        /// The operator's name.
         name: String,
+        /// What the operator may do.
         role: Role,
+        /// The public part of the operator's key.
         key_id: String,
+        /// SHA-256 of the key's secret.
         secret_sha256: [u8; 32],
     },
+    /// Register a customer of a merchant.
     RegisterCustomer {
+        /// Index of the merchant registering the customer.
         merchant: u32,
+        /// The customer's registration data.
         profile: CustomerProfile,
+        /// How the customer pays its invoices.
         payment_method: PaymentMethod,
         /// Keyed hashes of the normalized phone, e-mail, address and name,
         /// computed by the shell (the engine never holds the secret).
         identity: IdentityKeys,
     },
+    /// Ask for credit for an order: the engine approves, declines or holds it for review.
     Authorize {
+        /// Index of the merchant asking.
         merchant: u32,
+        /// The order to decide on.
         input: AuthorizeInput,
         /// Keyed hashes of the device id and IP network, computed by the shell.
         session: SessionKeys,
     },
+    /// Capture an authorized order (the goods shipped), in full or in part.
     Capture {
+        /// Who sent the command.
         principal: Principal,
+        /// Index of the order.
         order: u64,
+        /// Integer yen to capture; `None` captures the whole authorized amount.
         amount: Option<Yen>,
     },
+    /// Cancel an authorized order before capture, releasing its credit.
     Cancel {
+        /// Who sent the command.
         principal: Principal,
+        /// Index of the order.
         order: u64,
     },
+    /// Refund part or all of a captured order.
     Refund {
+        /// Who sent the command.
         principal: Principal,
+        /// Index of the order.
         order: u64,
+        /// Integer yen to refund.
         amount: Yen,
     },
+    /// A payment received from a customer by a payment channel.
     RecordPayment {
+        /// Who sent the command.
         principal: Principal,
+        /// The payment.
         input: PaymentInput,
     },
+    /// Change how a customer pays its invoices.
     SetPaymentMethod {
+        /// Who sent the command.
         principal: Principal,
+        /// Index of the customer.
         customer: u64,
+        /// The new payment method.
         payment_method: PaymentMethod,
     },
     /// Move the engine's clock forward (never backwards).
     AdvanceClock {
+        /// The new time; never earlier than the engine's clock.
         to: At,
     },
+    /// Suspend credit for a category (optionally for one merchant or channel) over a period.
     AddSuspension {
+        /// The suspension.
         input: SuspensionInput,
     },
+    /// End a category suspension.
     LiftSuspension {
+        /// Index of the suspension.
         suspension: u64,
     },
     /// An operator's verdict on an order held for review.
     ResolveReview {
+        /// Index of the order held for review.
         order: u64,
+        /// Approve or decline it.
         verdict: ReviewVerdict,
     },
     /// Use points as a discount on what the customer owes on the monthly
     /// product (1 point = ¥1). A use cannot be undone.
     RedeemPoints {
+        /// Who sent the command.
         principal: Principal,
+        /// Index of the customer.
         customer: u64,
+        /// Points to use (1 point = ¥1).
         points: i64,
     },
     /// A payment returned by its channel (a failed bank debit, a
     /// charge-back): everything it paid becomes owed again.
     ReversePayment {
+        /// Who sent the command (the payment channel, or an operator).
         principal: Principal,
+        /// Index of the payment.
         payment: u64,
+        /// The channel's reason for the return, free text for operators.
         reason: String,
     },
     /// Take (`paid: true`) or cancel the paid tier.
     SetMembership {
+        /// Who sent the command.
         principal: Principal,
+        /// Index of the customer.
         customer: u64,
+        /// `true` takes the paid tier, `false` cancels it.
         paid: bool,
     },
     /// An operator agrees a payment plan splitting what the customer owes
     /// into monthly instalments.
     AgreePaymentPlan {
+        /// The operator agreeing the plan.
         principal: Principal,
+        /// Index of the customer.
         customer: u64,
+        /// Number of monthly instalments.
         instalments: u32,
     },
     /// Subscribe an HTTPS endpoint to events. Its signing secret is derived
     /// by the shell from `key_nonce` and the shell's signing key.
     AddWebhookEndpoint {
+        /// The HTTPS URL events are posted to.
         url: String,
+        /// Random nonce the shell derives the endpoint's signing secret from.
         key_nonce: [u8; 16],
+        /// The event kinds delivered to the endpoint.
         events: Vec<crate::webhook::EventKind>,
     },
+    /// Unsubscribe a webhook endpoint.
     RemoveWebhookEndpoint {
+        /// Index of the endpoint.
         endpoint: u64,
     },
     /// The dispatcher's report: endpoint `endpoint` has had every event up
     /// to `through` delivered, except `failed` (given up after every retry).
     WebhooksDelivered {
+        /// Index of the endpoint.
         endpoint: u64,
+        /// The highest event index delivered (or given up on).
         through: u64,
+        /// Event indexes given up on after every retry.
         failed: Vec<u64>,
     },
     /// The outcome-deciding configuration from now on (journaled by the
     /// node at start-up whenever the configured rules differ from the
     /// journaled ones).
     SetRules {
+        /// The rules in force from this command on.
         rules: Box<atobarai_core::config::Rules>,
     },
 }
@@ -293,83 +366,141 @@ impl Command {
 
 /// The command tags of [`Command::tag`] (frozen: see its table).
 pub(crate) mod tag {
-    pub const ADD_MERCHANT: u16 = 1;
-    pub const ADD_OPERATOR: u16 = 2;
-    pub const REGISTER_CUSTOMER: u16 = 3;
-    pub const AUTHORIZE: u16 = 4;
-    pub const CAPTURE: u16 = 5;
-    pub const CANCEL: u16 = 6;
-    pub const REFUND: u16 = 7;
-    pub const RECORD_PAYMENT: u16 = 8;
-    pub const SET_PAYMENT_METHOD: u16 = 9;
-    pub const ADVANCE_CLOCK: u16 = 10;
-    pub const ADD_SUSPENSION: u16 = 11;
-    pub const LIFT_SUSPENSION: u16 = 12;
-    pub const RESOLVE_REVIEW: u16 = 13;
-    pub const REDEEM_POINTS: u16 = 14;
-    pub const REVERSE_PAYMENT: u16 = 15;
-    pub const SET_MEMBERSHIP: u16 = 16;
-    pub const AGREE_PAYMENT_PLAN: u16 = 17;
-    pub const ADD_WEBHOOK_ENDPOINT: u16 = 18;
-    pub const REMOVE_WEBHOOK_ENDPOINT: u16 = 19;
-    pub const WEBHOOKS_DELIVERED: u16 = 20;
-    pub const SET_RULES: u16 = 21;
+    /// `Command::AddMerchant`.
+    pub(crate) const ADD_MERCHANT: u16 = 1;
+    /// `Command::AddOperator`.
+    pub(crate) const ADD_OPERATOR: u16 = 2;
+    /// `Command::RegisterCustomer`.
+    pub(crate) const REGISTER_CUSTOMER: u16 = 3;
+    /// `Command::Authorize`.
+    pub(crate) const AUTHORIZE: u16 = 4;
+    /// `Command::Capture`.
+    pub(crate) const CAPTURE: u16 = 5;
+    /// `Command::Cancel`.
+    pub(crate) const CANCEL: u16 = 6;
+    /// `Command::Refund`.
+    pub(crate) const REFUND: u16 = 7;
+    /// `Command::RecordPayment`.
+    pub(crate) const RECORD_PAYMENT: u16 = 8;
+    /// `Command::SetPaymentMethod`.
+    pub(crate) const SET_PAYMENT_METHOD: u16 = 9;
+    /// `Command::AdvanceClock`.
+    pub(crate) const ADVANCE_CLOCK: u16 = 10;
+    /// `Command::AddSuspension`.
+    pub(crate) const ADD_SUSPENSION: u16 = 11;
+    /// `Command::LiftSuspension`.
+    pub(crate) const LIFT_SUSPENSION: u16 = 12;
+    /// `Command::ResolveReview`.
+    pub(crate) const RESOLVE_REVIEW: u16 = 13;
+    /// `Command::RedeemPoints`.
+    pub(crate) const REDEEM_POINTS: u16 = 14;
+    /// `Command::ReversePayment`.
+    pub(crate) const REVERSE_PAYMENT: u16 = 15;
+    /// `Command::SetMembership`.
+    pub(crate) const SET_MEMBERSHIP: u16 = 16;
+    /// `Command::AgreePaymentPlan`.
+    pub(crate) const AGREE_PAYMENT_PLAN: u16 = 17;
+    /// `Command::AddWebhookEndpoint`.
+    pub(crate) const ADD_WEBHOOK_ENDPOINT: u16 = 18;
+    /// `Command::RemoveWebhookEndpoint`.
+    pub(crate) const REMOVE_WEBHOOK_ENDPOINT: u16 = 19;
+    /// `Command::WebhooksDelivered`.
+    pub(crate) const WEBHOOKS_DELIVERED: u16 = 20;
+    /// `Command::SetRules`.
+    pub(crate) const SET_RULES: u16 = 21;
 }
 
 /// A customer's registration data, already validated by the shell.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerProfile {
+    /// The merchant's own id for the customer.
     pub external_id: String,
+    /// Full name as registered.
     pub name: String,
+    /// Full name in katakana.
     pub name_kana: String,
+    /// Date of birth (JST calendar date).
     pub birth_date: JstDate,
+    /// Phone number.
     pub phone: String,
+    /// E-mail address.
     pub email: String,
+    /// Postal code.
     pub postal_code: String,
+    /// Postal address.
     pub address: String,
 }
 
+/// One line of an order: a product bought in some quantity.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineItem {
+    /// The merchant's stock-keeping unit.
     pub sku: String,
+    /// The item's name as shown to the customer.
     pub name: String,
+    /// The item's category (suspensions and risk rules apply per category).
     pub category: Category,
+    /// Price of one unit, in integer yen.
     pub unit_price: Yen,
+    /// Number of units.
     pub quantity: i64,
 }
 
+/// An order a merchant asks credit for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthorizeInput {
+    /// The merchant's own id for the order (unique per merchant is not required).
     pub merchant_order_id: String,
+    /// Index of the customer ordering.
     pub customer: u64,
+    /// The deferred-payment product the order is paid with.
     pub product: Product,
+    /// The sales channel the order came through.
     pub channel: Channel,
+    /// The order's lines.
     pub items: Vec<LineItem>,
+    /// Where the goods are shipped.
     pub shipping_address: String,
+    /// The device the order was placed from, as the merchant saw it.
     pub device_id: String,
+    /// The IP address the order was placed from.
     pub ip: String,
 }
 
+/// A payment received from a customer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentInput {
+    /// Index of the customer paying.
     pub customer: u64,
+    /// Amount received, in integer yen.
     pub amount: Yen,
+    /// The payment channel (convenience store, bank, card, …).
     pub channel: String,
+    /// The channel's reference for the payment.
     pub reference: String,
 }
 
+/// A suspension of credit for a category, optionally narrowed to one merchant or channel.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SuspensionInput {
+    /// The suspended category.
     pub category: Category,
+    /// Only this merchant's orders (`None`: every merchant).
     pub merchant: Option<u32>,
+    /// Only orders through this channel (`None`: every channel).
     pub channel: Option<Channel>,
+    /// When the suspension starts.
     pub from: At,
+    /// When it ends (`None`: until lifted).
     pub until: Option<At>,
 }
 
+/// An operator's verdict on an order held for review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReviewVerdict {
+    /// Approve the order.
     Approve,
+    /// Decline the order.
     Decline,
 }
 

@@ -41,7 +41,7 @@ use crate::state::Customer;
 use atobarai_core::config::HubThresholds as HubThresholdsConfig;
 use atobarai_core::{At, Yen};
 use atobarai_identity::graph::DAY_MS;
-pub use atobarai_identity::{ClusterChange, HubKey};
+pub(crate) use atobarai_identity::{ClusterChange, HubKey};
 use atobarai_identity::{Graph, GraphError, HubThresholds, KeyHash, LinkKind, Strength};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -106,6 +106,7 @@ impl PartialEq for IdentityState {
 /// What the credit rules need about a customer's cluster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct ClusterCredit {
+    /// Accounts in the cluster (the customer's own included).
     pub accounts: u32,
     /// Σ max(exposure, 0) over the OTHER members.
     pub others_exposure: Yen,
@@ -117,13 +118,14 @@ pub(crate) struct ClusterCredit {
 
 impl ClusterCredit {
     /// The cluster's exposure if the customer's own exposure were `own`.
-    pub fn exposure_with(&self, own: Yen) -> Yen {
+    pub(crate) fn exposure_with(&self, own: Yen) -> Yen {
         Yen::new(self.others_exposure.get().saturating_add(own.get().max(0)))
     }
 }
 
 impl IdentityState {
-    pub fn accounts(&self) -> usize {
+    /// Accounts in the graph (one per customer).
+    pub(crate) fn accounts(&self) -> usize {
         self.graph.account_count()
     }
 
@@ -131,7 +133,7 @@ impl IdentityState {
     /// Call after every validation: it mutates. Returns the cluster changes
     /// (the new account joining clusters by its phone or e-mail, a key
     /// becoming a hub).
-    pub fn register(
+    pub(crate) fn register(
         &mut self,
         ci: u32,
         at: At,
@@ -165,7 +167,12 @@ impl IdentityState {
     /// make room (deterministically), and a key that still cannot be linked
     /// is skipped. Returns the cluster changes (joining a device's cluster,
     /// the device becoming a hub).
-    pub fn link_session(&mut self, ci: u32, at: At, keys: &SessionKeys) -> Vec<ClusterChange> {
+    pub(crate) fn link_session(
+        &mut self,
+        ci: u32,
+        at: At,
+        keys: &SessionKeys,
+    ) -> Vec<ClusterChange> {
         let mut changes = Vec::new();
         let links = [(LinkKind::Device, keys.device), (LinkKind::Ip, keys.ip)];
         for (kind, key) in links {
@@ -195,7 +202,7 @@ impl IdentityState {
 
     /// The cluster's credit figures, or `None` when the customer is alone in
     /// its cluster (the common case, O(1)). O(cluster size) otherwise.
-    pub fn cluster_credit(
+    pub(crate) fn cluster_credit(
         &self,
         ci: u32,
         customers: &SegVec<Customer>,
@@ -216,7 +223,9 @@ impl IdentityState {
             let Some(c) = customers.get(m as usize) else {
                 continue;
             };
-            out.accounts += 1;
+            // Accounts are indexed by u32, so a cluster never holds more:
+            // saturating is exact here.
+            out.accounts = out.accounts.saturating_add(1);
             out.limit = out.limit.min(c.limit);
             if m != ci {
                 let e = c.exposure().get().max(0);
@@ -229,29 +238,34 @@ impl IdentityState {
 
     /// Accounts in the customer's cluster and new accounts (last 30 days)
     /// at its address unit, for the risk engine.
-    pub fn features(&self, ci: u32, at: At) -> (u32, u32) {
-        let accounts = self.graph.cluster_size(ci) as u32;
+    pub(crate) fn features(&self, ci: u32, at: At) -> (u32, u32) {
+        // Counts are at most the number of accounts, which are indexed by
+        // u32: saturating at `u32::MAX` never loses anything.
+        let accounts = u32::try_from(self.graph.cluster_size(ci)).unwrap_or(u32::MAX);
         let at_address = self
             .graph
             .links_of(ci)
             .into_iter()
             .find(|(k, _, _)| *k == LinkKind::AddressUnit)
             .map_or(0, |(kind, key, _)| {
-                self.graph.new_accounts_sharing(
+                u32::try_from(self.graph.new_accounts_sharing(
                     kind,
                     &key,
                     at.unix_ms(),
                     ADDRESS_NEW_ACCOUNTS_WINDOW_MS,
-                ) as u32
+                ))
+                .unwrap_or(u32::MAX)
             });
         (accounts, at_address)
     }
 
     /// The operator's view of a customer's identity at `now`.
-    pub fn view(&self, ci: u32, now: At) -> Option<IdentityView> {
+    pub(crate) fn view(&self, ci: u32, now: At) -> Option<IdentityView> {
         let cluster = self.graph.cluster_of(ci)?;
         let all = self.graph.members(cluster);
-        let members_total = all.len() as u32;
+        // Counts here are of accounts (u32 indexes), so saturating at
+        // `u32::MAX` never loses anything.
+        let members_total = u32::try_from(all.len()).unwrap_or(u32::MAX);
         // The customer first, then the others ascending.
         let ordered = std::iter::once(ci).chain(all.iter().copied().filter(|&m| m != ci));
         let members = ordered
@@ -309,7 +323,8 @@ impl IdentityState {
         }
         for r in &mut related_view {
             for l in &mut r.links {
-                l.shared_with = self.graph.sharing_count(l.kind, &l.key) as u32;
+                l.shared_with =
+                    u32::try_from(self.graph.sharing_count(l.kind, &l.key)).unwrap_or(u32::MAX);
                 l.last_seen = self
                     .graph
                     .links_of(r.customer)
@@ -347,14 +362,16 @@ impl IdentityState {
                 kind,
                 key,
                 last_seen: At::from_unix_ms(seen),
-                shared_with: self.graph.sharing_count(kind, &key) as u32,
+                // Saturating: at most the number of accounts (u32 indexes).
+                shared_with: u32::try_from(self.graph.sharing_count(kind, &key))
+                    .unwrap_or(u32::MAX),
                 hub: self.graph.is_hub(kind, &key),
             })
             .collect()
     }
 
     /// The graph's own invariants, and one account per customer.
-    pub fn check(&self, customers: usize) -> Result<(), String> {
+    pub(crate) fn check(&self, customers: usize) -> Result<(), String> {
         if self.graph.account_count() != customers {
             return Err(format!(
                 "identity graph has {} accounts for {customers} customers",
@@ -379,7 +396,11 @@ impl IdentityState {
     /// The thresholds are part of the graph's state (snapshots carry them);
     /// a lowered threshold flags the keys now over it at `at` and splits
     /// their clusters, a raised one revives no hub. Returns the splits.
-    pub fn set_hub_thresholds(&mut self, t: &HubThresholdsConfig, at: At) -> Vec<ClusterChange> {
+    pub(crate) fn set_hub_thresholds(
+        &mut self,
+        t: &HubThresholdsConfig,
+        at: At,
+    ) -> Vec<ClusterChange> {
         let t = HubThresholds {
             phone: t.phone,
             email: t.email,
@@ -393,32 +414,33 @@ impl IdentityState {
 
     /// The id of the customer's cluster (its smallest customer index), to key
     /// running totals by. O(α); `None` for an unknown customer.
-    pub fn cluster_id(&self, ci: u32) -> Option<u32> {
+    pub(crate) fn cluster_id(&self, ci: u32) -> Option<u32> {
         self.graph.cluster_of(ci)
     }
 
     /// Accounts in the customer's cluster. O(α); 0 for an unknown customer.
-    pub fn cluster_size(&self, ci: u32) -> u32 {
+    pub(crate) fn cluster_size(&self, ci: u32) -> u32 {
         u32::try_from(self.graph.cluster_size(ci)).unwrap_or(u32::MAX)
     }
 
     /// The customers of a cluster, ascending (empty if `cluster` is not a
     /// cluster id): what a split's new clusters are recomputed from.
-    pub fn cluster_members(&self, cluster: u32) -> Vec<u32> {
+    pub(crate) fn cluster_members(&self, cluster: u32) -> Vec<u32> {
         self.graph.members(cluster)
     }
 
     /// The hub keys the customer carries, with the accounts each serves.
     /// O(links); no allocation when there are none (the common case).
-    pub fn hub_keys(&self, ci: u32) -> Vec<HubKey> {
+    pub(crate) fn hub_keys(&self, ci: u32) -> Vec<HubKey> {
         self.graph.hub_keys(ci)
     }
 
     /// The hub features of a customer for the risk engine. O(links).
-    pub fn hub_features(&self, ci: u32) -> HubFeatures {
+    pub(crate) fn hub_features(&self, ci: u32) -> HubFeatures {
         let hubs = self.graph.hub_keys(ci);
         HubFeatures {
-            hub_keys: hubs.len() as u32,
+            // Saturating: an account carries far fewer than u32::MAX links.
+            hub_keys: u32::try_from(hubs.len()).unwrap_or(u32::MAX),
             hub_accounts_max: hubs.iter().map(|h| h.accounts).max().unwrap_or(0),
         }
     }
@@ -427,9 +449,11 @@ impl IdentityState {
 /// Who a customer is linked to, for operators.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityView {
+    /// Index of the customer viewed.
     pub customer: u32,
     /// The smallest customer index in the cluster.
     pub cluster: u32,
+    /// Members of the cluster in all (`members` lists at most 200).
     pub members_total: u32,
     /// The customer first, then the other members ascending (at most 200).
     pub members: Vec<IdentityMember>,
@@ -446,6 +470,7 @@ pub struct IdentityView {
 /// A hub key, for operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HubKeyView {
+    /// Which kind of key (device, phone, e-mail).
     pub kind: LinkKind,
     /// The keyed hash (a blind index).
     pub key: KeyHash,
@@ -464,8 +489,10 @@ pub struct HubFeatures {
     pub hub_accounts_max: u32,
 }
 
+/// An account in a customer's cluster, or related to it, for operators.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityMember {
+    /// Index of the account's customer.
     pub customer: u32,
     /// For a member: all its links. For a related account: the keys it
     /// shares with the customer.
@@ -475,11 +502,14 @@ pub struct IdentityMember {
     pub evidence: Vec<EvidenceStep>,
 }
 
+/// A key an account carries, for operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdentityLink {
+    /// Which kind of key (phone, e-mail, address unit, device, IP).
     pub kind: LinkKind,
     /// The keyed hash (a blind index: comparable, not reversible).
     pub key: KeyHash,
+    /// When the account last used the key.
     pub last_seen: At,
     /// Accounts that have this key (this one included).
     pub shared_with: u32,
@@ -489,15 +519,21 @@ pub struct IdentityLink {
 }
 
 impl IdentityLink {
+    /// How strongly the key links accounts (its kind's strength).
     pub fn weight(&self) -> Strength {
         self.kind.strength()
     }
 }
 
+/// One link in a chain of shared keys from one account to another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceStep {
+    /// Index of the customer the step starts from.
     pub from: u32,
+    /// Index of the customer the step reaches.
     pub to: u32,
+    /// Which kind of key they share.
     pub kind: LinkKind,
+    /// The shared keyed hash (a blind index).
     pub key: KeyHash,
 }

@@ -22,14 +22,6 @@
 
 pub mod billing;
 mod checked;
-// Owned by the journal-format and identity work: their lints are theirs to
-// enable when those files next change.
-#[allow(
-    missing_docs,
-    unreachable_pub,
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation
-)]
 mod command;
 mod due;
 mod engine;
@@ -37,14 +29,6 @@ mod error;
 mod exposure;
 pub mod format;
 mod idem;
-// Owned by the journal-format and identity work: their lints are theirs to
-// enable when those files next change.
-#[allow(
-    missing_docs,
-    unreachable_pub,
-    clippy::arithmetic_side_effects,
-    clippy::cast_possible_truncation
-)]
 mod identity;
 pub mod reason;
 pub mod risk;

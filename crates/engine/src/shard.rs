@@ -42,14 +42,6 @@ impl<K: Hash + Eq, V> ShardedMap<K, V> {
         self.shards[shard_of(&k)].insert(k, v)
     }
 
-    /// The value under `k`, inserted as `V::default()` first if absent.
-    pub(crate) fn get_or_default_mut(&mut self, k: K) -> &mut V
-    where
-        V: Default,
-    {
-        self.shards[shard_of(&k)].entry(k).or_default()
-    }
-
     pub(crate) fn remove<Q: Hash + Equivalent<K> + ?Sized>(&mut self, q: &Q) -> Option<V> {
         self.shards[shard_of(q)].remove(q)
     }

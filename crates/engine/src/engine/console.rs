@@ -5,9 +5,10 @@
 //! is the last order index of the previous page, `limit` at most
 //! [`PAGE_LIMIT_MAX`].
 
-use super::Engine;
+use super::{Engine, NO_ORDER, merchant_id_hash};
 use crate::command::{Principal, Role};
 use crate::error::CommandError;
+use crate::seg::SegVec;
 use crate::view::{CustomerView, OrderView};
 
 /// Most items one page returns.
@@ -35,6 +36,28 @@ fn check_limit(limit: usize) -> Result<(), CommandError> {
 
 impl Engine {
     /// A page of `ids` (ascending order indices) after `after`.
+    /// The orders of one list (newest first through `prev`), those after
+    /// `after` that `keep` accepts, oldest first. O(orders after the
+    /// cursor).
+    fn walk(
+        &self,
+        newest: u32,
+        prev: &SegVec<u32>,
+        after: Option<u32>,
+        keep: impl Fn(u32) -> bool,
+    ) -> Vec<u32> {
+        let mut ids = Vec::new();
+        let mut cur = newest;
+        while cur != NO_ORDER && after.is_none_or(|a| cur > a) {
+            if keep(cur) {
+                ids.push(cur);
+            }
+            cur = prev.get(cur as usize).copied().unwrap_or(NO_ORDER);
+        }
+        ids.reverse();
+        ids
+    }
+
     fn page(&self, ids: impl Iterator<Item = u32>, limit: usize) -> Page<OrderView> {
         let mut items: Vec<OrderView> = ids
             .take(limit.saturating_add(1))
@@ -83,13 +106,14 @@ impl Engine {
     ) -> Result<Page<OrderView>, CommandError> {
         check_limit(limit)?;
         let ci = self.customer_from_id(principal, customer)?;
-        let all = self
+        let newest = self
             .idx
-            .orders_of_customer
-            .get(&ci)
-            .map_or(&[][..], Vec::as_slice);
-        let start = after.map_or(0, |a| all.partition_point(|&x| x <= a));
-        Ok(self.page(all.iter().skip(start).copied(), limit))
+            .last_of_customer
+            .get(ci as usize)
+            .copied()
+            .unwrap_or(NO_ORDER);
+        let ids = self.walk(newest, &self.idx.prev_of_customer, after, |_| true);
+        Ok(self.page(ids.into_iter(), limit))
     }
 
     /// A merchant's customer by the merchant's own id for it. Merchants see
@@ -130,12 +154,16 @@ impl Engine {
                 "order",
             ));
         }
-        let all = self
+        let newest = self
             .idx
-            .orders_by_merchant_id
-            .get(&(merchant, Box::<str>::from(merchant_order_id)))
-            .map_or(&[][..], Vec::as_slice);
-        let start = after.map_or(0, |a| all.partition_point(|&x| x <= a));
-        Ok(self.page(all.iter().skip(start).copied(), limit))
+            .last_by_merchant_id
+            .get(&(merchant, merchant_id_hash(merchant_order_id)))
+            .copied()
+            .unwrap_or(NO_ORDER);
+        let ids = self.walk(newest, &self.idx.prev_same_merchant_id, after, |oi| {
+            let o = &self.state.orders[oi as usize];
+            o.merchant == merchant && *o.merchant_order_id == *merchant_order_id
+        });
+        Ok(self.page(ids.into_iter(), limit))
     }
 }

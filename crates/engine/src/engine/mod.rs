@@ -77,27 +77,52 @@ pub(crate) struct Indexes {
     operator_by_key: FxHashMap<String, u32>,
     /// Orders held for review, by order index (= oldest first).
     in_review: std::collections::BTreeSet<u32>,
-    /// Each customer's orders, ascending. Sharded like the other large
-    /// indexes: one map of millions of entries stalled decisions for 0.7 s
-    /// when it grew (measured at 1.8M orders).
-    orders_of_customer: ShardedMap<u32, Vec<u32>>,
-    /// Orders by (merchant, merchant's order id), ascending.
-    orders_by_merchant_id: ShardedMap<(u32, Box<str>), Vec<u32>>,
+    /// The console's order lists, threaded through the orders themselves
+    /// (no allocation per order; one `u32` per order and list): per order,
+    /// the previous order of the same customer …
+    prev_of_customer: SegVec<u32>,
+    /// … and the previous order with the same merchant and merchant order
+    /// id hash ([`NO_ORDER`] ends a list).
+    prev_same_merchant_id: SegVec<u32>,
+    /// Per customer: the newest order.
+    last_of_customer: SegVec<u32>,
+    /// Per (merchant, hash of the merchant's order id): the newest order.
+    /// Two ids with one hash share a list; readers compare the ids.
+    last_by_merchant_id: ShardedMap<(u32, u64), u32>,
 }
 
 impl Indexes {
-    /// Index a new order (called where orders are appended and on rebuild).
+    /// Index a new order (called where orders are appended and on rebuild,
+    /// in order-index order).
     fn add_order(&mut self, oi: u32, o: &crate::state::Order) {
         if o.status == crate::state::OrderStatus::InReview {
             self.in_review.insert(oi);
         }
-        self.orders_of_customer
-            .get_or_default_mut(o.customer)
-            .push(oi);
-        self.orders_by_merchant_id
-            .get_or_default_mut((o.merchant, o.merchant_order_id.clone()))
-            .push(oi);
+        debug_assert_eq!(self.prev_of_customer.len(), oi as usize);
+        let ci = o.customer as usize;
+        while self.last_of_customer.len() <= ci {
+            self.last_of_customer.push(NO_ORDER);
+        }
+        let prev = std::mem::replace(&mut self.last_of_customer[ci], oi);
+        self.prev_of_customer.push(prev);
+        let prev = self
+            .last_by_merchant_id
+            .insert((o.merchant, merchant_id_hash(&o.merchant_order_id)), oi)
+            .unwrap_or(NO_ORDER);
+        self.prev_same_merchant_id.push(prev);
     }
+}
+
+/// Ends an order list in [`Indexes`].
+pub(crate) const NO_ORDER: u32 = u32::MAX;
+
+/// The hash a merchant order id is listed under (not a security boundary:
+/// lists compare the ids themselves).
+pub(crate) fn merchant_id_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    id.hash(&mut h);
+    h.finish()
 }
 
 /// The deterministic state machine: state, configuration and risk policy.

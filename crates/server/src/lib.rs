@@ -14,6 +14,7 @@ pub mod dto;
 pub mod error;
 pub mod http;
 pub mod http_billing;
+pub mod http_console;
 pub mod identity;
 pub mod metrics;
 pub mod node;

@@ -5,6 +5,7 @@ use crate::dto::*;
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::http::{self, ClockView, MerchantCreated};
 use crate::http_billing;
+use crate::http_console;
 use crate::identity::{EvidenceStep, HubKey, Identity, IdentityLink, IdentityMember};
 use crate::render::{
     Balance, Customer, DunningEventJson, InvoiceJson, Order, Payment, Reason, Suspension,
@@ -223,6 +224,8 @@ impl Modify for Contract {
         http_billing::agree_payment_plan, http_billing::get_payment_plan,
         http_billing::list_credit_notes, http_billing::create_webhook,
         http_billing::list_webhooks, http_billing::delete_webhook,
+        http_console::list_reviews, http_console::list_customer_orders,
+        http_console::find_customers, http_console::find_orders,
     ),
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
@@ -234,6 +237,7 @@ impl Modify for Contract {
         http_billing::PaymentPlanBody, http_billing::PaymentPlanJson, http_billing::InstalmentJson,
         http_billing::CreateWebhookBody, crate::webhook::EndpointJson,
         crate::render::CreditNoteJson, crate::render::PaymentReversal,
+        http_console::OrderPage, http_console::CustomerPage,
     )),
     modifiers(&BearerAuth, &Contract),
     security(("bearer" = [])),

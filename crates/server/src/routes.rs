@@ -6,6 +6,7 @@
 use crate::error::ApiError;
 use crate::http::{self, AppState, read};
 use crate::http_billing as billing;
+use crate::http_console as console;
 use crate::roles::{
     RequireAccountAccess, RequireAdmin, RequireMerchant, RequireOperator, RequirePaymentChannel,
 };
@@ -161,6 +162,29 @@ fn webhooks(app: &AppState) -> Router<AppState> {
     reads.merge(changes)
 }
 
+/// Console listings, paged by cursor: merchants and operators list a
+/// customer's orders and look up by the merchant's own ids (the engine shows
+/// a merchant only its own); the review queue is the operators'.
+fn console(app: &AppState) -> Router<AppState> {
+    let lists = only!(
+        Router::new()
+            .route("/v1/customers", get(console::find_customers))
+            .route(
+                "/v1/customers/{id}/orders",
+                get(console::list_customer_orders),
+            )
+            .route("/v1/orders", get(console::find_orders)),
+        RequireAccountAccess,
+        app
+    );
+    let reviews = only!(
+        Router::new().route("/v1/admin/reviews", get(console::list_reviews)),
+        RequireOperator,
+        app
+    );
+    lists.merge(reviews)
+}
+
 /// Unauthenticated: the OpenAPI document, health and metrics.
 fn meta() -> Router<AppState> {
     Router::new()
@@ -255,6 +279,7 @@ pub fn router(app: AppState) -> Router {
         .merge(billing(&app))
         .merge(admin(&app))
         .merge(webhooks(&app))
+        .merge(console(&app))
         .merge(meta())
         // After the role layers: a method the path does not take is a 405
         // whoever calls (the layers wrap only the methods a route takes).

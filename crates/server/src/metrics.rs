@@ -38,6 +38,7 @@ pub struct Metrics {
     pub journal_commit_seconds: Histogram,
     pub journal_batch_records: Histogram,
     pub journal_records: Counter,
+    pub snapshot_save_seconds: Histogram,
     pub customers: Gauge,
     pub orders: Gauge,
 }
@@ -49,6 +50,7 @@ impl Default for Metrics {
         let journal_commit_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         let journal_batch_records = Histogram::new(exponential_buckets(1.0, 2.0, 14));
         let journal_records = Counter::default();
+        let snapshot_save_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         let customers = Gauge::default();
         let orders = Gauge::default();
         let webhook_attempts = Family::<DeliveryLabels, Counter>::default();
@@ -93,6 +95,11 @@ impl Default for Metrics {
             "Records journaled",
             journal_records.clone(),
         );
+        registry.register(
+            "snapshot_save_seconds",
+            "Time to save one snapshot (apart from the journal)",
+            snapshot_save_seconds.clone(),
+        );
         registry.register("customers", "Registered customers", customers.clone());
         registry.register("orders", "Orders (all decisions)", orders.clone());
         Metrics {
@@ -106,6 +113,7 @@ impl Default for Metrics {
             journal_commit_seconds,
             journal_batch_records,
             journal_records,
+            snapshot_save_seconds,
             customers,
             orders,
         }

@@ -12,6 +12,11 @@
 //!                                                   applies what is durable,
 //!                                                   answers reads, takes
 //!                                                   snapshots
+//!                                                       │ (bounded 1)
+//!                                                       ▼
+//!                                                   snapshot thread: saves
+//!                                                   through the store's own
+//!                                                   snapshot writer
 //! ```
 //!
 //! The engine applies batch N+1 while the writer fsyncs batch N, and every
@@ -25,7 +30,9 @@
 //! so a read sent after an answer arrived sees that command (read your
 //! writes), and no read ever sees state a crash could lose. Snapshots are
 //! serialized on the reader too: a snapshot of a million customers delays
-//! reads while it is written, never decisions. The price is a second copy of
+//! reads while it is encoded, never decisions; it is saved by a fourth
+//! thread through the store's snapshot writer (its own file or connection),
+//! so the journal's appends never queue behind a gigabyte of state. The price is a second copy of
 //! the state in memory and the apply work done twice (the reader's share is
 //! small next to HTTP and fsync).
 //!
@@ -36,7 +43,7 @@ use crate::auth::KeyCache;
 use crate::metrics::{CommandLabels, DecisionLabels, Metrics};
 use atobarai_core::{At, Config};
 use atobarai_engine::{Applied, Command, CommandError, Engine, Envelope, Idem, Outcome};
-use atobarai_store::{DataDir, Journal, Record, Snapshot, StoreError};
+use atobarai_store::{DataDir, Journal, Record, Snapshot, SnapshotWriter, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -171,8 +178,15 @@ struct Batch {
 /// Messages to the writer thread.
 enum ToWriter {
     Batch(Batch),
+    /// The snapshot thread's last word at shutdown: the final snapshot is
+    /// saved (or there was none to take).
+    Final,
+}
+
+/// Messages to the snapshot thread.
+enum ToSaver {
     /// A snapshot taken by the reader (of durable state only).
-    Snapshot(Snapshot),
+    Save(Snapshot),
     /// The reader's last word at shutdown: its final snapshot, if any.
     Final(Option<Snapshot>),
 }
@@ -320,6 +334,7 @@ impl Node {
             });
         }
 
+        let snapshots = store.journal.snapshot_writer()?;
         let (tx, rx) = flume::bounded::<Msg>(ENGINE_QUEUE_MAX);
         let (wtx, wrx) = flume::bounded::<ToWriter>(WRITER_QUEUE_MAX);
         let (read_tx, read_rx) = flume::unbounded::<ToReader>();
@@ -341,11 +356,19 @@ impl Node {
         let snapshot_every = Arc::new(std::sync::atomic::AtomicU64::new(
             opts.snapshot_every.max(1),
         ));
+        let (stx, srx) = flume::bounded::<ToSaver>(1);
+        let saver_thread = {
+            let metrics = metrics.clone();
+            std::thread::Builder::new()
+                .name("snapshots".into())
+                .spawn(move || saver_loop(snapshots, srx, wtx, &metrics))
+                .map_err(NodeError::Thread)?
+        };
         let reader_thread = {
             let every = snapshot_every.clone();
             std::thread::Builder::new()
                 .name("reader".into())
-                .spawn(move || reader_loop(follower, read_rx, wtx, every))
+                .spawn(move || reader_loop(follower, read_rx, stx, every))
                 .map_err(NodeError::Thread)?
         };
         let node = Node {
@@ -356,7 +379,12 @@ impl Node {
             keys,
             metrics,
             clock: opts.clock,
-            threads: std::sync::Mutex::new(vec![engine_thread, writer_thread, reader_thread]),
+            threads: std::sync::Mutex::new(vec![
+                engine_thread,
+                writer_thread,
+                reader_thread,
+                saver_thread,
+            ]),
         };
         if !rules_journaled {
             // The configured rules differ from the journaled ones (or none
@@ -587,12 +615,6 @@ fn writer_loop(
     metrics: &Metrics,
 ) {
     let mut shutdown: Option<tokio::sync::oneshot::Sender<()>> = None;
-    let save = |store: &mut OpenStore, snapshot: &Snapshot| {
-        if let Err(e) = store.journal.save_snapshot(snapshot) {
-            // A missing snapshot only slows the next start; keep serving.
-            tracing::error!(error = %e, seq = snapshot.seq, "snapshot not saved");
-        }
-    };
     while let Ok(first) = wrx.recv() {
         // Every batch waiting shares one transaction (group commit).
         let mut batches = Vec::new();
@@ -600,11 +622,7 @@ fn writer_loop(
         while let Some(msg) = next.take() {
             match msg {
                 ToWriter::Batch(b) => batches.push(b),
-                ToWriter::Snapshot(s) => save(&mut store, &s),
-                ToWriter::Final(s) => {
-                    if let Some(s) = s {
-                        save(&mut store, &s);
-                    }
+                ToWriter::Final => {
                     if let Some(reply) = shutdown.take() {
                         let _ = reply.send(());
                     }
@@ -656,10 +674,42 @@ fn writer_loop(
     }
 }
 
+/// Save the reader's snapshots through the store's own snapshot writer,
+/// apart from the journal: appends never wait for a snapshot.
+fn saver_loop(
+    mut writer: Box<dyn SnapshotWriter>,
+    rx: flume::Receiver<ToSaver>,
+    wtx: flume::Sender<ToWriter>,
+    metrics: &Metrics,
+) {
+    let mut save = |snapshot: &Snapshot| {
+        let started = Instant::now();
+        match writer.save(snapshot) {
+            Ok(()) => metrics
+                .snapshot_save_seconds
+                .observe(started.elapsed().as_secs_f64()),
+            // A missing snapshot only slows the next start; keep serving.
+            Err(e) => tracing::error!(error = %e, seq = snapshot.seq, "snapshot not saved"),
+        }
+    };
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            ToSaver::Save(s) => save(&s),
+            ToSaver::Final(s) => {
+                if let Some(s) = s {
+                    save(&s);
+                }
+                let _ = wtx.send(ToWriter::Final);
+                return;
+            }
+        }
+    }
+}
+
 fn reader_loop(
     mut engine: Engine,
     rx: flume::Receiver<ToReader>,
-    wtx: flume::Sender<ToWriter>,
+    stx: flume::Sender<ToSaver>,
     snapshot_every: Arc<std::sync::atomic::AtomicU64>,
 ) {
     let mut last_snapshot = engine.applied();
@@ -685,9 +735,11 @@ fn reader_loop(
                     }
                 }
                 let every = snapshot_every.load(std::sync::atomic::Ordering::Relaxed);
-                if engine.applied().saturating_sub(last_snapshot) >= every {
+                // One snapshot in flight at most: while the last one is still
+                // being saved, the next is taken later, not queued.
+                if engine.applied().saturating_sub(last_snapshot) >= every && stx.is_empty() {
                     last_snapshot = engine.applied();
-                    if wtx.send(ToWriter::Snapshot(snapshot(&engine))).is_err() {
+                    if stx.send(ToSaver::Save(snapshot(&engine))).is_err() {
                         return;
                     }
                 }
@@ -695,7 +747,7 @@ fn reader_loop(
             ToReader::Read(f) => f(&engine)(),
             ToReader::Final => {
                 let last = (engine.applied() != last_snapshot).then(|| snapshot(&engine));
-                let _ = wtx.send(ToWriter::Final(last));
+                let _ = stx.send(ToSaver::Final(last));
                 return;
             }
         }

@@ -14,9 +14,11 @@
 #![deny(missing_docs, unreachable_pub)]
 
 mod postgres;
+mod snapshot;
 mod sqlite;
 
 pub use postgres::PgJournal;
+pub use snapshot::{MemorySnapshots, SNAPSHOT_CHUNK_MAX, SnapshotWriter};
 pub use sqlite::SqliteJournal;
 
 use std::fs::{File, OpenOptions};
@@ -91,10 +93,17 @@ pub trait Journal: Send {
         after: u64,
         f: &mut dyn FnMut(Record) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// A handle that saves snapshots apart from the journal (its own file
+    /// or its own connection), to be driven from another thread: saving a
+    /// gigabyte of state never holds up an append.
+    fn snapshot_writer(&self) -> Result<Box<dyn SnapshotWriter>, StoreError>;
     /// Store `snapshot` durably (older snapshots may be pruned; the journal
-    /// never is).
-    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError>;
-    /// The snapshot with the highest `seq`, if any.
+    /// never is), through a fresh [`Journal::snapshot_writer`].
+    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        self.snapshot_writer()?.save(snapshot)
+    }
+    /// The snapshot with the highest `seq`, if any (including snapshots an
+    /// older release kept inside the journal's own tables).
     fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError>;
     /// Small persistent settings (e.g. the clock mode a store was made with).
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;

@@ -7,18 +7,106 @@
 //! so it lives on a dedicated thread and the trait methods talk to it over a
 //! channel.
 
-use crate::{Journal, Record, Snapshot, StoreError};
+use crate::snapshot::{SNAPSHOTS_KEPT, join_chunks, newest};
+use crate::{Journal, Record, SNAPSHOT_CHUNK_MAX, Snapshot, SnapshotWriter, StoreError};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 type Job = Box<dyn FnOnce(&mut postgres::Client) + Send>;
 
-/// The PostgreSQL journal (see the module docs): tables in a schema of
-/// their own, guarded by a session advisory lock, driven from a dedicated
-/// thread.
-pub struct PgJournal {
+/// One PostgreSQL connection living on a thread of its own, driven by jobs
+/// sent over a channel.
+struct Conn {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+}
+
+impl Conn {
+    /// Connect on a new thread named `name`, run `setup` there, and hand
+    /// back its result with the connection.
+    fn spawn<T: Send + 'static>(
+        name: &str,
+        url: &str,
+        setup: impl FnOnce(&mut postgres::Client) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<(Conn, T), StoreError> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<T, StoreError>>();
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+        let url = url.to_string();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let client = postgres::Client::connect(&url, postgres::NoTls).map_err(pg);
+                let mut client = match client {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                match setup(&mut client) {
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                    Ok(value) => {
+                        let _ = ready_tx.send(Ok(value));
+                        while let Ok(job) = jobs_rx.recv() {
+                            job(&mut client);
+                        }
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Io {
+                path: name.into(),
+                source: e,
+            })?;
+        let value = ready_rx
+            .recv()
+            .map_err(|_| StoreError::Postgres("connection thread stopped".into()))??;
+        Ok((
+            Conn {
+                jobs: Some(jobs_tx),
+                thread: Some(thread),
+            },
+            value,
+        ))
+    }
+
+    /// Run `f` on the connection thread and wait for its answer.
+    fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (tx, rx) = mpsc::channel();
+        let job: Job = Box::new(move |client| {
+            let _ = tx.send(f(client));
+        });
+        self.jobs
+            .as_ref()
+            .ok_or_else(|| StoreError::Postgres("journal closed".into()))?
+            .send(job)
+            .map_err(|_| StoreError::Postgres("connection thread stopped".into()))?;
+        rx.recv()
+            .map_err(|_| StoreError::Postgres("connection thread stopped".into()))?
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The PostgreSQL journal (see the module docs): tables in a schema of
+/// their own, guarded by a session advisory lock, driven from a dedicated
+/// thread. Snapshots are written by a second connection
+/// ([`Journal::snapshot_writer`]) in chunks, so they never hold up appends.
+pub struct PgJournal {
+    conn: Conn,
+    url: String,
+    schema: String,
     last_seq: u64,
 }
 
@@ -43,75 +131,50 @@ impl PgJournal {
                 "schema name {schema:?} must be 1-48 of [a-z0-9_]"
             )));
         }
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<u64, StoreError>>();
-        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
-        let (url, schema) = (url.to_string(), schema.to_string());
-        let thread = std::thread::Builder::new()
-            .name("journal-pg".into())
-            .spawn(move || {
-                let setup = || -> Result<(postgres::Client, u64), StoreError> {
-                    let mut client = postgres::Client::connect(&url, postgres::NoTls).map_err(pg)?;
-                    client
-                        .batch_execute(&format!(
-                            "CREATE SCHEMA IF NOT EXISTS {schema};
-                             SET search_path TO {schema};
-                             CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, payload BYTEA NOT NULL);
-                             CREATE TABLE IF NOT EXISTS snapshots (seq BIGINT PRIMARY KEY, digest BYTEA NOT NULL, bytes BYTEA NOT NULL);
-                             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                        ))
-                        .map_err(pg)?;
-                    let locked: bool = client
-                        .query_one("SELECT pg_try_advisory_lock(hashtext('atobarai:' || $1))", &[&schema])
-                        .map_err(pg)?
-                        .get(0);
-                    if !locked {
-                        return Err(StoreError::Locked(format!("postgres schema {schema}").into()));
-                    }
-                    let last: Option<i64> = client
-                        .query_one("SELECT MAX(seq) FROM journal", &[])
-                        .map_err(pg)?
-                        .get(0);
-                    Ok((client, last.map_or(0, |s| s as u64)))
-                };
-                match setup() {
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
-                    Ok((mut client, last)) => {
-                        let _ = ready_tx.send(Ok(last));
-                        while let Ok(job) = jobs_rx.recv() {
-                            job(&mut client);
-                        }
-                    }
-                }
-            })
-            .map_err(|e| StoreError::Io { path: "journal-pg thread".into(), source: e })?;
-        let last_seq = ready_rx
-            .recv()
-            .map_err(|_| StoreError::Postgres("connection thread stopped".into()))??;
+        let name = schema.to_string();
+        let (conn, last_seq) = Conn::spawn("journal-pg", url, move |client| {
+            let schema = name;
+            client
+                .batch_execute(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS {schema};
+                     SET search_path TO {schema};
+                     CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, payload BYTEA NOT NULL);
+                     CREATE TABLE IF NOT EXISTS snapshot (seq BIGINT PRIMARY KEY, digest BYTEA NOT NULL, len BIGINT NOT NULL, chunks BIGINT NOT NULL);
+                     CREATE TABLE IF NOT EXISTS snapshot_chunk (seq BIGINT NOT NULL, idx BIGINT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (seq, idx));
+                     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                ))
+                .map_err(pg)?;
+            let locked: bool = client
+                .query_one(
+                    "SELECT pg_try_advisory_lock(hashtext('atobarai:' || $1))",
+                    &[&schema],
+                )
+                .map_err(pg)?
+                .get(0);
+            if !locked {
+                return Err(StoreError::Locked(
+                    format!("postgres schema {schema}").into(),
+                ));
+            }
+            let last: Option<i64> = client
+                .query_one("SELECT MAX(seq) FROM journal", &[])
+                .map_err(pg)?
+                .get(0);
+            Ok(last.map_or(0, |s| s as u64))
+        })?;
         Ok(PgJournal {
-            jobs: Some(jobs_tx),
-            thread: Some(thread),
+            conn,
+            url: url.to_string(),
+            schema: schema.to_string(),
             last_seq,
         })
     }
 
-    /// Run `f` on the connection thread and wait for its answer.
     fn run<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut postgres::Client) -> Result<R, StoreError> + Send + 'static,
     ) -> Result<R, StoreError> {
-        let (tx, rx) = mpsc::channel();
-        let job: Job = Box::new(move |client| {
-            let _ = tx.send(f(client));
-        });
-        self.jobs
-            .as_ref()
-            .ok_or_else(|| StoreError::Postgres("journal closed".into()))?
-            .send(job)
-            .map_err(|_| StoreError::Postgres("connection thread stopped".into()))?;
-        rx.recv()
-            .map_err(|_| StoreError::Postgres("connection thread stopped".into()))?
+        self.conn.run(f)
     }
 
     /// Drop the schema with everything in it (tests clean up with this).
@@ -132,12 +195,53 @@ impl PgJournal {
     }
 }
 
-impl Drop for PgJournal {
-    fn drop(&mut self) {
-        self.jobs.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+/// Snapshots written through a connection of their own (see
+/// [`crate::SnapshotWriter`]).
+struct PgSnapshots {
+    conn: Conn,
+}
+
+impl SnapshotWriter for PgSnapshots {
+    fn save(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
+        let seq = i64::try_from(snapshot.seq).unwrap_or(i64::MAX);
+        let digest = snapshot.digest.to_vec();
+        let len = i64::try_from(snapshot.bytes.len()).unwrap_or(i64::MAX);
+        // The chunks are copied once to cross to the connection thread.
+        let chunks: Vec<Vec<u8>> = snapshot
+            .bytes
+            .chunks(SNAPSHOT_CHUNK_MAX)
+            .map(<[u8]>::to_vec)
+            .collect();
+        self.conn.run(move |client| {
+            let mut tx = client.transaction().map_err(pg)?;
+            tx.execute("DELETE FROM snapshot_chunk WHERE seq = $1", &[&seq])
+                .map_err(pg)?;
+            let insert = tx
+                .prepare("INSERT INTO snapshot_chunk (seq, idx, bytes) VALUES ($1, $2, $3)")
+                .map_err(pg)?;
+            let count = chunks.len() as i64;
+            for (idx, chunk) in (0i64..).zip(&chunks) {
+                tx.execute(&insert, &[&seq, &idx, chunk]).map_err(pg)?;
+            }
+            tx.execute(
+                "INSERT INTO snapshot (seq, digest, len, chunks) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (seq) DO UPDATE SET digest = excluded.digest,
+                   len = excluded.len, chunks = excluded.chunks",
+                &[&seq, &digest, &len, &count],
+            )
+            .map_err(pg)?;
+            tx.execute(
+                "DELETE FROM snapshot WHERE seq NOT IN (SELECT seq FROM snapshot ORDER BY seq DESC LIMIT $1)",
+                &[&SNAPSHOTS_KEPT],
+            )
+            .map_err(pg)?;
+            tx.execute(
+                "DELETE FROM snapshot_chunk WHERE seq NOT IN (SELECT seq FROM snapshot)",
+                &[],
+            )
+            .map_err(pg)?;
+            tx.commit().map_err(pg)
+        })
     }
 }
 
@@ -209,50 +313,63 @@ impl Journal for PgJournal {
         }
     }
 
-    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<(), StoreError> {
-        let (seq, digest, bytes) = (
-            snapshot.seq as i64,
-            snapshot.digest.to_vec(),
-            snapshot.bytes.clone(),
-        );
-        self.run(move |client| {
-            let mut tx = client.transaction().map_err(pg)?;
-            tx.execute(
-                "INSERT INTO snapshots (seq, digest, bytes) VALUES ($1, $2, $3)
-                 ON CONFLICT (seq) DO UPDATE SET digest = excluded.digest, bytes = excluded.bytes",
-                &[&seq, &digest, &bytes],
-            )
-            .map_err(pg)?;
-            tx.execute(
-                "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT 3)",
-                &[],
-            )
-            .map_err(pg)?;
-            tx.commit().map_err(pg)
-        })
+    fn snapshot_writer(&self) -> Result<Box<dyn SnapshotWriter>, StoreError> {
+        let schema = self.schema.clone();
+        let (conn, ()) = Conn::spawn("snapshot-pg", &self.url, move |client| {
+            client
+                .batch_execute(&format!("SET search_path TO {schema}"))
+                .map_err(pg)
+        })?;
+        Ok(Box::new(PgSnapshots { conn }))
     }
 
     fn latest_snapshot(&self) -> Result<Option<Snapshot>, StoreError> {
         self.run(|client| {
-            let row = client
+            let current = match client
                 .query_opt(
-                    "SELECT seq, digest, bytes FROM snapshots ORDER BY seq DESC LIMIT 1",
+                    "SELECT seq, digest, len, chunks FROM snapshot ORDER BY seq DESC LIMIT 1",
                     &[],
                 )
-                .map_err(pg)?;
-            Ok(row.map(|row| {
-                let seq: i64 = row.get(0);
-                let digest: Vec<u8> = row.get(1);
-                let mut d = [0u8; 32];
-                if digest.len() == 32 {
-                    d.copy_from_slice(&digest);
+                .map_err(pg)?
+            {
+                None => None,
+                Some(row) => {
+                    let (seq, digest, len, count): (i64, Vec<u8>, i64, i64) =
+                        (row.get(0), row.get(1), row.get(2), row.get(3));
+                    let chunks: Vec<Vec<u8>> = client
+                        .query(
+                            "SELECT bytes FROM snapshot_chunk WHERE seq = $1 ORDER BY idx",
+                            &[&seq],
+                        )
+                        .map_err(pg)?
+                        .into_iter()
+                        .map(|r| r.get(0))
+                        .collect();
+                    join_chunks(seq as u64, &digest, len as u64, chunks, count as u64)
                 }
-                Snapshot {
-                    seq: seq as u64,
-                    digest: d,
-                    bytes: row.get(2),
-                }
-            }))
+            };
+            // Releases before the snapshot tables kept one row per snapshot.
+            let legacy_exists: bool = client
+                .query_one("SELECT to_regclass('snapshots') IS NOT NULL", &[])
+                .map_err(pg)?
+                .get(0);
+            let legacy = if legacy_exists {
+                client
+                    .query_opt(
+                        "SELECT seq, digest, bytes FROM snapshots ORDER BY seq DESC LIMIT 1",
+                        &[],
+                    )
+                    .map_err(pg)?
+                    .and_then(|row| {
+                        let (seq, digest, bytes): (i64, Vec<u8>, Vec<u8>) =
+                            (row.get(0), row.get(1), row.get(2));
+                        let len = bytes.len() as u64;
+                        join_chunks(seq as u64, &digest, len, vec![bytes], 1)
+                    })
+            } else {
+                None
+            };
+            Ok(newest(current, legacy))
         })
     }
 

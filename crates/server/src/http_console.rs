@@ -35,6 +35,7 @@ pub struct OrderPage {
     /// At most `limit` orders, each as `GET /v1/orders/{id}` shows it.
     pub items: Vec<Order>,
     /// Pass as `after` for the next page; null on the last page.
+    #[schema(required = true)]
     pub next: Option<String>,
 }
 
@@ -45,6 +46,7 @@ pub struct CustomerPage {
     /// Each as `GET /v1/customers/{id}` shows it; empty when none matches.
     pub items: Vec<Customer>,
     /// Always null: a lookup by `external_id` is one page.
+    #[schema(required = true)]
     pub next: Option<String>,
 }
 

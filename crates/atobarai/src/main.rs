@@ -90,6 +90,9 @@ enum Cmd {
         #[command(subcommand)]
         command: identity_cli::IdentityCmd,
     },
+    /// The synthetic market: a seeded population of honest shoppers and
+    /// abusers, driven in process or against a server, and its detection report.
+    Simulate(Box<atobarai_sim::cli::SimulateArgs>),
 }
 
 /// Connection limits of `serve` (each also read from the environment).
@@ -430,5 +433,6 @@ fn main() -> Result<()> {
         Cmd::Identity { command } => identity_cli::run(command, |config| {
             Ok(load_config(config)?.identity.key_secret)
         }),
+        Cmd::Simulate(args) => atobarai_sim::cli::run_cli(*args),
     }
 }

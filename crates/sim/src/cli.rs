@@ -1,0 +1,229 @@
+//! `atobarai simulate`: the command line of the synthetic market.
+
+use crate::driver::Driver;
+use crate::driver::http::Http;
+use crate::driver::in_process::InProcess;
+use crate::personas::Personas;
+use crate::report::{Report, html, json, table};
+use crate::{Options, run};
+use anyhow::{Context, Result, bail};
+use atobarai_core::{Config, JstDate};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Arguments of `atobarai simulate`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SimulateArgs {
+    /// Persons in the market.
+    #[arg(long, default_value_t = 10_000)]
+    pub customers: u32,
+    /// Days the market runs.
+    #[arg(long, default_value_t = 180)]
+    pub days: u32,
+    /// Seed of every random choice (same seed, same commit → same report).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Rules file: a configuration file as `atobarai serve --config` reads
+    /// it (TOML); its credit, billing, limits, dunning and identity
+    /// settings apply. Default: the shipped rules.
+    #[arg(long, conflicts_with = "compare")]
+    pub rules: Option<PathBuf>,
+    /// Personas file (TOML: `[shares]` per persona, `[market]` settings).
+    #[arg(long)]
+    pub personas: Option<PathBuf>,
+    /// Drive a running `atobarai serve --clock manual` at this URL instead
+    /// of an engine in process (start it on an empty data directory).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// With --server: an admin operator key (clock, shops, reviews).
+    #[arg(long, env = "ATOBARAI_SIM_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// With --server: a payment channel's key (`operator add --role payments`).
+    #[arg(long, env = "ATOBARAI_SIM_PAYMENTS_KEY", hide_env_values = true)]
+    pub payments_key: Option<String>,
+    /// Write report.json and report.html (compare.json and compare.html
+    /// with --compare) into this directory.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// One market, two rules files, side by side.
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub compare: Option<Vec<PathBuf>>,
+    /// The market's first day (JST).
+    #[arg(long, default_value = crate::DEFAULT_START)]
+    pub start: String,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// A rules file: the server's configuration format (TOML), checked like the
+/// server checks it.
+pub fn load_rules(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading rules file {}", path.display()))?;
+    let config: Config = toml::from_str(&text)
+        .with_context(|| format!("rules file {} is not a valid configuration", path.display()))?;
+    if let Err(problems) = config.validate() {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        bail!(
+            "rules file {} out of range:\n  {}",
+            path.display(),
+            list.join("\n  ")
+        );
+    }
+    Ok(config)
+}
+
+fn rules_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn bar(days: u32, quiet: bool, label: &str) -> ProgressBar {
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(u64::from(days))
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} day {pos}/{len} {bar:40} {elapsed_precise} (eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+struct Timed {
+    report: Report,
+    seconds: f64,
+    requests: Option<u64>,
+}
+
+fn one(opts: &Options, config: Config, args: &SimulateArgs, label: &str) -> Result<Timed> {
+    let bar = bar(opts.days, args.quiet, label);
+    let mut progress = |day: u32| bar.set_position(u64::from(day));
+    let started = Instant::now();
+    let (report, requests) = match &args.server {
+        None => {
+            let mut driver = InProcess::new(config);
+            (run(opts, &mut driver, &mut progress)?, None)
+        }
+        Some(url) => {
+            let admin = args
+                .admin_key
+                .as_deref()
+                .context("--server needs --admin-key (or ATOBARAI_SIM_ADMIN_KEY)")?;
+            let payments = args
+                .payments_key
+                .as_deref()
+                .context("--server needs --payments-key (or ATOBARAI_SIM_PAYMENTS_KEY)")?;
+            let mut driver = Http::new(url, admin, payments, &format!("sim-{}", opts.seed))?;
+            let report = run(opts, &mut driver, &mut progress)
+                .with_context(|| format!("driving {}", driver.name()))?;
+            (report, Some(driver.requests()))
+        }
+    };
+    bar.finish_and_clear();
+    Ok(Timed {
+        report,
+        seconds: started.elapsed().as_secs_f64(),
+        requests,
+    })
+}
+
+fn rate(n: u64, seconds: f64) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let n = n as f64;
+    if seconds > 0.0 { n / seconds } else { 0.0 }
+}
+
+fn timing(t: &Timed) {
+    let orders = t.report.totals.orders;
+    eprintln!(
+        "{} orders in {:.2} s: {:.0} orders/s{}",
+        orders,
+        t.seconds,
+        rate(orders, t.seconds),
+        t.requests.map_or_else(String::new, |r| format!(
+            "; {r} HTTP requests, {:.0} requests/s",
+            rate(r, t.seconds)
+        ))
+    );
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(name);
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+/// Run `atobarai simulate`.
+pub fn run_cli(args: SimulateArgs) -> Result<()> {
+    let personas = match &args.personas {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading personas file {}", p.display()))?;
+            Personas::from_toml(&text)?
+        }
+        None => Personas::default(),
+    };
+    if args.customers == 0 || args.days == 0 {
+        bail!("--customers and --days must be at least 1");
+    }
+    let start = JstDate::parse(&args.start)
+        .map_err(|_| anyhow::anyhow!("--start {:?} is not YYYY-MM-DD", args.start))?;
+    let mut opts = Options::new(args.customers, args.days, args.seed);
+    opts.personas = personas;
+    opts.start = start;
+    if let Some(files) = &args.compare {
+        if args.server.is_some() {
+            bail!("--compare runs in process (a server runs one rule set); drop --server");
+        }
+        let [a, b] = files.as_slice() else {
+            bail!("--compare takes two rules files");
+        };
+        let mut reports = Vec::new();
+        for (path, label) in [(a, "A"), (b, "B")] {
+            let config = load_rules(path)?;
+            let mut o = opts.clone();
+            o.rules_name = rules_name(path);
+            let t = one(&o, config, &args, label)?;
+            timing(&t);
+            reports.push(t.report);
+        }
+        let (ra, rb) = (&reports[0], &reports[1]);
+        print!("{}", table::render_compare(ra, rb));
+        if let Some(dir) = &args.report {
+            write(dir, "compare.json", &json::render_compare(ra, rb))?;
+            write(dir, "compare.html", &html::render_compare(ra, rb))?;
+        }
+        return Ok(());
+    }
+    let config = match &args.rules {
+        Some(path) => {
+            if args.server.is_some() {
+                bail!(
+                    "--rules applies in process; a server runs the rules it was started with (serve --config FILE)"
+                );
+            }
+            opts.rules_name = rules_name(path);
+            load_rules(path)?
+        }
+        None => Config::default(),
+    };
+    let t = one(&opts, config, &args, "market")?;
+    print!("{}", table::render(&t.report));
+    timing(&t);
+    if let Some(dir) = &args.report {
+        write(dir, "report.json", &json::render(&t.report))?;
+        write(dir, "report.html", &html::render(&t.report))?;
+    }
+    Ok(())
+}

@@ -249,7 +249,8 @@ impl Scenario {
             for a in &p.accounts {
                 if let Some(c) = a.customer {
                     let b = driver.balance(c)?;
-                    col.closing_balance(p.persona, b);
+                    let cluster = driver.cluster(c)?;
+                    col.closing_account(p.persona, p.id, cluster, b);
                 }
             }
         }

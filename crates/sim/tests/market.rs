@@ -126,6 +126,9 @@ impl Driver for Recording {
     fn balance(&mut self, customer: CustomerRef) -> Result<Balance, DriverError> {
         self.inner.balance(customer)
     }
+    fn cluster(&mut self, customer: CustomerRef) -> Result<u64, DriverError> {
+        self.inner.cluster(customer)
+    }
     fn pay(
         &mut self,
         at: At,

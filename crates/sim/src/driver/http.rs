@@ -274,6 +274,19 @@ impl Driver for Http {
         })
     }
 
+    fn cluster(&mut self, customer: CustomerRef) -> Result<u64, DriverError> {
+        let admin = self.admin_key.clone();
+        let path = format!(
+            "/v1/customers/{}/identity",
+            ids::encode(prefix::CUSTOMER, customer.0)
+        );
+        let (status, body) = self.get(&admin, &path)?;
+        if status != 200 {
+            return Err(unexpected(&path, status, &body));
+        }
+        decode(prefix::CLUSTER, &body["cluster_id"]).ok_or_else(|| unexpected(&path, status, &body))
+    }
+
     fn pay(
         &mut self,
         _at: At,

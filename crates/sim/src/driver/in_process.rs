@@ -263,6 +263,14 @@ impl Driver for InProcess {
         })
     }
 
+    fn cluster(&mut self, customer: CustomerRef) -> Result<u64, DriverError> {
+        let id = ids::encode(prefix::CUSTOMER, customer.0);
+        self.engine
+            .identity(Principal::System, &id)
+            .map(|v| u64::from(v.cluster))
+            .map_err(|e| DriverError::Unexpected(e.to_string()))
+    }
+
     fn pay(
         &mut self,
         at: At,

@@ -144,6 +144,9 @@ pub trait Driver {
     -> Result<(), DriverError>;
     /// What the customer owes now.
     fn balance(&mut self, customer: CustomerRef) -> Result<Balance, DriverError>;
+    /// The customer's identity cluster (accounts joined by a strong key:
+    /// phone, e-mail, device), named by its smallest customer index.
+    fn cluster(&mut self, customer: CustomerRef) -> Result<u64, DriverError>;
     /// A payment from the customer through a payment channel; `false` when refused.
     fn pay(
         &mut self,

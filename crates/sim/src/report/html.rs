@@ -78,11 +78,11 @@ fn bars(title: &str, series: &[&str], rows: &[(String, Vec<f64>)]) -> String {
 }
 
 fn detection_table(s: &mut String, rows: &[PersonaRow]) {
-    s.push_str("<table><tr><th>persona</th><th>persons</th><th>target orders</th><th>liquid buyers</th><th>caught by 1st</th><th>by 2nd</th><th>by 3rd</th><th>risk by 3rd</th><th>never caught</th><th>approved before 1st catch</th><th>yen before 1st catch</th><th>target yen approved</th><th>credit loss</th></tr>");
+    s.push_str("<table><tr><th>persona</th><th>persons</th><th>target orders</th><th>liquid buyers</th><th>caught by 1st</th><th>by 2nd</th><th>by 3rd</th><th>risk by 3rd</th><th>never caught</th><th>approved before 1st catch</th><th>yen before 1st catch</th><th>target yen approved</th><th>accounts joined</th><th>linked to others</th><th>credit loss</th></tr>");
     for r in rows {
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.persona,
             r.persons,
             r.target_orders,
@@ -95,6 +95,12 @@ fn detection_table(s: &mut String, rows: &[PersonaRow]) {
             r.approved_orders_before_first_catch,
             yen(r.approved_yen_before_first_catch),
             yen(r.target_yen_approved),
+            if r.multi_account_persons > 0 {
+                format!("{}/{}", r.accounts_joined, r.multi_account_persons)
+            } else {
+                "-".into()
+            },
+            r.linked_to_other_persons,
             yen(r.credit_loss_yen)
         );
     }
@@ -102,7 +108,7 @@ fn detection_table(s: &mut String, rows: &[PersonaRow]) {
 }
 
 fn honest_table(s: &mut String, rows: &[HonestRow]) {
-    s.push_str("<table><tr><th>group</th><th>persons</th><th>accounts</th><th>orders</th><th>declined</th><th>held</th><th>decline rate</th><th>review rate</th><th>credit declined</th><th>credit held</th><th>risk declined</th><th>risk held</th><th>credit loss</th><th>reason codes</th></tr>");
+    s.push_str("<table><tr><th>group</th><th>persons</th><th>accounts</th><th>orders</th><th>declined</th><th>held</th><th>decline rate</th><th>review rate</th><th>credit declined</th><th>credit held</th><th>risk declined</th><th>risk held</th><th>linked to others</th><th>credit loss</th><th>reason codes</th></tr>");
     for r in rows {
         let reasons: Vec<String> = r
             .reasons
@@ -116,7 +122,7 @@ fn honest_table(s: &mut String, rows: &[HonestRow]) {
         };
         let _ = write!(
             s,
-            "<tr><td>{group}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{group}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.persons,
             r.accounts,
             r.orders,
@@ -128,6 +134,7 @@ fn honest_table(s: &mut String, rows: &[HonestRow]) {
             r.reviewed_credit,
             r.declined_risk,
             r.reviewed_risk,
+            r.linked_to_other_persons,
             yen(r.credit_loss_yen),
             reasons.join(", ")
         );

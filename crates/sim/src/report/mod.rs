@@ -104,6 +104,10 @@ pub struct Collector {
     payments_refused: u64,
     paid_yen: i64,
     reviews_resolved: u64,
+    /// Cluster → the persons with an account in it (at the close).
+    clusters: BTreeMap<u64, Vec<u32>>,
+    /// (person, cluster) of every account at the close.
+    person_clusters: Vec<(u32, u64)>,
 }
 
 fn add(a: &mut i64, b: Yen) {
@@ -132,6 +136,8 @@ impl Collector {
             payments_refused: 0,
             paid_yen: 0,
             reviews_resolved: 0,
+            clusters: BTreeMap::new(),
+            person_clusters: Vec::new(),
         }
     }
 
@@ -217,8 +223,10 @@ impl Collector {
         self.reviews_resolved += 1;
     }
 
-    /// An account's balance at the close.
-    pub fn closing_balance(&mut self, persona: Persona, b: Balance) {
+    /// An account at the close: its identity cluster and balance.
+    pub fn closing_account(&mut self, persona: Persona, person: u32, cluster: u64, b: Balance) {
+        self.clusters.entry(cluster).or_default().push(person);
+        self.person_clusters.push((person, cluster));
         let s = self.stats(persona);
         add(&mut s.owed_at_close_yen, b.total);
         if b.overdue {
@@ -229,6 +237,44 @@ impl Collector {
 
     /// The report, given the persons' personas (to join tracks to personas).
     pub fn finish(self, meta: MarketMeta, personas_of: &[Persona]) -> Report {
+        // Per person: linked to another person's account; all accounts joined.
+        let mut linked = vec![false; personas_of.len()];
+        let mut seen: Vec<Option<u64>> = vec![None; personas_of.len()];
+        let mut split = vec![false; personas_of.len()];
+        let mut n_accounts = vec![0u32; personas_of.len()];
+        for &(person, cluster) in &self.person_clusters {
+            let i = person as usize;
+            if i >= linked.len() {
+                continue;
+            }
+            n_accounts[i] += 1;
+            if self
+                .clusters
+                .get(&cluster)
+                .is_some_and(|ps| ps.iter().any(|&q| q != person))
+            {
+                linked[i] = true;
+            }
+            match seen[i] {
+                None => seen[i] = Some(cluster),
+                Some(c) if c != cluster => split[i] = true,
+                Some(_) => {}
+            }
+        }
+        let mut links: BTreeMap<Persona, (u32, u32, u32)> = BTreeMap::new();
+        for (i, p) in personas_of.iter().enumerate() {
+            let accounts = n_accounts[i];
+            let e = links.entry(*p).or_default();
+            if linked[i] {
+                e.0 += 1;
+            }
+            if accounts >= 2 {
+                e.1 += 1;
+                if !split[i] {
+                    e.2 += 1;
+                }
+            }
+        }
         let mut per: BTreeMap<Persona, Vec<&PersonTrack>> = BTreeMap::new();
         for (t, p) in self.tracks.iter().zip(personas_of) {
             per.entry(*p).or_default().push(t);
@@ -267,8 +313,12 @@ impl Collector {
                     y.saturating_add(t.approved_yen_before),
                 )
             });
+            let (linked_persons, multi, joined) = links.get(&persona).copied().unwrap_or_default();
             if persona.has_targets() {
                 rows.push(PersonaRow {
+                    linked_to_other_persons: linked_persons,
+                    multi_account_persons: multi,
+                    accounts_joined: joined,
                     persona: persona.as_str(),
                     persons: s.persons,
                     accounts: s.accounts,
@@ -300,6 +350,7 @@ impl Collector {
             }
             if persona.is_honest_group() || s.non_targets > 0 {
                 honest.push(HonestRow {
+                    linked_to_other_persons: linked_persons,
                     group: persona.as_str(),
                     honest_group: persona.is_honest_group(),
                     persons: s.persons,
@@ -457,6 +508,13 @@ pub struct PersonaRow {
     pub approved_yen_before_first_catch: i64,
     /// Principal owed by overdue accounts at the close.
     pub credit_loss_yen: i64,
+    /// Persons whose identity cluster at the close holds another person's account.
+    pub linked_to_other_persons: u32,
+    /// Persons with two or more registered accounts.
+    pub multi_account_persons: u32,
+    /// Of those, persons whose accounts all ended in one identity cluster
+    /// (the engine knew them for one person and gave them one limit).
+    pub accounts_joined: u32,
     /// Count per reason code over the persona's orders.
     pub reasons: BTreeMap<String, u64>,
 }
@@ -495,6 +553,9 @@ pub struct HonestRow {
     pub reviewed_risk: u64,
     /// Principal owed by overdue accounts at the close.
     pub credit_loss_yen: i64,
+    /// Persons whose identity cluster at the close holds another person's
+    /// account (a false link for an honest group).
+    pub linked_to_other_persons: u32,
     /// Count per reason code (honest groups only).
     pub reasons: BTreeMap<String, u64>,
 }

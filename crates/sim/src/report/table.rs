@@ -34,7 +34,7 @@ fn reasons(r: &std::collections::BTreeMap<String, u64>) -> String {
 fn persona_lines(out: &mut String, rows: &[PersonaRow]) {
     let _ = writeln!(
         out,
-        "{:<22} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>13} {:>13}",
+        "{:<22} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>13} {:>7} {:>13}",
         "persona",
         "persons",
         "targets",
@@ -44,14 +44,20 @@ fn persona_lines(out: &mut String, rows: &[PersonaRow]) {
         "by 3rd",
         "risk@3",
         "never",
-        "ok before",
-        "yen before",
+        "ok<1st",
+        "yen<1st",
+        "joined",
         "credit loss"
     );
     for r in rows {
+        let joined = if r.multi_account_persons > 0 {
+            format!("{}/{}", r.accounts_joined, r.multi_account_persons)
+        } else {
+            "-".into()
+        };
         let _ = writeln!(
             out,
-            "{:<22} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>9} {:>13} {:>13}",
+            "{:<22} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>13} {:>7} {:>13}",
             r.persona,
             r.persons,
             r.target_orders,
@@ -63,6 +69,7 @@ fn persona_lines(out: &mut String, rows: &[PersonaRow]) {
             r.never_caught,
             r.approved_orders_before_first_catch,
             yen(r.approved_yen_before_first_catch),
+            joined,
             yen(r.credit_loss_yen),
         );
     }
@@ -71,7 +78,7 @@ fn persona_lines(out: &mut String, rows: &[PersonaRow]) {
 fn honest_lines(out: &mut String, rows: &[HonestRow]) {
     let _ = writeln!(
         out,
-        "{:<22} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>13}",
+        "{:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>13}",
         "group",
         "persons",
         "orders",
@@ -81,12 +88,13 @@ fn honest_lines(out: &mut String, rows: &[HonestRow]) {
         "held %",
         "credit",
         "risk",
+        "linked",
         "credit loss"
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{:<22} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>13}",
+            "{:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>13}",
             if r.honest_group {
                 r.group.to_string()
             } else {
@@ -100,6 +108,7 @@ fn honest_lines(out: &mut String, rows: &[HonestRow]) {
             pct(r.review_rate),
             r.declined_credit + r.reviewed_credit,
             r.declined_risk + r.reviewed_risk,
+            r.linked_to_other_persons,
             yen(r.credit_loss_yen),
         );
     }
@@ -130,10 +139,15 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "Detection (caught = declined or held; by k-th liquid purchase; risk@3 = with a risk reason by the 3rd)"
+        "Detection (caught = declined or held, by the k-th liquid purchase; risk@3 = caught for a risk reason by the 3rd;\n\
+         ok<1st / yen<1st = target orders approved before the first catch; joined = persons whose accounts the engine joined into one cluster)"
     );
     persona_lines(&mut out, &r.personas);
-    let _ = writeln!(out, "\nFalse declines and reviews (non-target orders)");
+    let _ = writeln!(
+        out,
+        "\nFalse declines and reviews (non-target orders; credit / risk = declined or held for a credit / risk reason;\n\
+         linked = persons the engine put in one identity cluster with another person)"
+    );
     honest_lines(&mut out, &r.honest);
     let _ = writeln!(out, "\nReason codes");
     for h in r.honest.iter().filter(|h| h.honest_group) {

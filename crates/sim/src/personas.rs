@@ -322,6 +322,12 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_is_the_defaults() {
+        let text = include_str!("../personas.example.toml");
+        assert_eq!(Personas::from_toml(text).unwrap(), Personas::default());
+    }
+
+    #[test]
     fn file_overrides_and_switches_off() {
         let p = Personas::from_toml("[shares]\nscam_victim = 0\nhonest = 1.0\n").unwrap();
         assert_eq!(p.share(Persona::ScamVictim), 0.0);

@@ -19,6 +19,10 @@ pub const SHOPS: &[&str] = &[
     "sim: fashion store",
 ];
 
+/// Accounts one account-takeover crew hits from one device (below the
+/// device hub threshold of 20, so the engine may join them).
+pub const TAKEOVER_CREW_ACCOUNTS: u32 = 8;
+
 /// When a person pays its bills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Habit {
@@ -83,6 +87,9 @@ pub struct Person {
     pub join_day: u32,
     /// How a multi-account person's accounts hang together.
     pub link_mode: Option<LinkMode>,
+    /// For an account-takeover victim: the crew that hits it (a crew works
+    /// [`TAKEOVER_CREW_ACCOUNTS`] accounts from one device).
+    pub crew: u32,
     /// Pays in store with a code now and then.
     pub uses_in_store: bool,
     /// Behaviour state.
@@ -190,11 +197,12 @@ pub fn build(seed: u64, n: u32, days: u32, personas: &Personas) -> Vec<Person> {
     let mut household: Option<Group> = None;
     let mut dorm: Option<Group> = None;
     let mut people = Vec::with_capacity(kinds.len());
+    let mut victims = 0u32;
     for (i, persona) in kinds.into_iter().enumerate() {
         let id = u32::try_from(i).unwrap_or(u32::MAX);
         let mut prng = ChaCha8Rng::seed_from_u64(seed);
         prng.set_stream(u64::from(id).wrapping_add(1));
-        people.push(person(
+        let mut p = person(
             id,
             persona,
             prng,
@@ -204,7 +212,12 @@ pub fn build(seed: u64, n: u32, days: u32, personas: &Personas) -> Vec<Person> {
             &mut counters,
             &mut household,
             &mut dorm,
-        ));
+        );
+        if persona == Persona::AccountTakeover {
+            p.crew = victims / TAKEOVER_CREW_ACCOUNTS;
+            victims += 1;
+        }
+        people.push(p);
     }
     people
 }
@@ -390,6 +403,7 @@ fn person(
         mean_gap_days,
         join_day,
         link_mode,
+        crew: 0,
         state: PersonState::default(),
     }
 }

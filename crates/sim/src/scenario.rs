@@ -623,7 +623,7 @@ impl Scenario {
         let Some((account, _)) = self.first_registered(pi) else {
             return Ok(());
         };
-        let crew = u64::from(self.persons[pi].id / 4);
+        let crew = u64::from(self.persons[pi].crew);
         let device = addresses::device(1_000_000_000 + crew);
         let mut approved = 0;
         for amount in [50_000i64, 30_000, 20_000, 10_000] {
@@ -879,5 +879,186 @@ impl Scenario {
         let gap = f64::from(p.rng.random_range(7..=14));
         self.next_shop(pi, at, gap);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::{AuthOutcome, Balance, Registration};
+    use atobarai_core::Category;
+
+    /// Approves everything; remembers what it was sent.
+    #[derive(Default)]
+    struct Stub {
+        customers: u64,
+        orders: Vec<(At, OrderRequest)>,
+    }
+
+    impl Driver for Stub {
+        fn name(&self) -> &'static str {
+            "stub"
+        }
+        fn setup(&mut self, _: &[&str], _: At) -> Result<(), DriverError> {
+            Ok(())
+        }
+        fn advance(&mut self, _: At) -> Result<(), DriverError> {
+            Ok(())
+        }
+        fn register(
+            &mut self,
+            _: At,
+            _: &Registration,
+        ) -> Result<Option<CustomerRef>, DriverError> {
+            self.customers += 1;
+            Ok(Some(CustomerRef(self.customers - 1)))
+        }
+        fn authorize(&mut self, at: At, o: &OrderRequest) -> Result<AuthOutcome, DriverError> {
+            self.orders.push((at, o.clone()));
+            Ok(AuthOutcome {
+                order: Some(OrderRef(self.orders.len() as u64)),
+                decision: Decision::Approve,
+                reasons: Vec::new(),
+            })
+        }
+        fn capture(
+            &mut self,
+            at: At,
+            _: usize,
+            _: OrderRef,
+        ) -> Result<Option<JstDate>, DriverError> {
+            Ok(at.jst_date().plus_days(14).ok())
+        }
+        fn resolve_review(&mut self, _: At, _: OrderRef, _: bool) -> Result<(), DriverError> {
+            Ok(())
+        }
+        fn balance(&mut self, _: CustomerRef) -> Result<Balance, DriverError> {
+            Ok(Balance::default())
+        }
+        fn cluster(&mut self, c: CustomerRef) -> Result<u64, DriverError> {
+            Ok(c.0)
+        }
+        fn pay(
+            &mut self,
+            _: At,
+            _: CustomerRef,
+            _: Yen,
+            _: &str,
+            _: &str,
+        ) -> Result<bool, DriverError> {
+            Ok(true)
+        }
+    }
+
+    /// Run a market of one persona on the stub: each person's orders.
+    fn orders_of(persona: &str, n: u32, days: u32) -> (Scenario, Vec<Vec<(At, OrderRequest)>>) {
+        let only = Persona::ALL
+            .iter()
+            .map(|&p| (p, if p.as_str() == persona { 1.0 } else { 0.0 }))
+            .collect();
+        let personas = Personas::from_weights(only, Default::default()).unwrap();
+        let mut s = Scenario::new(MarketSpec {
+            customers: n,
+            days,
+            seed: 5,
+            personas,
+            start: crate::default_start(),
+        })
+        .unwrap();
+        let mut stub = Stub::default();
+        let mut col = Collector::new(s.persons().iter().map(|p| (p.persona, p.accounts.len())));
+        s.run(&mut stub, &mut col, &mut |_| {}).unwrap();
+        let mut owner = std::collections::BTreeMap::new();
+        for p in s.persons() {
+            for a in &p.accounts {
+                if let Some(c) = a.customer {
+                    owner.insert(c, p.id as usize);
+                }
+            }
+        }
+        let mut per = vec![Vec::new(); s.persons().len()];
+        for (at, o) in stub.orders {
+            per[owner[&o.customer]].push((at, o));
+        }
+        (s, per)
+    }
+
+    #[test]
+    fn evasive_cash_out_follows_the_playbook() {
+        let (_, per) = orders_of("cashout_evasive", 30, 180);
+        for orders in &per {
+            let liquid: Vec<&(At, OrderRequest)> = orders
+                .iter()
+                .filter(|(_, o)| catalog::is_liquid_cart(&o.items))
+                .collect();
+            assert!(liquid.len() >= 2, "{} gift-card orders", liquid.len());
+            // An honest-looking history first.
+            assert!(!catalog::is_liquid_cart(&orders[0].1.items));
+            let mut amounts = Vec::new();
+            for (_, o) in &liquid {
+                let cards: Vec<&Item> = o
+                    .items
+                    .iter()
+                    .filter(|i| i.category == Category::GiftCard)
+                    .collect();
+                assert_eq!(cards.len(), 1);
+                let a = cards[0].unit_price.get();
+                assert!((2_000..=5_000).contains(&a), "gift card of ¥{a}");
+                amounts.push(a);
+                assert!(o.items.iter().filter(|i| !i.is_liquid()).count() >= 2);
+            }
+            for w in liquid.windows(2) {
+                let days = (w[1].0.unix_ms() - w[0].0.unix_ms()) / (24 * MS_PER_HOUR);
+                assert!((13..=22).contains(&days), "{days} days apart");
+            }
+            assert!(
+                amounts.last() >= amounts.first(),
+                "slowly growing: {amounts:?}"
+            );
+            let brands: std::collections::BTreeSet<&str> = liquid
+                .iter()
+                .flat_map(|(_, o)| o.items.iter())
+                .filter(|i| i.category == Category::GiftCard)
+                .map(|i| i.sku.split('-').nth(1).unwrap_or(""))
+                .collect();
+            assert!(brands.len() >= 2, "brands varied");
+        }
+    }
+
+    #[test]
+    fn naive_cash_out_repeats_one_amount_on_consecutive_days() {
+        let (_, per) = orders_of("cashout_naive", 20, 90);
+        for orders in &per {
+            assert!(
+                orders
+                    .iter()
+                    .all(|(_, o)| o.items.iter().all(Item::is_liquid))
+            );
+            let consecutive = orders.windows(2).any(|w| {
+                let days = (w[1].0.unix_ms() - w[0].0.unix_ms()) / (24 * MS_PER_HOUR);
+                days == 1
+                    && catalog::cart_total(&w[0].1.items) == catalog::cart_total(&w[1].1.items)
+            });
+            assert!(consecutive, "no same-amount run");
+        }
+    }
+
+    #[test]
+    fn takeover_wave_hits_within_hours_from_new_devices() {
+        let (s, per) = orders_of("account_takeover", 40, 100);
+        let wave = day_start(s.spec.start, s.wave_day).unwrap();
+        for (p, orders) in s.persons().iter().zip(&per) {
+            let attack: Vec<_> = orders
+                .iter()
+                .filter(|(_, o)| o.ip.starts_with("185."))
+                .collect();
+            assert!(!attack.is_empty());
+            for (at, o) in attack {
+                let h = (at.unix_ms() - wave.unix_ms()) / MS_PER_HOUR;
+                assert!((1..=5).contains(&h), "hour {h}");
+                assert!(!p.devices.contains(&o.device_id), "a new device");
+                assert!(o.items.iter().any(|i| i.category == Category::GiftCard));
+            }
+        }
     }
 }

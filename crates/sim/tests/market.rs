@@ -172,3 +172,21 @@ fn a_labelled_order_never_reaches_the_engine_with_its_label() {
         }
     }
 }
+
+#[test]
+fn an_approving_analyst_lets_held_orders_through() {
+    let decline = market(300, 60, 8, Personas::default());
+    let approve = market(
+        300,
+        60,
+        8,
+        Personas::from_toml("[market]\nanalyst = \"approve\"\n").unwrap(),
+    );
+    assert!(decline.totals.reviews_resolved > 0);
+    assert!(approve.totals.reviews_resolved > 0);
+    // Held orders approved and captured are billed: more is owed or paid.
+    assert!(
+        approve.totals.paid_yen + approve.totals.owed_at_close_yen
+            > decline.totals.paid_yen + decline.totals.owed_at_close_yen
+    );
+}

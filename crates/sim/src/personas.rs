@@ -77,6 +77,11 @@ impl Persona {
         Persona::ScamVictim,
     ];
 
+    /// The persona's position in [`Persona::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The name used in files and reports.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -56,6 +56,8 @@ pub struct Account {
     pub customer: Option<CustomerRef>,
     /// The address as this account writes it on orders.
     pub shipping_style: Style,
+    /// The address written in that style.
+    pub shipping: String,
     /// The product the person prefers on this account.
     pub product: Product,
 }
@@ -372,6 +374,7 @@ fn person(
             },
             customer: None,
             shipping_style: style,
+            shipping: address.write(style),
             product: preferred,
         });
     }

@@ -19,8 +19,6 @@ use crate::report::Collector;
 use atobarai_core::{At, Channel, JstDate, Product, Yen};
 use rand::Rng;
 use rand::seq::SliceRandom;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 const MS_PER_HOUR: i64 = 3_600_000;
 
@@ -49,20 +47,49 @@ enum TaskKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Task {
     at: At,
-    seq: u64,
     person: u32,
     kind: TaskKind,
 }
 
-impl Ord for Task {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
-    }
+/// The event queue: a bucket per hour of the horizon, each in the order
+/// its tasks were scheduled (time, then scheduling order, like a priority
+/// queue on `(time, sequence number)`, at O(1) a task).
+struct Calendar {
+    slots: Vec<Vec<Task>>,
+    current: usize,
+    pos: usize,
 }
 
-impl PartialOrd for Task {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+impl Calendar {
+    fn new(hours: usize) -> Calendar {
+        Calendar {
+            slots: (0..hours).map(|_| Vec::new()).collect(),
+            current: 0,
+            pos: 0,
+        }
+    }
+
+    /// Schedule `task` in hour `slot` (past the horizon: dropped; never
+    /// before the hour being run).
+    fn push(&mut self, slot: usize, task: Task) {
+        let slot = slot.max(self.current);
+        if let Some(bucket) = self.slots.get_mut(slot) {
+            bucket.push(task);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Task> {
+        while let Some(bucket) = self.slots.get_mut(self.current) {
+            if let Some(&task) = bucket.get(self.pos) {
+                self.pos += 1;
+                return Some(task);
+            }
+            // The hour is over: free its bucket.
+            *bucket = Vec::new();
+            self.current += 1;
+            self.pos = 0;
+        }
+        None
     }
 }
 
@@ -120,8 +147,7 @@ pub enum MarketError {
 pub struct Scenario {
     spec: MarketSpec,
     persons: Vec<Person>,
-    queue: BinaryHeap<Reverse<Task>>,
-    seq: u64,
+    queue: Calendar,
     held: Vec<Held>,
     orders_sent: u64,
     payments_sent: u64,
@@ -162,8 +188,7 @@ impl Scenario {
         let wave_day = population::takeover_wave_day(spec.days, &spec.personas);
         let mut s = Scenario {
             persons,
-            queue: BinaryHeap::new(),
-            seq: 0,
+            queue: Calendar::new(usize::try_from(spec.days).unwrap_or(0).saturating_mul(24)),
             held: Vec::new(),
             orders_sent: 0,
             payments_sent: 0,
@@ -209,13 +234,12 @@ impl Scenario {
     }
 
     fn push(&mut self, at: At, person: u32, kind: TaskKind) {
-        self.seq = self.seq.saturating_add(1);
-        self.queue.push(Reverse(Task {
-            at,
-            seq: self.seq,
-            person,
-            kind,
-        }));
+        if at < self.start || at >= self.end {
+            return;
+        }
+        let slot = usize::try_from((at.unix_ms() - self.start.unix_ms()) / MS_PER_HOUR)
+            .unwrap_or(usize::MAX);
+        self.queue.push(slot, Task { at, person, kind });
     }
 
     /// Run the market on `driver`, recording into `col`; `progress` hears
@@ -229,10 +253,7 @@ impl Scenario {
         driver.setup(population::SHOPS, self.start)?;
         let mut day = 0u32;
         progress(0);
-        while let Some(Reverse(task)) = self.queue.pop() {
-            if task.at >= self.end {
-                break;
-            }
+        while let Some(task) = self.queue.pop() {
             let d = u32::try_from((task.at.unix_ms() - self.start.unix_ms()) / (24 * MS_PER_HOUR))
                 .unwrap_or(0);
             if d != day {
@@ -490,10 +511,11 @@ impl Scenario {
         let Some(customer) = p.accounts[draft.account].customer else {
             return Ok(Decision::Refused);
         };
-        let style = if p.persona == Persona::VariantSpelling || p.link_mode.is_some() {
-            Style::ALL[p.rng.random_range(0..Style::ALL.len())]
+        let shipping = if p.persona == Persona::VariantSpelling || p.link_mode.is_some() {
+            p.address
+                .write(Style::ALL[p.rng.random_range(0..Style::ALL.len())])
         } else {
-            p.accounts[draft.account].shipping_style
+            p.accounts[draft.account].shipping.clone()
         };
         let shop = p.accounts[draft.account].registration.shop;
         self.orders_sent = self.orders_sent.saturating_add(1);
@@ -506,7 +528,7 @@ impl Scenario {
             product: draft.product,
             channel: draft.channel,
             items: draft.items,
-            shipping_address: p.address.write(style),
+            shipping_address: shipping,
             device_id: draft.device,
             ip: draft.ip,
         };

@@ -98,7 +98,8 @@ struct Stats {
 
 /// Collects outcomes with their labels while a market runs.
 pub struct Collector {
-    stats: BTreeMap<Persona, Stats>,
+    /// Per persona, by [`Persona::index`].
+    stats: Vec<Stats>,
     tracks: Vec<PersonTrack>,
     payments: u64,
     payments_refused: u64,
@@ -117,13 +118,10 @@ fn add(a: &mut i64, b: Yen) {
 impl Collector {
     /// A collector for a population of `persons` with their personas.
     pub fn new<'a>(persons: impl Iterator<Item = (Persona, usize)> + 'a) -> Collector {
-        let mut stats: BTreeMap<Persona, Stats> = Persona::ALL
-            .iter()
-            .map(|&p| (p, Stats::default()))
-            .collect();
+        let mut stats: Vec<Stats> = vec![Stats::default(); Persona::ALL.len()];
         let mut n = 0;
         for (persona, accounts) in persons {
-            if let Some(s) = stats.get_mut(&persona) {
+            if let Some(s) = stats.get_mut(persona.index()) {
                 s.persons += 1;
                 s.accounts += u32::try_from(accounts).unwrap_or(0);
             }
@@ -142,7 +140,7 @@ impl Collector {
     }
 
     fn stats(&mut self, p: Persona) -> &mut Stats {
-        self.stats.entry(p).or_default()
+        &mut self.stats[p.index()]
     }
 
     /// A registration was sent.
@@ -282,7 +280,7 @@ impl Collector {
         let mut rows = Vec::new();
         let mut honest = Vec::new();
         let mut totals = Totals::default();
-        for (&persona, s) in &self.stats {
+        for (&persona, s) in Persona::ALL.iter().zip(&self.stats) {
             totals.persons += s.persons;
             totals.accounts += s.accounts;
             totals.orders += s.orders;

@@ -16,6 +16,7 @@
 //! analyst = "decline"       # what the simulated analyst does with held orders
 //! takeover_wave_at = 0.6    # when the account-takeover wave hits, as a fraction of the horizon
 //! scam_after_days = 30      # a scam victim's history before the call
+//! takeover_crew_accounts = 8  # accounts a takeover crew works from one device
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -159,6 +160,10 @@ pub struct MarketSettings {
     pub takeover_wave_at: f64,
     /// Days of ordinary history a scam victim has before the call.
     pub scam_after_days: u32,
+    /// Accounts one account-takeover crew works from one device (1: a new
+    /// device for every account). Below the device hub threshold (20) the
+    /// engine may join a crew's accounts into one identity cluster.
+    pub takeover_crew_accounts: u32,
 }
 
 impl Default for MarketSettings {
@@ -167,6 +172,7 @@ impl Default for MarketSettings {
             analyst: AnalystVerdict::Decline,
             takeover_wave_at: 0.6,
             scam_after_days: 30,
+            takeover_crew_accounts: 8,
         }
     }
 }
@@ -244,6 +250,11 @@ impl Personas {
         if !(0.0..=1.0).contains(&m.takeover_wave_at) {
             return Err(PersonasError::OutOfRange(
                 "market.takeover_wave_at must be between 0 and 1".into(),
+            ));
+        }
+        if m.takeover_crew_accounts == 0 {
+            return Err(PersonasError::OutOfRange(
+                "market.takeover_crew_accounts must be at least 1".into(),
             ));
         }
         Personas::from_weights(raw, file.market)

@@ -19,10 +19,6 @@ pub const SHOPS: &[&str] = &[
     "sim: fashion store",
 ];
 
-/// Accounts one account-takeover crew hits from one device (below the
-/// device hub threshold of 20, so the engine may join them).
-pub const TAKEOVER_CREW_ACCOUNTS: u32 = 8;
-
 /// When a person pays its bills.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Habit {
@@ -90,7 +86,7 @@ pub struct Person {
     /// How a multi-account person's accounts hang together.
     pub link_mode: Option<LinkMode>,
     /// For an account-takeover victim: the crew that hits it (a crew works
-    /// [`TAKEOVER_CREW_ACCOUNTS`] accounts from one device).
+    /// `market.takeover_crew_accounts` accounts from one device).
     pub crew: u32,
     /// Pays in store with a code now and then.
     pub uses_in_store: bool,
@@ -216,7 +212,7 @@ pub fn build(seed: u64, n: u32, days: u32, personas: &Personas) -> Vec<Person> {
             &mut dorm,
         );
         if persona == Persona::AccountTakeover {
-            p.crew = victims / TAKEOVER_CREW_ACCOUNTS;
+            p.crew = victims / personas.market.takeover_crew_accounts.max(1);
             victims += 1;
         }
         people.push(p);

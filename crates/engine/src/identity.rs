@@ -123,7 +123,55 @@ impl ClusterCredit {
     }
 }
 
+/// What the identity graph says about an order's session: whether its
+/// device and IP network were already linked to the account (asked before
+/// the order links them), and how many accounts use each (after).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SessionSeen {
+    pub device_new: bool,
+    pub ip_new: bool,
+    pub device_accounts: u32,
+    pub ip_accounts: u32,
+}
+
 impl IdentityState {
+    /// Were the session's keys linked to account `ci` already? (Call before
+    /// [`IdentityState::link_session`].)
+    pub(crate) fn session_seen(&self, ci: u32, keys: &SessionKeys) -> SessionSeen {
+        let links = self.graph.links_of(ci);
+        let new = |kind: LinkKind, key: Option<KeyHash>| {
+            key.is_some_and(|k| !links.iter().any(|(lk, lkey, _)| *lk == kind && *lkey == k))
+        };
+        SessionSeen {
+            device_new: new(LinkKind::Device, keys.device),
+            ip_new: new(LinkKind::Ip, keys.ip),
+            device_accounts: 0,
+            ip_accounts: 0,
+        }
+    }
+
+    /// Fill in how many accounts use the session's device and IP network.
+    pub(crate) fn session_accounts(&self, keys: &SessionKeys, seen: &mut SessionSeen) {
+        let count = |kind: LinkKind, key: Option<KeyHash>| {
+            key.map_or(0, |k| {
+                u32::try_from(self.graph.sharing_count(kind, &k)).unwrap_or(u32::MAX)
+            })
+        };
+        seen.device_accounts = count(LinkKind::Device, keys.device);
+        seen.ip_accounts = count(LinkKind::Ip, keys.ip);
+    }
+
+    /// At most `max` members of account `ci`'s cluster (itself included
+    /// when the cluster is that small).
+    pub(crate) fn cluster_members_capped(&self, ci: u32, max: usize) -> Vec<u32> {
+        let Some(cluster) = self.graph.cluster_of(ci) else {
+            return Vec::new();
+        };
+        let mut members = self.graph.members(cluster);
+        members.truncate(max);
+        members
+    }
+
     /// Accounts in the graph (one per customer).
     pub(crate) fn accounts(&self) -> usize {
         self.graph.account_count()

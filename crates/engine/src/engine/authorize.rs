@@ -40,8 +40,11 @@ impl Engine {
         }
         let amount = order_amount(input)?;
         // Nothing below can fail: record the device and IP first, so a device
-        // shared with another account puts this order under the cluster's limit.
+        // shared with another account puts this order under the cluster's limit
+        // (asking first whether the account knew them, for the risk features).
+        let mut seen = self.state.identity.session_seen(ci, session);
         self.state.identity.link_session(ci, at, session);
+        self.state.identity.session_accounts(session, &mut seen);
         let today = at.jst_date();
         let cluster = self
             .state
@@ -54,10 +57,12 @@ impl Engine {
             let c = &self.state.customers[ci as usize];
             let (cluster_accounts, address_new_accounts_30d) = self.state.identity.features(ci, at);
             let hubs = self.state.identity.hub_features(ci);
+            let features = self.risk_features(at, ci, input, amount, seen, cluster.as_ref());
             let ctx = RiskContext {
                 at,
                 order: input,
                 amount,
+                features: &features,
                 customer: CustomerFacts {
                     orders_approved: c.orders_approved,
                     paid_online_orders: c.paid_online_orders,

@@ -6,6 +6,7 @@ mod access;
 mod authorize;
 mod close;
 mod console;
+mod features;
 mod invariants;
 mod ledger;
 mod membership;
@@ -89,6 +90,9 @@ pub(crate) struct Indexes {
     /// Per (merchant, hash of the merchant's order id): the newest order.
     /// Two ids with one hash share a list; readers compare the ids.
     last_by_merchant_id: ShardedMap<(u32, u64), u32>,
+    /// Per customer: when the last payment arrived (unix ms; `i64::MIN`
+    /// for never), for the pay-then-rebuy feature.
+    last_payment_ms: SegVec<i64>,
 }
 
 impl Indexes {
@@ -110,6 +114,26 @@ impl Indexes {
             .insert((o.merchant, merchant_id_hash(&o.merchant_order_id)), oi)
             .unwrap_or(NO_ORDER);
         self.prev_same_merchant_id.push(prev);
+    }
+}
+
+impl Indexes {
+    /// Note a payment from customer `ci` at `at_ms` (payments are applied
+    /// in time order, so the last one noted is the latest).
+    fn add_payment(&mut self, ci: u32, at_ms: i64) {
+        let ci = ci as usize;
+        while self.last_payment_ms.len() <= ci {
+            self.last_payment_ms.push(i64::MIN);
+        }
+        self.last_payment_ms[ci] = at_ms;
+    }
+
+    /// When customer `ci` last paid (unix ms), if ever.
+    pub(crate) fn last_payment_ms(&self, ci: u32) -> Option<i64> {
+        self.last_payment_ms
+            .get(ci as usize)
+            .copied()
+            .filter(|&t| t != i64::MIN)
     }
 }
 

@@ -126,6 +126,7 @@ impl Engine {
         self.idx
             .payment_by_reference
             .insert(input.reference.as_str().into(), pi);
+        self.idx.add_payment(ci, at.unix_ms());
         self.emit_payment_received(at, pi);
         Ok((Outcome::Payment(self.payment_view(pi)), true))
     }

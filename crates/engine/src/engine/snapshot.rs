@@ -79,6 +79,7 @@ impl Engine {
         for (i, p) in s.payments.iter().enumerate() {
             idx.payment_by_reference
                 .insert(p.reference.as_str().into(), id32(i));
+            idx.add_payment(p.customer, p.at.unix_ms());
         }
         for (i, m) in s.merchants.iter().enumerate() {
             idx.merchant_by_key.insert(m.key_id.clone(), id32(i));

@@ -8,6 +8,8 @@
 //! (DOMAIN.md §2): a cart of cash-equivalents only, and a first purchase
 //! containing cash-equivalents, are held for an analyst.
 
+pub mod features;
+
 use crate::command::AuthorizeInput;
 use crate::reason::{Reason, ReasonCode};
 use atobarai_core::{At, Yen};
@@ -52,6 +54,8 @@ pub struct RiskContext<'a> {
     pub amount: Yen,
     /// What is known about the customer.
     pub customer: CustomerFacts,
+    /// Every risk feature for this decision ([`features::FEATURES`]).
+    pub features: &'a features::Features,
 }
 
 /// What a policy decides.

@@ -292,10 +292,13 @@ fn scatter(n: u64) -> u64 {
     (n.wrapping_mul(48_271).wrapping_add(12_345_679)) % 100_000_000
 }
 
-/// The `n`-th mobile number (unique per `n` below 10^8).
+/// The `n`-th mobile number (unique per `n` below 2.7 × 10^8). The digit
+/// after `090` / `080` / `070` is never 0: those ranges are not mobile
+/// numbers, and the server refuses them.
 pub fn phone(n: u64) -> String {
     let prefix = ["090", "080", "070"][(n % 3) as usize];
-    let d = scatter(n / 3);
+    // A bijection of 0..9 × 10^7 (48,271 is prime, coprime to 9 × 10^7).
+    let d = 10_000_000 + (n / 3).wrapping_mul(48_271).wrapping_add(12_345_679) % 90_000_000;
     format!("{prefix}-{:04}-{:04}", d / 10_000, d % 10_000)
 }
 
@@ -369,6 +372,17 @@ pub fn foreign_ip<R: Rng>(rng: &mut R, crew_net: u64) -> String {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn phones_are_numbers_the_server_accepts() {
+        use atobarai_identity::{Kind, normalize};
+        // Sampled across the counter range a 100k market uses and beyond.
+        for n in (0..3_000_000u64).step_by(997) {
+            let p = phone(n);
+            let v = normalize(Kind::Phone, &p);
+            assert!(atobarai_server::identity::phone_is_acceptable(&v), "{p}");
+        }
+    }
 
     #[test]
     fn counters_never_collide() {

@@ -205,6 +205,19 @@ impl Evaluation {
         out
     }
 
+    /// For a decision record: every rule that fired (live, then shadow)
+    /// with the features its condition reads.
+    pub fn reads<'r>(
+        &'r self,
+        set: &'r RuleSet,
+    ) -> impl Iterator<Item = (&'r Rule, &'r [FeatureId])> + 'r {
+        self.fired
+            .iter()
+            .chain(&self.shadow_fired)
+            .filter_map(|i| set.rules.get(*i))
+            .map(|r| (r, r.features()))
+    }
+
     fn clear(&mut self) {
         self.outcome = Outcome::None;
         self.cap_yen = None;
@@ -385,6 +398,13 @@ impl RuleSet {
     }
 }
 
+/// A rule set serializes as its [`StoredRuleSet`] (source, version, digest).
+impl Serialize for RuleSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_stored().serialize(serializer)
+    }
+}
+
 fn rank_outcome(rank: u8) -> Outcome {
     match rank {
         5 => Outcome::Decline,
@@ -457,10 +477,25 @@ pub(crate) fn is_snake_case(s: &str) -> bool {
         && !s.ends_with('_')
 }
 
-/// Where the text of a TOML string value starts in the file, given the
-/// span of the value (quotes included), or `None` if the decoded value is
-/// not a verbatim copy of the file's bytes (escapes).
-fn string_body(text: &str, span: &Range<usize>, value: &str) -> Option<usize> {
+/// Where the text of a TOML string value lies in the file: its start and
+/// the offsets (in the value) of line feeds written `\r\n` in the file.
+struct Body {
+    start: usize,
+    crlf: Vec<usize>,
+}
+
+impl Body {
+    /// The file offset of byte `offset` of the value.
+    fn map(&self, offset: usize) -> usize {
+        let shift = self.crlf.iter().filter(|p| **p < offset).count();
+        self.start.saturating_add(offset).saturating_add(shift)
+    }
+}
+
+/// Finds the text of a string value in the file, given the span of the
+/// value (quotes included), or `None` if the decoded value is not a copy of
+/// the file's bytes (escapes; `\r\n` read as `\n` is allowed).
+fn string_body(text: &str, span: &Range<usize>, value: &str) -> Option<Body> {
     let raw = text.get(span.clone())?;
     let mut start = span.start;
     if raw.starts_with("\"\"\"") || raw.starts_with("'''") {
@@ -476,8 +511,23 @@ fn string_body(text: &str, span: &Range<usize>, value: &str) -> Option<usize> {
     } else {
         return None;
     }
-    let body = text.get(start..start.checked_add(value.len())?)?;
-    (body == value).then_some(start)
+    let file = text.get(start..)?.as_bytes();
+    let mut crlf = Vec::new();
+    let (mut i, mut j) = (0usize, 0usize);
+    let value_bytes = value.as_bytes();
+    while let Some(v) = value_bytes.get(j) {
+        match file.get(i) {
+            Some(f) if f == v => {}
+            Some(b'\r') if *v == b'\n' && file.get(i.saturating_add(1)) == Some(&b'\n') => {
+                crlf.push(j);
+                i = i.saturating_add(1);
+            }
+            _ => return None,
+        }
+        i = i.saturating_add(1);
+        j = j.saturating_add(1);
+    }
+    Some(Body { start, crlf })
 }
 
 /// Parses and checks a rules file against `schema` and compiles it.
@@ -609,7 +659,7 @@ pub fn check_file(text: &str, schema: &Schema) -> Result<RuleSet, Vec<RuleError>
                 Ok(p) => Some(p),
                 Err(es) => {
                     for e in es {
-                        fail(&mut errors, body.saturating_add(e.offset), e.message);
+                        fail(&mut errors, body.map(e.offset), e.message);
                     }
                     None
                 }

@@ -227,6 +227,18 @@ fn precedence() {
     );
     assert_eq!(e.outcome, Outcome::Approve);
     assert_eq!(e.suppressed.len(), 2);
+    let reads: Vec<(&str, usize)> = e
+        .reads(&set)
+        .map(|(r, f)| (r.id.as_str(), f.len()))
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            ("hidden_gift_card", 3),
+            ("in_store_new_device", 2),
+            ("corporate_allow_list", 1)
+        ]
+    );
     assert_eq!(e.fired.len(), 3);
     // shadow decline: recorded, outcome unchanged, shadow outcome shows it
     let e = eval(
@@ -257,7 +269,20 @@ fn stored_form_roundtrips() {
     assert_eq!(again.digest(), set.digest());
     assert_eq!(again.source(), EXAMPLE);
     assert_eq!(set.digest_hex().len(), 64);
+    assert_eq!(serde_json::to_string(&set).unwrap(), json);
     let mut tampered = back.clone();
     tampered.source.push(' ');
     assert!(RuleSet::from_stored(&tampered, &schema()).is_err());
+}
+
+#[test]
+fn crlf_files_map_positions() {
+    let text =
+        format!("{HEADER}{}", rule("a", "'''\ncart.total >\n  (1 +)'''", "")).replace('\n', "\r\n");
+    assert_eq!(errors(&text), ["10:7: expected a value, found `)`"]);
+    let text = format!("{HEADER}{}", rule("a", "'cart.totl > 1'", "")).replace('\n', "\r\n");
+    assert_eq!(
+        errors(&text),
+        ["8:9: unknown feature `cart.totl` (did you mean `cart.total`?)"]
+    );
 }

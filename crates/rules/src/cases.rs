@@ -22,16 +22,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::error::{LineIndex, RuleError};
+use crate::error::{LineIndex, RuleError, deserialize, parse_document};
 use crate::file::{Outcome, RuleSet};
 use crate::schema::{Type, Value};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CasesDe {
-    #[serde(default)]
-    case: Vec<Spanned<CaseDe>>,
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,14 +128,31 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 /// report.
 pub fn run_cases(set: &RuleSet, cases_text: &str) -> Result<CasesReport, Vec<RuleError>> {
     let ix = LineIndex::new(cases_text);
-    let file: CasesDe = toml::from_str(cases_text).map_err(|e| {
-        let at = e.span().map_or(0, |s| s.start);
-        vec![ix.error(at, e.message().trim_end().to_owned())]
-    })?;
-    let schema = set.schema();
+    let root = parse_document(cases_text, &ix)?;
     let mut errors = Vec::new();
+    let mut cases: Vec<Spanned<CaseDe>> = Vec::new();
+    for (key, value) in root.iter() {
+        match (key.get_ref().as_ref(), value.get_ref()) {
+            ("case", toml::de::DeValue::Array(items)) => {
+                for item in items.iter() {
+                    if let Some(c) = deserialize::<Spanned<CaseDe>>(item, &ix, &mut errors) {
+                        cases.push(c);
+                    }
+                }
+            }
+            ("case", _) => errors.push(ix.error(
+                value.span().start,
+                "`case` must be an array of tables: write each case under `[[case]]`",
+            )),
+            (other, _) => errors.push(ix.error(
+                key.span().start,
+                format!("unknown key `{other}` (a cases file has `[[case]]` tables)"),
+            )),
+        }
+    }
+    let schema = set.schema();
     let mut prepared = Vec::new();
-    for case in &file.case {
+    for case in &cases {
         let c = case.get_ref();
         let line = ix.error(case.span().start, "").line;
         let mut values: Vec<Owned> = schema

@@ -42,6 +42,12 @@ impl<'t> LineIndex<'t> {
         LineIndex { text, starts }
     }
 
+    /// A TOML error, at its span's start.
+    pub(crate) fn toml_error(&self, e: &toml::de::Error) -> RuleError {
+        let at = e.span().map_or(0, |s| s.start);
+        self.error(at, e.message().trim_end().to_owned())
+    }
+
     /// An error at byte `offset` (clamped to the text).
     pub(crate) fn error(&self, offset: usize, message: impl Into<String>) -> RuleError {
         let offset = offset.min(self.text.len());
@@ -65,6 +71,36 @@ impl<'t> LineIndex<'t> {
             line: u32::try_from(line.saturating_add(1)).unwrap_or(u32::MAX),
             column: u32::try_from(column.saturating_add(1)).unwrap_or(u32::MAX),
             message: message.into(),
+        }
+    }
+}
+
+/// Parses a TOML document, every syntax error collected.
+pub(crate) fn parse_document<'t>(
+    text: &'t str,
+    ix: &LineIndex<'_>,
+) -> Result<toml::de::DeTable<'t>, Vec<RuleError>> {
+    let (root, syntax) = toml::de::DeTable::parse_recoverable(text);
+    if syntax.is_empty() {
+        Ok(root.into_inner())
+    } else {
+        let mut errors: Vec<RuleError> = syntax.iter().map(|e| ix.toml_error(e)).collect();
+        errors.sort_by_key(|e| (e.line, e.column));
+        Err(errors)
+    }
+}
+
+/// Deserializes one piece of a document, keeping the file's positions.
+pub(crate) fn deserialize<'t, T: serde::Deserialize<'t>>(
+    value: &toml::Spanned<toml::de::DeValue<'t>>,
+    ix: &LineIndex<'_>,
+    errors: &mut Vec<RuleError>,
+) -> Option<T> {
+    match T::deserialize(toml::de::ValueDeserializer::from(value.clone())) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.push(ix.toml_error(&e));
+            None
         }
     }
 }

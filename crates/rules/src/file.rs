@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::MAX_RULES;
-use crate::error::{LineIndex, RuleError};
+use crate::error::{LineIndex, RuleError, deserialize, parse_document};
 use crate::expr::{self, Program};
 use crate::schema::{FeatureId, Features, Schema};
 
@@ -433,14 +433,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileDe {
-    set: SetDe,
-    #[serde(default)]
-    rule: Vec<Spanned<RuleDe>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SetDe {
     name: Spanned<String>,
     version: u32,
@@ -534,24 +526,53 @@ fn string_body(text: &str, span: &Range<usize>, value: &str) -> Option<Body> {
 /// Every error found is returned, each with its line and column.
 pub fn check_file(text: &str, schema: &Schema) -> Result<RuleSet, Vec<RuleError>> {
     let ix = LineIndex::new(text);
-    let file: FileDe = match toml::from_str(text) {
-        Ok(f) => f,
-        Err(e) => {
-            let at = e.span().map_or(0, |s| s.start);
-            return Err(vec![ix.error(at, e.message().trim_end().to_owned())]);
-        }
-    };
+    let root = parse_document(text, &ix)?;
     let mut errors = Vec::new();
-    if file.set.name.get_ref().trim().is_empty() {
-        errors.push(ix.error(file.set.name.span().start, "`set.name` is empty"));
+    let mut header: Option<SetDe> = None;
+    let mut parsed: Vec<Spanned<RuleDe>> = Vec::new();
+    let mut saw_set = false;
+    for (key, value) in root.iter() {
+        match key.get_ref().as_ref() {
+            "set" => {
+                saw_set = true;
+                header = deserialize(value, &ix, &mut errors);
+            }
+            "rule" => match value.get_ref() {
+                toml::de::DeValue::Array(items) => {
+                    if items.len() > MAX_RULES {
+                        let at = items.get(MAX_RULES).map_or(0, |r| r.span().start);
+                        errors.push(
+                            ix.error(at, format!("a rule set holds at most {MAX_RULES} rules")),
+                        );
+                    }
+                    for item in items.iter().take(MAX_RULES) {
+                        if let Some(r) = deserialize::<Spanned<RuleDe>>(item, &ix, &mut errors) {
+                            parsed.push(r);
+                        }
+                    }
+                }
+                _ => errors.push(ix.error(
+                    value.span().start,
+                    "`rule` must be an array of tables: write each rule under `[[rule]]`",
+                )),
+            },
+            other => errors.push(ix.error(
+                key.span().start,
+                format!("unknown key `{other}` (a rules file has `[set]` and `[[rule]]`)"),
+            )),
+        }
     }
-    if file.rule.len() > MAX_RULES {
-        let at = file.rule.get(MAX_RULES).map_or(0, |r| r.span().start);
-        errors.push(ix.error(at, format!("a rule set holds at most {MAX_RULES} rules")));
+    if !saw_set {
+        errors.push(ix.error(0, "missing `[set]` (name, version, description)"));
+    }
+    if let Some(set) = &header {
+        if set.name.get_ref().trim().is_empty() {
+            errors.push(ix.error(set.name.span().start, "`set.name` is empty"));
+        }
     }
     let mut seen: HashMap<String, u32> = HashMap::new();
-    let mut rules = Vec::with_capacity(file.rule.len());
-    for spanned in file.rule.iter().take(MAX_RULES) {
+    let mut rules = Vec::with_capacity(parsed.len());
+    for spanned in &parsed {
         let rule_at = spanned.span().start;
         let r = spanned.get_ref();
         let mut bad = false;
@@ -681,14 +702,17 @@ pub fn check_file(text: &str, schema: &Schema) -> Result<RuleSet, Vec<RuleError>
             });
         }
     }
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| (e.line, e.column));
-        return Err(errors);
-    }
+    let header = match header {
+        Some(h) if errors.is_empty() => h,
+        _ => {
+            errors.sort_by_key(|e| (e.line, e.column));
+            return Err(errors);
+        }
+    };
     Ok(RuleSet {
-        name: file.set.name.into_inner(),
-        version: file.set.version,
-        description: file.set.description,
+        name: header.name.into_inner(),
+        version: header.version,
+        description: header.description,
         rules,
         schema: schema.clone(),
         source: text.to_owned(),

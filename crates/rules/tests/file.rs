@@ -286,3 +286,41 @@ fn crlf_files_map_positions() {
         ["8:9: unknown feature `cart.totl` (did you mean `cart.total`?)"]
     );
 }
+
+#[test]
+fn every_structural_error_is_collected() {
+    let text = format!(
+        "{HEADER}{}{}{}\n[extra]\n",
+        rule("a", "'true'", "").replace("reason = \"r\"\n", ""),
+        rule("b", "'cart.total +'", ""),
+        rule("c", "'true'", "cap_yne = 1\n"),
+    );
+    assert_eq!(
+        errors(&text),
+        [
+            "5:1: missing field `reason`",
+            "16:21: expected a value, found end of expression",
+            "30:1: unknown field `cap_yne`, expected one of `id`, `version`, `description`, `when`, `action`, `cap_yen`, `reason`, `text_ja`, `text_en`, `mode`",
+            "32:2: unknown key `extra` (a rules file has `[set]` and `[[rule]]`)",
+        ],
+        "\n{text}"
+    );
+    // several syntax errors at once
+    let errs = errors("[set]\nname = \"t\nversion = 1\n[[rule]\nid = = 3\n");
+    assert_eq!(
+        errs,
+        [
+            "2:10: invalid basic string, expected `\"`",
+            "4:8: unclosed array table, expected `]`",
+            "5:6: extra `=`, expected nothing",
+            "5:8: unexpected key or value, expected newline, `#`",
+        ]
+    );
+    assert_eq!(
+        errors("version = 1\n"),
+        [
+            "1:1: unknown key `version` (a rules file has `[set]` and `[[rule]]`)",
+            "1:1: missing `[set]` (name, version, description)",
+        ]
+    );
+}

@@ -565,10 +565,10 @@ pub fn check_file(text: &str, schema: &Schema) -> Result<RuleSet, Vec<RuleError>
     if !saw_set {
         errors.push(ix.error(0, "missing `[set]` (name, version, description)"));
     }
-    if let Some(set) = &header {
-        if set.name.get_ref().trim().is_empty() {
-            errors.push(ix.error(set.name.span().start, "`set.name` is empty"));
-        }
+    if let Some(set) = &header
+        && set.name.get_ref().trim().is_empty()
+    {
+        errors.push(ix.error(set.name.span().start, "`set.name` is empty"));
     }
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut rules = Vec::with_capacity(parsed.len());

@@ -571,6 +571,8 @@ pub fn check_file(text: &str, schema: &Schema) -> Result<RuleSet, Vec<RuleError>
         errors.push(ix.error(set.name.span().start, "`set.name` is empty"));
     }
     let mut seen: HashMap<String, u32> = HashMap::new();
+    // reason code → (texts, line): one code, one text, across the set
+    let mut reason_texts: HashMap<String, (String, String, u32)> = HashMap::new();
     let mut rules = Vec::with_capacity(parsed.len());
     for spanned in &parsed {
         let rule_at = spanned.span().start;
@@ -658,6 +660,26 @@ pub fn check_file(text: &str, schema: &Schema) -> Result<RuleSet, Vec<RuleError>
                 &mut errors,
                 r.reason.span().start,
                 format!("reason `{reason}` is not a snake_case code"),
+            );
+        }
+        if let Some((ja, en, first)) = reason_texts.get(reason.as_str()) {
+            if ja != r.text_ja.get_ref() || en != r.text_en.get_ref() {
+                fail(
+                    &mut errors,
+                    r.reason.span().start,
+                    format!(
+                        "reason `{reason}` has other texts at line {first}: one code, one text"
+                    ),
+                );
+            }
+        } else {
+            reason_texts.insert(
+                reason.clone(),
+                (
+                    r.text_ja.get_ref().clone(),
+                    r.text_en.get_ref().clone(),
+                    ix.error(r.reason.span().start, "").line,
+                ),
             );
         }
         for (field, s) in [("text_ja", &r.text_ja), ("text_en", &r.text_en)] {

@@ -324,3 +324,16 @@ fn every_structural_error_is_collected() {
         ]
     );
 }
+
+#[test]
+fn one_reason_code_one_text() {
+    let text = format!(
+        "{HEADER}{}{}",
+        rule("a", "'true'", ""),
+        rule("b", "'true'", "").replace("\"check\"", "\"other\""),
+    );
+    assert_eq!(
+        errors(&text),
+        ["19:10: reason `r` has other texts at line 10: one code, one text"]
+    );
+}

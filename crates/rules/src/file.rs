@@ -741,3 +741,71 @@ pub fn check_file(text: &str, schema: &Schema) -> Result<RuleSet, Vec<RuleError>
         digest: Sha256::digest(text.as_bytes()).into(),
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_codes() {
+        for ok in ["a", "cash_equivalent_only_cart", "r2", "a1_b2"] {
+            assert!(is_snake_case(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "A",
+            "1a",
+            "_a",
+            "a_",
+            "a__b",
+            "a-b",
+            "ａ",
+            &"a".repeat(65),
+        ] {
+            assert!(!is_snake_case(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hex_digest() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+    }
+
+    #[test]
+    fn string_bodies() {
+        let text = "w = 'a \"b\"'\nx = \"\"\"\nab\"\"\"\ny = \"a\\tb\"\n";
+        let body = |start: usize, end: usize, value: &str| {
+            string_body(text, &(start..end), value).map(|b| (b.start, b.map(1)))
+        };
+        assert_eq!(body(4, 11, "a \"b\""), Some((5, 6)));
+        assert_eq!(body(16, 24, "ab"), Some((20, 21)));
+        assert_eq!(body(29, 35, "a\tb"), None);
+        let crlf = "w = '''\r\na\r\nb'''";
+        let b = string_body(crlf, &(4..crlf.len()), "a\nb").unwrap();
+        assert_eq!((b.start, b.map(2)), (9, 12));
+    }
+
+    #[test]
+    fn precedence_ranks() {
+        assert_eq!(rank_outcome(Action::Decline.rank()), Outcome::Decline);
+        assert_eq!(rank_outcome(Action::Review.rank()), Outcome::Review);
+        assert_eq!(
+            rank_outcome(Action::Cap { cap_yen: 1 }.rank()),
+            Outcome::Cap
+        );
+        assert_eq!(rank_outcome(Action::Flag.rank()), Outcome::Flag);
+        assert_eq!(rank_outcome(Action::Approve.rank()), Outcome::Approve);
+        assert_eq!(rank_outcome(0), Outcome::None);
+        for o in [
+            Outcome::None,
+            Outcome::Approve,
+            Outcome::Flag,
+            Outcome::Cap,
+            Outcome::Review,
+            Outcome::Decline,
+        ] {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+    }
+}

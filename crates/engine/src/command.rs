@@ -289,6 +289,14 @@ pub enum Command {
         /// The rules in force from this command on.
         rules: Box<atobarai_core::config::Rules>,
     },
+    /// The risk rule set from this command on: the rules file's text
+    /// (compiled by the engine; a text that does not compile is refused).
+    SetRiskRules {
+        /// The rules file, as written.
+        source: String,
+        /// Who put it in force (an operator's name, `config` at start-up).
+        author: String,
+    },
 }
 
 impl Command {
@@ -308,7 +316,7 @@ impl Command {
     /// | 8 | `RecordPayment` | 19 | `RemoveWebhookEndpoint` |
     /// | 9 | `SetPaymentMethod` | 20 | `WebhooksDelivered` |
     /// | 10 | `AdvanceClock` | 21 | `SetRules` |
-    /// | 11 | `AddSuspension` | | |
+    /// | 11 | `AddSuspension` | 22 | `SetRiskRules` |
     pub const fn tag(&self) -> u16 {
         use tag::*;
         match self {
@@ -333,6 +341,7 @@ impl Command {
             Command::RemoveWebhookEndpoint { .. } => REMOVE_WEBHOOK_ENDPOINT,
             Command::WebhooksDelivered { .. } => WEBHOOKS_DELIVERED,
             Command::SetRules { .. } => SET_RULES,
+            Command::SetRiskRules { .. } => SET_RISK_RULES,
         }
     }
 
@@ -360,6 +369,7 @@ impl Command {
             Command::RemoveWebhookEndpoint { .. } => "remove_webhook_endpoint",
             Command::WebhooksDelivered { .. } => "webhooks_delivered",
             Command::SetRules { .. } => "set_rules",
+            Command::SetRiskRules { .. } => "set_risk_rules",
         }
     }
 }
@@ -408,6 +418,8 @@ pub(crate) mod tag {
     pub(crate) const WEBHOOKS_DELIVERED: u16 = 20;
     /// `Command::SetRules`.
     pub(crate) const SET_RULES: u16 = 21;
+    /// `Command::SetRiskRules`.
+    pub(crate) const SET_RISK_RULES: u16 = 22;
 }
 
 /// A customer's registration data, already validated by the shell.

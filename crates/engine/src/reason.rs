@@ -30,6 +30,10 @@ pub enum ReasonCode {
     OperatorApproved,
     /// An analyst declined the order after review.
     OperatorDeclined,
+    /// A rule of the risk rule set in force declined or held the order;
+    /// the order shows the rules' own reason codes and texts in its place.
+    /// (Appended last: stored orders keep their codes' positions.)
+    RiskRule,
 }
 
 /// A reason attached to a decision.
@@ -59,6 +63,7 @@ impl ReasonCode {
         ReasonCode::FirstUseCashEquivalent,
         ReasonCode::OperatorApproved,
         ReasonCode::OperatorDeclined,
+        ReasonCode::RiskRule,
     ];
 
     /// The API spelling (`limit_exceeded`, …).
@@ -75,6 +80,7 @@ impl ReasonCode {
             ReasonCode::FirstUseCashEquivalent => "first_use_cash_equivalent",
             ReasonCode::OperatorApproved => "operator_approved",
             ReasonCode::OperatorDeclined => "operator_declined",
+            ReasonCode::RiskRule => "risk_rule",
         }
     }
 
@@ -104,6 +110,7 @@ impl ReasonCode {
             }
             ReasonCode::OperatorApproved => "審査担当者が承認しました。",
             ReasonCode::OperatorDeclined => "審査担当者の確認の結果、承認できませんでした。",
+            ReasonCode::RiskRule => "審査基準により、このご注文は確認が必要です。",
         }
     }
 
@@ -131,6 +138,7 @@ impl ReasonCode {
             }
             ReasonCode::OperatorApproved => "Approved by a risk analyst after review.",
             ReasonCode::OperatorDeclined => "Declined by a risk analyst after review.",
+            ReasonCode::RiskRule => "The order was declined or held by the provider's risk rules.",
         }
     }
 }

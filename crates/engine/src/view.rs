@@ -111,6 +111,90 @@ pub struct OrderView {
     pub authorized_at: At,
     /// When it was captured.
     pub captured_at: Option<At>,
+    /// The risk rules behind the decision, when a rule set decided it and
+    /// a rule fired. Not serialized: it is derived from the engine's risk
+    /// book whenever the view is made, an idempotent replay included.
+    #[serde(skip)]
+    pub risk: Option<Box<OrderRisk>>,
+}
+
+/// A risk rule's reason, with its texts, as the rule set wrote them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleReason {
+    /// The reason code (snake_case).
+    pub code: String,
+    /// The text in Japanese.
+    pub text_ja: String,
+    /// The text in English.
+    pub text_en: String,
+}
+
+/// One rule that fired on an order, with the feature values it read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FiredRuleView {
+    /// The rule's id.
+    pub id: String,
+    /// The rule's own version.
+    pub version: u32,
+    /// `decline`, `review`, `cap`, `flag` or `approve`.
+    pub action: String,
+    /// A shadow rule: recorded, never acting.
+    pub shadow: bool,
+    /// Its reason code.
+    pub reason: String,
+    /// Feature name and value at decision time, for each feature it read.
+    pub features: Vec<(String, crate::risk::book::RecordedValue)>,
+}
+
+/// The risk rules behind an order's decision (operators see `fired`;
+/// merchants only `reasons`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderRisk {
+    /// The rule set version that decided.
+    pub rule_set: u32,
+    /// The deciding rules' reasons, when the rules declined or held the
+    /// order (they stand for [`ReasonCode::RiskRule`]).
+    pub reasons: Vec<RuleReason>,
+    /// Every rule that fired, live then shadow.
+    pub fired: Vec<FiredRuleView>,
+}
+
+/// A rule of a rule set with its hit counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHitsView {
+    /// The rule's id.
+    pub id: String,
+    /// The rule's own version.
+    pub version: u32,
+    /// `decline`, `review`, `cap`, `flag` or `approve`.
+    pub action: String,
+    /// A shadow rule.
+    pub shadow: bool,
+    /// Its reason code.
+    pub reason: String,
+    /// Times it fired live while this set was in force (0 for older sets).
+    pub hits_live: u64,
+    /// Times it fired in shadow.
+    pub hits_shadow: u64,
+}
+
+/// A journaled risk rule set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskRulesView {
+    /// 1, 2, … in the order they were journaled.
+    pub version: u32,
+    /// The file's own name.
+    pub name: String,
+    /// The file's own version.
+    pub file_version: u32,
+    /// When it was put in force.
+    pub at: At,
+    /// By whom.
+    pub author: String,
+    /// SHA-256 of the file.
+    pub digest: [u8; 32],
+    /// Its rules, in file order.
+    pub rules: Vec<RuleHitsView>,
 }
 
 /// A received payment as callers see it.
@@ -194,4 +278,6 @@ pub enum Outcome {
     RulesSet,
     /// A payment plan (agreed).
     Plan(crate::billing::PlanView),
+    /// A risk rule set was put in force.
+    RiskRules(RiskRulesView),
 }

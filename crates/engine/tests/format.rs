@@ -314,6 +314,14 @@ fn samples() -> Vec<(&'static str, Envelope, Option<Decision>)> {
             None,
             None,
         ),
+        (
+            Command::SetRiskRules {
+                source: "[set]\nname = \"golden\"\nversion = 1\n".into(),
+                author: "ops-1".into(),
+            },
+            None,
+            None,
+        ),
     ];
     cmds.into_iter()
         .map(|(command, idem, decision)| (command.name(), Envelope { at, idem, command }, decision))
@@ -324,11 +332,14 @@ fn samples() -> Vec<(&'static str, Envelope, Option<Decision>)> {
 
 /// The golden directories and the version each one's records must report.
 const GOLDEN_VERSIONS: &[(&str, u8)] = &[("legacy", record::LEGACY), ("v1", 1)];
+/// The last command tag the legacy (unversioned) release knew: its golden
+/// directory has no record of a later command.
+const LEGACY_TAG_MAX: u16 = 21;
 
 #[test]
 fn the_samples_cover_every_command_tag_once() {
     let tags: Vec<u16> = samples().iter().map(|(_, e, _)| e.command.tag()).collect();
-    assert_eq!(tags, (1..=21).collect::<Vec<u16>>());
+    assert_eq!(tags, (1..=22).collect::<Vec<u16>>());
 }
 
 /// Every golden record of every version decodes, forever, to the envelope
@@ -337,6 +348,9 @@ fn the_samples_cover_every_command_tag_once() {
 fn golden_records_decode_forever() {
     for &(dir, version) in GOLDEN_VERSIONS {
         for (name, expected, decision) in samples() {
+            if version == record::LEGACY && expected.command.tag() > LEGACY_TAG_MAX {
+                continue;
+            }
             let path = golden().join(dir).join(format!("{name}.bin"));
             let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
             let decoded = record::decode(&bytes).unwrap_or_else(|e| panic!("{path:?}: {e}"));
@@ -392,8 +406,85 @@ fn write_golden_records() {
 fn write_golden_snapshot() {
     let path = golden().join(format!("snapshot/v{}.bin", snapshot::CURRENT));
     if !path.exists() {
-        std::fs::write(path, replay_legacy_journal().snapshot()).unwrap();
+        std::fs::write(path, legacy_journal_with_risk_rules().snapshot()).unwrap();
     }
+}
+
+/// A small rule set the version-4 snapshot carries: one live flag and one
+/// shadow review, both firing on the order below.
+const GOLDEN_RULES: &str = r#"[set]
+name = "golden"
+version = 1
+description = "Frozen with snapshot version 4."
+
+[[rule]]
+id = "any_gift_card"
+version = 2
+description = "Flags every gift card."
+when = 'cart.gift_card_yen > 0'
+action = "flag"
+reason = "gift_card_in_cart"
+text_ja = "ギフトカードを含むご注文です。"
+text_en = "The cart holds a gift card."
+
+[[rule]]
+id = "padded_gift_card"
+version = 1
+description = "Shadow: gift cards among ordinary goods."
+when = 'cart.padded && cart.lines >= 2'
+action = "review"
+reason = "padded_gift_card"
+text_ja = "ギフトカードが日用品と一緒に注文されています。"
+text_en = "A gift card among ordinary goods."
+mode = "shadow"
+"#;
+
+/// The legacy journal, then a rule set and one order it decides (customer
+/// 1, who owes nothing overdue): the state of snapshot version 4.
+fn legacy_journal_with_risk_rules() -> Engine {
+    let mut engine = replay_legacy_journal();
+    let at = engine.now();
+    engine
+        .apply(&Envelope {
+            at,
+            idem: None,
+            command: Command::SetRiskRules {
+                source: GOLDEN_RULES.into(),
+                author: "golden".into(),
+            },
+        })
+        .unwrap();
+    let (_, Envelope { command, .. }, _) = samples()
+        .into_iter()
+        .find(|(name, ..)| *name == "authorize")
+        .unwrap();
+    let Command::Authorize {
+        mut input, session, ..
+    } = command
+    else {
+        unreachable!()
+    };
+    input.customer = 1;
+    input.channel = Channel::Online;
+    input.merchant_order_id = "golden-risk-1".into();
+    let applied = engine
+        .apply(&Envelope {
+            at,
+            idem: None,
+            command: Command::Authorize {
+                merchant: 0,
+                input,
+                session,
+            },
+        })
+        .unwrap();
+    let Outcome::Order(o) = applied.outcome else {
+        unreachable!()
+    };
+    assert_eq!(o.decision, Decision::Approve);
+    let risk = o.risk.expect("the rules fired");
+    assert_eq!(risk.fired.len(), 2);
+    engine
 }
 
 // ----- the legacy marker proof -----------------------------------------------
@@ -415,7 +506,10 @@ fn a_legacy_record_never_starts_with_the_marker() {
         postcard::to_stdvec(&At::from_unix_ms(-86)).unwrap()[0],
         record::MARKER
     );
-    for (name, ..) in samples() {
+    for (name, env, _) in samples() {
+        if env.command.tag() > LEGACY_TAG_MAX {
+            continue;
+        }
         let legacy = std::fs::read(golden().join("legacy").join(format!("{name}.bin"))).unwrap();
         assert_ne!(legacy[0], record::MARKER, "{name}");
     }
@@ -545,7 +639,7 @@ fn malformed_records_are_refused_with_a_reason() {
 
 // ----- round trip and fuzz ---------------------------------------------------
 
-/// A command of variant `i` (0..21) built from a few random values.
+/// A command of variant `i` (0..22) built from a few random values.
 fn build(i: u16, n: u64, m: u32, s: String, flag: bool) -> Command {
     let (_, env, _) = samples().swap_remove(usize::from(i));
     let principal = if flag {
@@ -680,6 +774,10 @@ fn build(i: u16, n: u64, m: u32, s: String, flag: bool) -> Command {
             rules.credit.age_years_min = m as i32;
             Command::SetRules { rules }
         }
+        Command::SetRiskRules { .. } => Command::SetRiskRules {
+            source: s.repeat((n % 4) as usize),
+            author: m.to_string(),
+        },
     }
 }
 
@@ -688,7 +786,7 @@ proptest! {
 
     #[test]
     fn records_round_trip(
-        i in 0..21u16,
+        i in 0..22u16,
         n in any::<u64>(),
         m in any::<u32>(),
         s in "[a-zA-Z0-9ぁ-ん]{0,40}",
@@ -747,13 +845,14 @@ proptest! {
     /// or some envelope, never a panic.
     #[test]
     fn damaged_records_never_panic(
-        which in 0..21usize,
+        which in 0..22usize,
         legacy in any::<bool>(),
         at in any::<prop::sample::Index>(),
         byte in any::<u8>(),
         cut in any::<prop::sample::Index>(),
     ) {
-        let (name, ..) = samples().swap_remove(which);
+        let (name, env, _) = samples().swap_remove(which);
+        let legacy = legacy && env.command.tag() <= LEGACY_TAG_MAX;
         let dir = if legacy { "legacy" } else { "v1" };
         let mut bytes = std::fs::read(golden().join(dir).join(format!("{name}.bin"))).unwrap();
         let i = at.index(bytes.len());
@@ -785,7 +884,7 @@ proptest! {
 /// (never "corrupt"); the committed version-3 snapshot of the same history
 /// restores to the state a replay reaches.
 #[test]
-fn a_version_2_snapshot_is_too_old_and_version_3_restores() {
+fn a_version_2_snapshot_is_too_old_and_version_3_upgrades() {
     let v2 = std::fs::read(golden().join("snapshot/v2.bin")).unwrap();
     let (version, body) = snapshot::decode(&v2).unwrap();
     assert_eq!(version, 2);
@@ -803,6 +902,41 @@ fn a_version_2_snapshot_is_too_old_and_version_3_restores() {
     assert_eq!(engine.applied(), legacy_journal().len() as u64);
     check_journal_outcomes(&engine);
     assert_eq!(engine.digest(), replay_legacy_journal().digest());
+}
+
+/// The version-4 snapshot keeps a rule set and a decision record: restored,
+/// the order shows the rules that fired with the values they read, and the
+/// state is the one the same commands reach today.
+#[test]
+fn a_version_4_snapshot_restores_its_rule_sets_and_records() {
+    let v4 = std::fs::read(golden().join("snapshot/v4.bin")).unwrap();
+    assert_eq!(&v4[..8], b"ATBSNAP4");
+    let engine = Engine::restore(Default::default(), &v4).unwrap();
+    check_journal_outcomes(&engine);
+    assert_eq!(engine.digest(), legacy_journal_with_risk_rules().digest());
+    let sets = engine.risk_rule_sets();
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0].name, "golden");
+    assert_eq!(
+        (sets[0].rules[0].hits_live, sets[0].rules[1].hits_shadow),
+        (1, 1)
+    );
+    let last = engine.stats().orders as u64 - 1;
+    let o = engine
+        .order(Principal::System, &atobarai_core::ids::encode("ord", last))
+        .unwrap();
+    let risk = o.risk.unwrap();
+    assert_eq!(risk.rule_set, 1);
+    assert_eq!(risk.fired[0].id, "any_gift_card");
+    assert_eq!(
+        risk.fired[0].features,
+        vec![(
+            "cart.gift_card_yen".to_owned(),
+            atobarai_engine::risk::book::RecordedValue::Int(5_000)
+        )]
+    );
+    assert!(risk.fired[1].shadow);
+    assert!(risk.reasons.is_empty(), "a flag gives no reason");
 }
 
 #[test]

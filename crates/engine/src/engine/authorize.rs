@@ -51,6 +51,7 @@ impl Engine {
             .identity
             .cluster_credit(ci, &self.state.customers, |c| self.is_overdue(c, today));
 
+        let mut rule_record = None;
         let mut reasons: Vec<Reason> =
             self.credit_declines(at, merchant, ci, input, amount, cluster.as_ref());
         let decision = if reasons.is_empty() {
@@ -78,9 +79,18 @@ impl Engine {
                     hub_accounts_max: hubs.hub_accounts_max,
                 },
             };
-            let verdict = self.policy.assess(&ctx);
-            reasons = verdict.reasons;
-            match verdict.action {
+            let (action, why) = match self.decide_by_rules(&features, amount) {
+                Some(d) => {
+                    rule_record = d.record;
+                    (d.action, d.reasons)
+                }
+                None => {
+                    let verdict = self.policy.assess(&ctx);
+                    (verdict.action, verdict.reasons)
+                }
+            };
+            reasons = why;
+            match action {
                 RiskAction::Approve => Decision::Approve,
                 RiskAction::Review => Decision::Review,
                 RiskAction::Decline => Decision::Decline,
@@ -152,6 +162,9 @@ impl Engine {
             points_paid_tier: false,
         });
         self.idx.add_order(oi, &self.state.orders[oi as usize]);
+        if let Some(record) = rule_record {
+            self.state.risk.push(oi, record);
+        }
         Ok(Outcome::Order(self.order_view(oi)))
     }
 

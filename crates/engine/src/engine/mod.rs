@@ -17,6 +17,7 @@ mod points;
 mod registry;
 mod reversal;
 mod review;
+mod risk_rules;
 mod snapshot;
 mod suspensions;
 mod tick;
@@ -67,6 +68,9 @@ pub(crate) struct State {
     /// The rules last journaled (`SetRules`); a restored snapshot uses
     /// these, not the configuration file.
     pub(crate) rules: Option<Box<atobarai_core::config::Rules>>,
+    /// Risk rule sets and decision records. Keep it the LAST field: the
+    /// snapshot upgrade from version 3 appends its empty encoding.
+    pub(crate) risk: crate::risk::book::RiskBook,
 }
 
 /// Lookup tables derived from [`State`]; rebuilt after a restore.
@@ -155,6 +159,8 @@ pub struct Engine {
     pub(crate) policy: Box<dyn RiskPolicy>,
     pub(crate) state: State,
     pub(crate) idx: Indexes,
+    /// The compiled risk rule sets (derived from `state.risk`).
+    pub(crate) risk: risk_rules::RiskRuntime,
 }
 
 /// The result of applying one envelope.
@@ -199,6 +205,7 @@ impl Engine {
             policy,
             state: State::default(),
             idx: Indexes::default(),
+            risk: risk_rules::RiskRuntime::default(),
         }
     }
 
@@ -243,8 +250,14 @@ impl Engine {
         if let Some(idem) = &env.idem {
             match self.state.idem.lookup(idem) {
                 Lookup::Same(outcome) => {
+                    let mut outcome = outcome.clone();
+                    // The rules behind an order are not kept in the record:
+                    // read them from the risk book again.
+                    if let Outcome::Order(o) = &mut outcome {
+                        o.risk = self.order_risk(o.order);
+                    }
                     return Ok(Applied {
-                        outcome: outcome.clone(),
+                        outcome,
                         changed: false,
                     });
                 }
@@ -399,6 +412,9 @@ impl Engine {
                 self.config.set_rules((**rules).clone());
                 self.state.rules = Some(rules.clone());
                 Ok((Outcome::RulesSet, true))
+            }
+            Command::SetRiskRules { source, author } => {
+                self.set_risk_rules(at, source, author).map(changed)
             }
         }
     }

@@ -60,6 +60,7 @@ impl Engine {
         }
         engine.state = state;
         engine.rebuild_indexes();
+        engine.rebuild_risk_runtime()?;
         engine.check_invariants().map_err(|_| corrupt())?;
         Ok(engine)
     }

@@ -131,6 +131,7 @@ impl Engine {
             due_date: o.due_date,
             authorized_at: o.authorized_at,
             captured_at: o.captured_at,
+            risk: self.order_risk(oi),
         }
     }
 

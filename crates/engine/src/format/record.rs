@@ -256,6 +256,7 @@ fn encode_body(command: &Command, out: &mut Vec<u8>) {
             failed,
         } => put_section(out, &(endpoint, through, failed)),
         Command::SetRules { rules } => put_section(out, &(&**rules,)),
+        Command::SetRiskRules { source, author } => put_section(out, &(source, author)),
     }
 }
 
@@ -405,6 +406,10 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
             Command::SetRules {
                 rules: Box::new(rules),
             }
+        }
+        tag::SET_RISK_RULES => {
+            let (source, author) = from_section(body, B)?;
+            Command::SetRiskRules { source, author }
         }
         other => return Err(FormatError::UnknownCommandTag(other)),
     })

@@ -9,7 +9,7 @@
 //! or the state layout changes.
 //!
 //! - **2**: `ATBSNAP2`, then `postcard(State)`; no length, no checksum.
-//! - **3** (current): `ATBSNAP3`, body length (u64 LE), SHA-256 of the body
+//! - **3**: `ATBSNAP3`, body length (u64 LE), SHA-256 of the body
 //!   (32 bytes), then the body, `postcard(State)`. The layout changed with
 //!   it (the identity graph's hub keys, two billing rules and the hub
 //!   thresholds in the journaled rules, the cluster's availability in
@@ -18,6 +18,9 @@
 //!   did not pay, so a version-2 snapshot is too old and the node replays
 //!   the journal once (it is never pruned). From 3 on, every layout change
 //!   comes with its step.
+//! - **4** (current): the container of 3; the state gained a last field,
+//!   the risk book (rule sets and decision records). Step 3 → 4: append
+//!   the encoding of an empty book (`[0, 0]`: two empty sequences).
 //!
 //! # The rule
 //!
@@ -41,7 +44,7 @@ use std::borrow::Cow;
 
 const FAMILY: &[u8; 7] = b"ATBSNAP";
 /// The version [`encode`] writes.
-pub const CURRENT: u32 = 3;
+pub const CURRENT: u32 = 4;
 /// The oldest version [`upgrade`] can bring to [`CURRENT`].
 pub const OLDEST: u32 = 3;
 /// Header (8) + body length (8) + SHA-256 (32).
@@ -86,7 +89,7 @@ pub fn decode(bytes: &[u8]) -> Result<(u32, &[u8]), FormatError> {
     };
     match version {
         2 => Ok((2, rest)),
-        3 => {
+        3 | 4 => {
             if rest.len() < V3_HEADER_LEN - 8 {
                 return Err(FormatError::SnapshotLength);
             }
@@ -100,7 +103,7 @@ pub fn decode(bytes: &[u8]) -> Result<(u32, &[u8]), FormatError> {
             if Sha256::digest(body).as_slice() != sum {
                 return Err(FormatError::SnapshotChecksum);
             }
-            Ok((3, body))
+            Ok((version, body))
         }
         v if v < OLDEST => Err(FormatError::SnapshotTooOld(v)),
         v => Err(FormatError::SnapshotTooNew(v)),
@@ -110,12 +113,18 @@ pub fn decode(bytes: &[u8]) -> Result<(u32, &[u8]), FormatError> {
 /// One step of the chain: the body of version `from` as the body of
 /// version `from + 1`.
 pub fn upgrade(from: u32, body: Vec<u8>) -> Result<Vec<u8>, FormatError> {
-    // The steps, oldest first (`3 => Ok(v3_to_v4(body)),` …): none yet.
-    let _ = body;
+    // The steps, oldest first.
     match from {
+        3 => Ok(v3_to_v4(body)),
         v if v < OLDEST => Err(FormatError::SnapshotTooOld(v)),
         v => Err(FormatError::SnapshotTooNew(v)),
     }
+}
+
+/// 3 → 4: the state's new last field, the risk book, empty.
+fn v3_to_v4(mut body: Vec<u8>) -> Vec<u8> {
+    body.extend_from_slice(&[0, 0]);
+    body
 }
 
 /// The current-layout state body of a snapshot of any supported version,

@@ -8,7 +8,9 @@
 //! (DOMAIN.md §2): a cart of cash-equivalents only, and a first purchase
 //! containing cash-equivalents, are held for an analyst.
 
+pub mod book;
 pub mod features;
+pub mod rules;
 
 use crate::command::AuthorizeInput;
 use crate::reason::{Reason, ReasonCode};

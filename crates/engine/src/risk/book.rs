@@ -1,0 +1,132 @@
+//! What the engine keeps of risk decisions: every rule set ever journaled
+//! (who, when, its text) and a decision record per order a rule took part
+//! in (the rules that fired, live and shadow, with the feature values they
+//! read). It is the last field of the engine state, so snapshot version 4
+//! is version 3 followed by an empty book.
+
+use atobarai_core::At;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+
+/// Most decision records kept; past it the oldest are dropped (a record
+/// is evidence for an analyst, not state a decision depends on).
+pub const RECORDS_MAX: usize = 4_000_000;
+/// Most rule sets kept (a limit on everything: one a minute for a week).
+pub const SETS_MAX: usize = 10_000;
+/// Longest rules file, bytes.
+pub const SOURCE_MAX: usize = 512 * 1024;
+/// Longest author name, bytes.
+pub const AUTHOR_MAX: usize = 128;
+
+/// One journaled rule set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleSetEntry {
+    /// 1 for the first rule set journaled, then 2, 3, …
+    pub version: u32,
+    /// The name and version the file gives itself.
+    pub name: String,
+    /// The file's own version number.
+    pub file_version: u32,
+    /// When it was put in force.
+    pub at: At,
+    /// Who put it in force.
+    pub author: String,
+    /// SHA-256 of the text.
+    pub digest: [u8; 32],
+    /// The rules file as written.
+    pub source: String,
+}
+
+/// A value a rule read, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordedValue {
+    /// An integer.
+    Int(i64),
+    /// A truth value.
+    Bool(bool),
+    /// A text.
+    Str(Box<str>),
+}
+
+/// One rule that fired, by its position in the rule set (its id, version,
+/// action and reason are the set's: [`RuleSetEntry::source`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiredRule {
+    /// The rule's position in its set, file order.
+    pub rule: u16,
+    /// Recorded only: a shadow rule never acts.
+    pub shadow: bool,
+    /// One of the live rules that decided the outcome (its reason is the
+    /// decision's reason).
+    pub deciding: bool,
+    /// The features it read (positions in [`super::features::FEATURES`])
+    /// with their values at decision time.
+    pub features: Vec<(u16, RecordedValue)>,
+}
+
+/// Why a decision came out as it did, as far as the risk rules go.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// The rule set's version ([`RuleSetEntry::version`]).
+    pub rule_set: u32,
+    /// The rules that fired, live first, in file order.
+    pub fired: Vec<FiredRule>,
+}
+
+/// The engine's risk book (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskBook {
+    /// Every rule set journaled, oldest first; the last is in force.
+    pub sets: Vec<RuleSetEntry>,
+    /// Decision records by order index, ascending.
+    pub records: VecDeque<(u32, DecisionRecord)>,
+}
+
+impl RiskBook {
+    /// The record of order `oi`, if a rule took part in its decision.
+    pub fn record(&self, oi: u32) -> Option<&DecisionRecord> {
+        let i = self.records.binary_search_by_key(&oi, |(o, _)| *o).ok()?;
+        self.records.get(i).map(|(_, r)| r)
+    }
+
+    /// Keep `record` for order `oi` (orders are decided in index order).
+    pub(crate) fn push(&mut self, oi: u32, record: DecisionRecord) {
+        assert!(
+            self.records.back().is_none_or(|(o, _)| *o < oi),
+            "decision records out of order"
+        );
+        if self.records.len() >= RECORDS_MAX {
+            self.records.pop_front();
+        }
+        self.records.push_back((oi, record));
+    }
+
+    /// The rule set in force, if any.
+    pub fn current(&self) -> Option<&RuleSetEntry> {
+        self.sets.last()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_book_encodes_as_two_zero_lengths() {
+        // Snapshot version 3 → 4 appends exactly these bytes.
+        assert_eq!(postcard::to_stdvec(&RiskBook::default()).unwrap(), [0, 0]);
+    }
+
+    #[test]
+    fn records_are_found_by_order() {
+        let mut b = RiskBook::default();
+        let r = |n| DecisionRecord {
+            rule_set: n,
+            fired: Vec::new(),
+        };
+        b.push(3, r(1));
+        b.push(9, r(2));
+        assert_eq!(b.record(9).unwrap().rule_set, 2);
+        assert!(b.record(4).is_none());
+    }
+}

@@ -12,7 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod backtest_cli;
 mod identity_cli;
+mod rules_cli;
 
 // mimalloc: measurably faster than glibc malloc for the engine's many small
 // allocations, with no fragmentation growth under steady load.
@@ -93,6 +95,14 @@ enum Cmd {
     /// The synthetic market: a seeded population of honest shoppers and
     /// abusers, driven in process or against a server, and its detection report.
     Simulate(Box<atobarai_sim::cli::SimulateArgs>),
+    /// Risk rules files: check one, run its cases (no store is opened).
+    Rules {
+        #[command(subcommand)]
+        command: rules_cli::RulesCmd,
+    },
+    /// Replay the journal with another risk rule set and report which
+    /// decisions would change, by rule, with example orders.
+    Backtest(Box<backtest_cli::BacktestArgs>),
 }
 
 /// Connection limits of `serve` (each also read from the environment).
@@ -434,5 +444,7 @@ fn main() -> Result<()> {
             Ok(load_config(config)?.identity.key_secret)
         }),
         Cmd::Simulate(args) => atobarai_sim::cli::run_cli(*args),
+        Cmd::Rules { command } => rules_cli::run(command),
+        Cmd::Backtest(args) => backtest_cli::run(*args),
     }
 }

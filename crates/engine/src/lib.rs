@@ -44,7 +44,10 @@ pub use command::{
     AuthorizeInput, Command, CustomerProfile, Envelope, Idem, LineItem, PaymentInput, Principal,
     ReviewVerdict, Role, SuspensionInput,
 };
-pub use engine::{Applied, Engine, EngineStats, PAGE_LIMIT_MAX, Page};
+pub use engine::{
+    Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, Engine, EngineStats,
+    PAGE_LIMIT_MAX, Page, decision_index,
+};
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;
 pub use identity::{
@@ -54,7 +57,8 @@ pub use identity::{
 pub use reason::{Reason, ReasonCode};
 pub use state::{CustomerStatus, Decision, OrderStatus, Reversal};
 pub use view::{
-    AvailableScope, CustomerView, KeyGrant, OrderView, Outcome, PaymentView, SuspensionView,
+    AvailableScope, CustomerView, FiredRuleView, KeyGrant, OrderRisk, OrderView, Outcome,
+    PaymentView, RiskRulesView, RuleHitsView, RuleReason, SuspensionView,
 };
 
 /// Identifier prefixes shown to callers.

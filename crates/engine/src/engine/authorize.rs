@@ -90,11 +90,17 @@ impl Engine {
                 }
             };
             reasons = why;
-            match action {
+            let decision = match action {
                 RiskAction::Approve => Decision::Approve,
                 RiskAction::Review => Decision::Review,
                 RiskAction::Decline => Decision::Decline,
+            };
+            if self.backtest.is_some() {
+                let oi = id32(self.state.orders.len());
+                let live_why = self.live_why(rule_record.as_ref(), &reasons);
+                self.backtest_decide(oi, at, &features, amount, decision, || live_why);
             }
+            decision
         } else {
             Decision::Decline
         };

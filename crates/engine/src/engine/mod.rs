@@ -4,6 +4,7 @@
 
 mod access;
 mod authorize;
+mod backtest;
 mod close;
 mod console;
 mod features;
@@ -23,6 +24,7 @@ mod suspensions;
 mod tick;
 mod views;
 
+pub use backtest::{BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, decision_index};
 pub use console::{PAGE_LIMIT_MAX, Page};
 use tick::check_time;
 
@@ -161,6 +163,8 @@ pub struct Engine {
     pub(crate) idx: Indexes,
     /// The compiled risk rule sets (derived from `state.risk`).
     pub(crate) risk: risk_rules::RiskRuntime,
+    /// A trial rule set evaluated beside the live decisions (backtest).
+    pub(crate) backtest: Option<Box<backtest::Backtest>>,
 }
 
 /// The result of applying one envelope.
@@ -206,6 +210,7 @@ impl Engine {
             state: State::default(),
             idx: Indexes::default(),
             risk: risk_rules::RiskRuntime::default(),
+            backtest: None,
         }
     }
 

@@ -139,15 +139,7 @@ impl Engine {
                 h[1] = h[1].saturating_add(1);
             }
         }
-        let action = match eval.outcome {
-            RuleOutcome::Decline => RiskAction::Decline,
-            RuleOutcome::Review => RiskAction::Review,
-            RuleOutcome::Cap => match eval.cap_yen {
-                Some(cap) if amount.get() > cap => RiskAction::Decline,
-                _ => RiskAction::Approve,
-            },
-            RuleOutcome::Flag | RuleOutcome::Approve | RuleOutcome::None => RiskAction::Approve,
-        };
+        let action = decision_of(&eval, amount);
         let reasons = if action == RiskAction::Approve {
             Vec::new()
         } else {
@@ -160,6 +152,33 @@ impl Engine {
             reasons,
             record,
         })
+    }
+
+    /// Why the live decision was taken, for a backtest: the deciding
+    /// rules' ids, or the built-in policy's reason codes.
+    pub(crate) fn live_why(
+        &self,
+        record: Option<&book::DecisionRecord>,
+        reasons: &[Reason],
+    ) -> Vec<String> {
+        match record {
+            Some(rec) => {
+                let set = usize::try_from(rec.rule_set)
+                    .ok()
+                    .and_then(|v| v.checked_sub(1))
+                    .and_then(|i| self.risk.sets.get(i));
+                rec.fired
+                    .iter()
+                    .filter(|f| f.deciding)
+                    .filter_map(|f| set?.rules().get(usize::from(f.rule)).map(|r| r.id.clone()))
+                    .collect()
+            }
+            None => reasons
+                .iter()
+                .filter(|r| r.code != ReasonCode::RiskRule)
+                .map(|r| r.code.code().to_owned())
+                .collect(),
+        }
     }
 
     /// What operators (and, for the reasons, merchants) see of the rules
@@ -274,5 +293,20 @@ pub(crate) fn action_name(a: &Action) -> &'static str {
         Action::Cap { .. } => "cap",
         Action::Flag => "flag",
         Action::Approve => "approve",
+    }
+}
+
+/// The engine's action for an evaluation: `decline` declines; `review`
+/// holds; `cap` declines an order above the smallest cap that fired and
+/// approves it otherwise; `flag`, `approve` and nothing fired approve.
+pub(crate) fn decision_of(eval: &atobarai_rules::Evaluation, amount: Yen) -> RiskAction {
+    match eval.outcome {
+        RuleOutcome::Decline => RiskAction::Decline,
+        RuleOutcome::Review => RiskAction::Review,
+        RuleOutcome::Cap => match eval.cap_yen {
+            Some(cap) if amount.get() > cap => RiskAction::Decline,
+            _ => RiskAction::Approve,
+        },
+        RuleOutcome::Flag | RuleOutcome::Approve | RuleOutcome::None => RiskAction::Approve,
     }
 }

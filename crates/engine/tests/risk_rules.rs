@@ -1,0 +1,264 @@
+//! Risk rule sets through the engine: journaled, deciding, recorded,
+//! replayed to the same digest, restored from a snapshot, backtested.
+
+mod common;
+
+use atobarai_core::{At, Category, Channel, Product};
+use atobarai_engine::{AuthorizeInput, Command, Decision, Engine, Envelope, LineItem, ReasonCode};
+use common::*;
+
+const HOLD_GIFT_CARDS: &str = r#"[set]
+name = "test"
+version = 1
+description = "Holds carts with gift cards of 10,000 yen or more."
+
+[[rule]]
+id = "large_gift_card"
+version = 1
+description = "Large gift cards."
+when = 'cart.gift_card_yen >= 10_000'
+action = "review"
+reason = "large_gift_card"
+text_ja = "高額のギフトカードです。"
+text_en = "A large gift card."
+
+[[rule]]
+id = "any_gift_card_shadow"
+version = 1
+description = "Shadow: every gift card."
+when = 'cart.gift_card_yen > 0'
+action = "decline"
+reason = "gift_card"
+text_ja = "ギフトカードです。"
+text_en = "A gift card."
+mode = "shadow"
+"#;
+
+const DECLINE_ALL_GIFT_CARDS: &str = r#"[set]
+name = "strict"
+version = 1
+description = "Declines every gift card."
+
+[[rule]]
+id = "no_gift_cards"
+version = 1
+description = "No gift cards on credit."
+when = 'cart.gift_card_yen > 0'
+action = "decline"
+reason = "gift_card"
+text_ja = "ギフトカードです。"
+text_en = "A gift card."
+"#;
+
+fn day(n: i64) -> At {
+    at("2026-06-02T12:00:00+09:00").plus_ms(n * 86_400_000)
+}
+
+fn set_rules(source: &str) -> Command {
+    Command::SetRiskRules {
+        source: source.into(),
+        author: "test".into(),
+    }
+}
+
+fn order(customer: u64, n: u32, items: Vec<LineItem>) -> Command {
+    Command::Authorize {
+        merchant: 0,
+        session: session_keys("dev", "203.0.113.9"),
+        input: AuthorizeInput {
+            merchant_order_id: format!("o-{n}"),
+            customer,
+            product: Product::Monthly,
+            channel: Channel::Online,
+            items,
+            shipping_address: "東京都千代田区霞が関1-3-1".into(),
+            device_id: "dev".into(),
+            ip: "203.0.113.9".into(),
+        },
+    }
+}
+
+/// A journal: a merchant, four customers, two rule-set changes and orders
+/// between them (gift cards of 3,000 and 12,000 yen, daily goods).
+fn journal() -> Vec<Envelope> {
+    let t = day(0);
+    let mut out = vec![env(
+        t,
+        Command::AddMerchant {
+            name: "shop".into(),
+            key_id: "k0".into(),
+            secret_sha256: [0; 32],
+        },
+    )];
+    for n in 0..4 {
+        out.push(env(t, register(0, profile(n))));
+    }
+    let mut n = 0;
+    let mut orders = |out: &mut Vec<Envelope>, d: i64| {
+        for c in 0..4u64 {
+            for price in [3_000, 12_000] {
+                n += 1;
+                out.push(env(
+                    day(d),
+                    order(c, n, vec![item(Category::GiftCard, price, 1)]),
+                ));
+            }
+            n += 1;
+            out.push(env(
+                day(d),
+                order(c, n, vec![item(Category::DailyGoods, 1_500, 1)]),
+            ));
+        }
+    };
+    orders(&mut out, 1);
+    out.push(env(day(2), set_rules(HOLD_GIFT_CARDS)));
+    orders(&mut out, 3);
+    out.push(env(day(4), set_rules(DECLINE_ALL_GIFT_CARDS)));
+    orders(&mut out, 5);
+    out
+}
+
+fn replay(journal: &[Envelope]) -> Engine {
+    let mut e = Engine::new(Default::default());
+    for envelope in journal {
+        e.apply(envelope).unwrap();
+    }
+    e.check_invariants().unwrap();
+    e
+}
+
+fn order_view(e: &Engine, oi: u64) -> atobarai_engine::OrderView {
+    e.order(
+        atobarai_engine::Principal::System,
+        &atobarai_core::ids::encode("ord", oi),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_rule_set_decides_and_its_record_names_the_rules_and_values() {
+    let e = replay(&journal());
+    // Orders 12..24 were decided by the first set: the 12,000 yen gift
+    // cards held by the live rule, the 3,000 yen ones approved though the
+    // shadow rule fired (it never acts).
+    let small = order_view(&e, 12);
+    assert_eq!(small.decision, Decision::Approve);
+    let risk = small.risk.unwrap();
+    assert_eq!(risk.rule_set, 1);
+    assert_eq!(risk.fired.len(), 1);
+    assert!(risk.fired[0].shadow);
+    assert!(risk.reasons.is_empty());
+
+    let large = order_view(&e, 13);
+    assert_eq!(large.decision, Decision::Review);
+    assert_eq!(large.reasons, vec![ReasonCode::RiskRule]);
+    let risk = large.risk.unwrap();
+    assert_eq!(risk.reasons.len(), 1);
+    assert_eq!(risk.reasons[0].code, "large_gift_card");
+    assert_eq!(risk.reasons[0].text_en, "A large gift card.");
+    assert_eq!(risk.fired[0].id, "large_gift_card");
+    assert_eq!(
+        risk.fired[0].features,
+        vec![(
+            "cart.gift_card_yen".to_owned(),
+            atobarai_engine::risk::book::RecordedValue::Int(12_000)
+        )]
+    );
+    // Daily goods: nothing fired, no record.
+    assert!(order_view(&e, 14).risk.is_none());
+    // The second set declines every gift card and names version 2.
+    let strict = order_view(&e, 24);
+    assert_eq!(strict.decision, Decision::Decline);
+    assert_eq!(strict.risk.unwrap().rule_set, 2);
+    // Before any set, the baseline policy decided (and kept no record).
+    assert!(order_view(&e, 0).risk.is_none());
+
+    let sets = e.risk_rule_sets();
+    assert_eq!(sets.len(), 2);
+    assert_eq!(
+        sets[1].rules[0].hits_live, 8,
+        "8 gift-card orders after the change"
+    );
+    assert_eq!(
+        sets[0].rules[0].hits_live, 0,
+        "hits are kept for the set in force"
+    );
+}
+
+#[test]
+fn a_replay_with_two_rule_set_changes_reproduces_the_digest() {
+    let j = journal();
+    let a = replay(&j);
+    let b = replay(&j);
+    assert_eq!(a.digest(), b.digest());
+    // And a snapshot restores the rule sets, the records and the hits.
+    let restored = Engine::restore(Default::default(), &a.snapshot()).unwrap();
+    assert_eq!(restored.digest(), a.digest());
+    assert_eq!(restored.risk_rule_sets(), a.risk_rule_sets());
+    assert_eq!(order_view(&restored, 13).risk, order_view(&a, 13).risk);
+    // Replaying the rest of the journal on the restored engine matches.
+    let mut half = replay(&j[..20]);
+    let mut resumed = Engine::restore(Default::default(), &half.snapshot()).unwrap();
+    for envelope in &j[20..] {
+        half.apply(envelope).unwrap();
+        resumed.apply(envelope).unwrap();
+    }
+    assert_eq!(half.digest(), resumed.digest());
+    assert_eq!(half.digest(), a.digest());
+}
+
+#[test]
+fn an_invalid_rule_set_is_refused_and_the_one_in_force_stays() {
+    let mut e = replay(&journal());
+    let before = e.digest();
+    let err = e
+        .apply(&env(day(5), set_rules("[set]\nname = \"x\"\nversion = 1\n\n[[rule]]\nid = \"r\"\nversion = 1\ndescription = \"d\"\nwhen = 'cart.nope > 1'\naction = \"review\"\nreason = \"r\"\ntext_ja = \"j\"\ntext_en = \"e\"\n")))
+        .unwrap_err();
+    assert_eq!(err.code, "rules_invalid");
+    assert!(
+        err.message.contains("9:"),
+        "line of the bad condition: {}",
+        err.message
+    );
+    assert_eq!(e.digest(), before);
+    assert_eq!(e.risk_rule_sets().len(), 2);
+}
+
+#[test]
+fn a_backtest_of_the_rule_set_in_force_changes_nothing_and_a_stricter_one_is_listed() {
+    let j = journal();
+    // From the second set on, the same set as trial: nothing changes.
+    let mut e = Engine::new(Default::default());
+    for envelope in &j {
+        let is_set = matches!(envelope.command, Command::SetRiskRules { .. });
+        e.apply(envelope).unwrap();
+        if is_set && e.risk_rule_sets().len() == 2 {
+            e.start_backtest(
+                atobarai_engine::risk::rules::compile(DECLINE_ALL_GIFT_CARDS).unwrap(),
+            );
+        }
+    }
+    let same = e.finish_backtest().unwrap();
+    assert_eq!(same.evaluated, 12);
+    assert!(same.changed.is_empty());
+
+    // The strict set over the whole journal: the approved and held gift
+    // cards of the first two periods become declines.
+    let mut e = Engine::new(Default::default());
+    e.start_backtest(atobarai_engine::risk::rules::compile(DECLINE_ALL_GIFT_CARDS).unwrap());
+    for envelope in &j {
+        e.apply(envelope).unwrap();
+    }
+    let r = e.finish_backtest().unwrap();
+    assert_eq!(r.evaluated, 36);
+    let changed_orders: Vec<u32> = r.changed.iter().map(|c| c.order).collect();
+    assert_eq!(changed_orders.len(), 16);
+    assert!(r.changed.iter().all(|c| c.trial == Decision::Decline));
+    assert!(r.changed.iter().all(|c| c.trial_why == ["no_gift_cards"]));
+    let held = r.changed.iter().find(|c| c.order == 13).unwrap();
+    assert_eq!(held.live, Decision::Review);
+    assert_eq!(held.live_why, ["large_gift_card"]);
+    assert_eq!(r.trial_hits[0][0], 24);
+    // The backtest left the replay alone.
+    assert_eq!(e.digest(), replay(&j).digest());
+}

@@ -15,6 +15,28 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub dunning: DunningConfig,
     pub webhooks: WebhookConfig,
+    pub risk: RiskConfig,
+}
+
+/// The risk rule set the server puts in force at start (`[risk]`).
+///
+/// At start the node journals the configured rule set (author `config`)
+/// when the file's text differs from the one in force *and* from the one
+/// the configuration last put in force: a set put in force through
+/// `PUT /v1/admin/rules` stays in force across restarts until the
+/// configured file itself changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct RiskConfig {
+    /// A rules file (TOML, see `crates/rules/README.md`). Unset: the rules
+    /// shipped with atobarai (`rules/default.toml`, built in).
+    pub rules_file: Option<std::path::PathBuf>,
+    /// Journal no rule set at start, leaving decisions to the engine's
+    /// built-in baseline policy. Only for a store in which no rule set was
+    /// ever put in force (the engine cannot withdraw one; the server
+    /// refuses to start otherwise): tests and comparisons with the
+    /// in-process engine. Not together with `rules_file`.
+    pub baseline_policy: bool,
 }
 
 /// The part of [`Config`] that decides outcomes (credit, billing, input
@@ -546,6 +568,11 @@ impl Config {
             "webhooks.signing_key",
             "must not be empty",
         );
+        check(
+            !(self.risk.baseline_policy && self.risk.rules_file.is_some()),
+            "risk.baseline_policy",
+            "cannot be set together with risk.rules_file",
+        );
         if out.is_empty() { Ok(()) } else { Err(out) }
     }
 }
@@ -583,6 +610,8 @@ mod tests {
         c.billing.bank_debit_day = 0;
         c.credit.signup_limit_yen = Yen::new(-1);
         c.webhooks.concurrency = 0;
+        c.risk.baseline_policy = true;
+        c.risk.rules_file = Some("mine.toml".into());
         let fields: Vec<&str> = c.validate().unwrap_err().iter().map(|p| p.field).collect();
         assert_eq!(
             fields,
@@ -592,6 +621,7 @@ mod tests {
                 "billing.late_fee_days",
                 "billing.delay_damages_bp_per_year",
                 "webhooks.concurrency",
+                "risk.baseline_policy",
             ]
         );
         // The legal maximum itself is allowed.

@@ -14,6 +14,18 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Every problem found in a submitted file (`rules_invalid`), each
+    /// with its position.
+    pub details: Option<Vec<ErrorPosition>>,
+}
+
+/// One problem in a submitted file (a rules file): 1-based line and column
+/// (columns count characters) and what is wrong.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ErrorPosition {
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -28,6 +40,11 @@ pub struct ErrorDetail {
     pub message: String,
     /// The field at fault, e.g. `items[0].unit_price`, where one is.
     pub field: Option<String>,
+    /// With `rules_invalid`: every problem found in the file, in file
+    /// order, each with its line and column. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub details: Option<Vec<ErrorPosition>>,
 }
 
 impl ApiError {
@@ -37,11 +54,18 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            details: None,
         }
     }
 
     pub fn field(mut self, field: impl Into<String>) -> ApiError {
         self.field = Some(field.into());
+        self
+    }
+
+    /// The problems found in a submitted file, each with its position.
+    pub fn details(mut self, details: Vec<ErrorPosition>) -> ApiError {
+        self.details = Some(details);
         self
     }
 
@@ -97,6 +121,7 @@ impl From<CommandError> for ApiError {
             code: e.code,
             message: e.message,
             field: e.field.map(str::to_string),
+            details: None,
         }
     }
 }
@@ -108,6 +133,7 @@ impl IntoResponse for ApiError {
                 code: self.code.to_string(),
                 message: self.message,
                 field: self.field,
+                details: self.details,
             },
         };
         (self.status, Json(body)).into_response()

@@ -554,7 +554,8 @@ pub async fn get_order(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Order>, ApiError> {
     let p = caller.0;
-    Ok(Json((&read(&app, move |e| e.order(p, &id)).await??).into()))
+    let view = read(&app, move |e| e.order(p, &id)).await??;
+    Ok(Json(Order::for_principal(&view, p)))
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/capture", request_body = CaptureBody,

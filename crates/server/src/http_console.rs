@@ -50,10 +50,16 @@ pub struct CustomerPage {
     pub next: Option<String>,
 }
 
-impl From<&Page<OrderView>> for OrderPage {
-    fn from(page: &Page<OrderView>) -> OrderPage {
+impl OrderPage {
+    /// The page as `principal` sees each order's single GET (operators
+    /// also see the risk rules that fired).
+    fn for_principal(page: &Page<OrderView>, principal: Principal) -> OrderPage {
         OrderPage {
-            items: page.items.iter().map(Order::from).collect(),
+            items: page
+                .items
+                .iter()
+                .map(|o| Order::for_principal(o, principal))
+                .collect(),
             next: page
                 .next
                 .map(|oi| ids::encode(prefix::ORDER, u64::from(oi))),
@@ -243,7 +249,7 @@ pub async fn list_reviews(
     let (after, limit) = paging(q.after.as_deref(), q.limit.as_deref())?;
     let p = caller.0;
     let page = read(&app, move |e| e.orders_in_review(p, after, limit)).await??;
-    Ok(Json(OrderPage::from(&page)))
+    Ok(Json(OrderPage::for_principal(&page, p)))
 }
 
 /// A customer's orders, oldest first (the merchant that registered the
@@ -262,7 +268,7 @@ pub async fn list_customer_orders(
     let (after, limit) = paging(q.after.as_deref(), q.limit.as_deref())?;
     let p = caller.0;
     let page = read(&app, move |e| e.customer_orders(p, &id, after, limit)).await??;
-    Ok(Json(OrderPage::from(&page)))
+    Ok(Json(OrderPage::for_principal(&page, p)))
 }
 
 /// A merchant's customer by the merchant's own id for it (`external_id`):
@@ -328,7 +334,7 @@ pub async fn find_orders(
             .map_err(ApiError::from)
     })
     .await??;
-    Ok(Json(OrderPage::from(&page)))
+    Ok(Json(OrderPage::for_principal(&page, p)))
 }
 
 #[cfg(test)]

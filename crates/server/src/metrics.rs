@@ -1,9 +1,12 @@
 //! Prometheus metrics, one place. Labels are low-cardinality: command
 //! names, decisions and result classes, never ids.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
@@ -27,8 +30,66 @@ pub struct DeliveryLabels {
     pub result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleHitLabels {
+    /// The version of the rule set in force.
+    rule_set: u32,
+    /// The rule's id in its set (rule sets hold at most 500 rules).
+    rule: String,
+    /// `live` or `shadow`.
+    mode: &'static str,
+}
+
+/// Hits of one rule of the set in force: `(rule id, live, shadow)`.
+pub type RuleHits = (String, u64, u64);
+
+/// The per-rule hit counts of the risk rule set in force, as the engine
+/// counts them (read from the reader at each scrape, so they are the
+/// engine's own figures, restarts included).
+#[derive(Debug, Default)]
+struct RiskRuleHits {
+    /// `(rule set version, hits per rule)`; `None` with no set in force.
+    in_force: Mutex<Option<(u32, Vec<RuleHits>)>>,
+}
+
+impl Collector for RiskRuleHits {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Ok(in_force) = self.in_force.lock() else {
+            return Ok(());
+        };
+        let Some((version, rules)) = in_force.as_ref() else {
+            return Ok(());
+        };
+        let gauge = ConstGauge::new(i64::from(*version));
+        gauge.encode(encoder.encode_descriptor(
+            "risk_rule_set_in_force",
+            "Version of the risk rule set in force (GET /v1/admin/rules)",
+            None,
+            gauge.metric_type(),
+        )?)?;
+        let mut family = encoder.encode_descriptor(
+            "risk_rule_hits",
+            "Times each rule of the set in force fired, live or in shadow",
+            None,
+            prometheus_client::metrics::MetricType::Counter,
+        )?;
+        for (rule, live, shadow) in rules {
+            for (mode, hits) in [("live", *live), ("shadow", *shadow)] {
+                let labels = RuleHitLabels {
+                    rule_set: *version,
+                    rule: rule.clone(),
+                    mode,
+                };
+                ConstCounter::new(hits).encode(family.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 pub struct Metrics {
     registry: Mutex<Registry>,
+    risk_rule_hits: std::sync::Arc<RiskRuleHits>,
     pub webhook_attempts: Family<DeliveryLabels, Counter>,
     pub webhook_seconds: Histogram,
     pub webhook_outbox_events: Gauge,
@@ -102,8 +163,11 @@ impl Default for Metrics {
         );
         registry.register("customers", "Registered customers", customers.clone());
         registry.register("orders", "Orders (all decisions)", orders.clone());
+        let risk_rule_hits = std::sync::Arc::new(RiskRuleHits::default());
+        registry.register_collector(Box::new(risk_rule_hits.clone()));
         Metrics {
             registry: Mutex::new(registry),
+            risk_rule_hits,
             webhook_attempts,
             webhook_seconds,
             webhook_outbox_events,
@@ -121,6 +185,14 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// The hit counts of the rule set in force (`None`: none in force), as
+    /// the next [`Metrics::render`] shows them.
+    pub fn set_risk_rule_hits(&self, in_force: Option<(u32, Vec<RuleHits>)>) {
+        if let Ok(mut slot) = self.risk_rule_hits.in_force.lock() {
+            *slot = in_force;
+        }
+    }
+
     pub fn render(&self) -> String {
         let mut out = String::new();
         if let Ok(registry) = self.registry.lock() {

@@ -132,6 +132,8 @@ pub enum NodeError {
     Thread(std::io::Error),
     #[error("the configured rules could not be journaled: {0}")]
     Rules(String),
+    #[error("risk rules: {0}")]
+    RiskRules(String),
     #[error(
         "journal record {seq}: the authorization was answered {recorded} but replays as {replayed} \
          under this version; history must not change (restore the previous version, or migrate)"
@@ -303,12 +305,81 @@ pub fn load_engine(
     Ok(engine)
 }
 
+/// The author of the rule sets the node puts in force from the
+/// configuration (`risk.rules_file`, or the built-in default).
+pub const CONFIG_AUTHOR: &str = "config";
+
+/// The configured risk rule set's text, if the node must journal it at
+/// start: the configured file (or the built-in `rules/default.toml`) when
+/// its text differs both from the set in force and from the set the
+/// configuration last put in force. So a set put in force through the API
+/// stays in force across restarts until the configured file changes, and
+/// an unchanged configuration journals nothing.
+///
+/// With `risk.baseline_policy` nothing is journaled; a store in which a
+/// rule set is already in force is refused (the engine has no command to
+/// withdraw one, and the configuration would misstate what decides).
+fn risk_rules_to_journal(
+    engine: &Engine,
+    config: &atobarai_core::config::RiskConfig,
+) -> Result<Option<String>, NodeError> {
+    let sets = engine.risk_rule_sets();
+    if config.baseline_policy {
+        return match sets.last() {
+            None => Ok(None),
+            Some(set) => Err(NodeError::RiskRules(format!(
+                "risk.baseline_policy is set, but rule set {} ({:?}) is in force in this store \
+                 and cannot be withdrawn; unset risk.baseline_policy",
+                set.version, set.name
+            ))),
+        };
+    }
+    let (source, origin) = match &config.rules_file {
+        None => (
+            atobarai_engine::risk::rules::DEFAULT_RULES.to_owned(),
+            "the built-in rules/default.toml".to_owned(),
+        ),
+        Some(path) => (
+            std::fs::read_to_string(path).map_err(|e| {
+                NodeError::RiskRules(format!(
+                    "risk.rules_file {} cannot be read: {e}",
+                    path.display()
+                ))
+            })?,
+            path.display().to_string(),
+        ),
+    };
+    let set = atobarai_engine::risk::rules::compile(&source).map_err(|errors| {
+        let listed: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{origin}:{}:{}: {}", e.line, e.column, e.message))
+            .collect();
+        NodeError::RiskRules(format!(
+            "the configured rules file does not check:\n  {}",
+            listed.join("\n  ")
+        ))
+    })?;
+    let digest = set.digest();
+    let in_force = sets.last().map(|s| s.digest);
+    let configured_last = sets
+        .iter()
+        .rev()
+        .find(|s| s.author == CONFIG_AUTHOR)
+        .map(|s| s.digest);
+    if in_force == Some(digest) || configured_last == Some(digest) {
+        Ok(None)
+    } else {
+        Ok(Some(source))
+    }
+}
+
 impl Node {
     /// Open the data directory, load the engine and start the threads.
     pub fn open(opts: NodeOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<Node, NodeError> {
         let mut store = open_store(&opts.store)?;
         let engine = load_engine(store.journal.as_ref(), opts.config.clone(), progress)?;
         let rules_journaled = engine.rules_journaled(&opts.config.rules());
+        let risk_rules = risk_rules_to_journal(&engine, &opts.config.risk)?;
         store.journal.set_meta("clock", opts.clock.as_str())?;
         let keys = Arc::new(KeyCache::default());
         for (id, principal, hash) in engine.keys() {
@@ -400,6 +471,20 @@ impl Node {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => return Err(NodeError::Rules(e.to_string())),
                 Err(_) => return Err(NodeError::Rules("the node stopped".into())),
+            }
+        }
+        if let Some(source) = risk_rules {
+            tracing::info!("putting the configured risk rule set in force");
+            match node.submit_blocking(
+                None,
+                Command::SetRiskRules {
+                    source,
+                    author: CONFIG_AUTHOR.into(),
+                },
+            ) {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(NodeError::RiskRules(e.to_string())),
+                Err(_) => return Err(NodeError::RiskRules("the node stopped".into())),
             }
         }
         Ok(node)
@@ -891,6 +976,8 @@ mod tests {
             names,
             [
                 "set_rules",
+                // The built-in risk rules, once: unchanged since.
+                "set_risk_rules",
                 "add_merchant",
                 "advance_clock",
                 "register_customer",
@@ -898,6 +985,156 @@ mod tests {
                 "register_customer"
             ]
         );
+    }
+
+    fn node_with_risk(dir: &std::path::Path, risk: atobarai_core::config::RiskConfig) -> Node {
+        let config = Config {
+            risk,
+            ..Config::default()
+        };
+        Node::open(
+            NodeOptions {
+                store: StoreSpec::Dir(dir.to_path_buf()),
+                clock: ClockMode::Manual,
+                config,
+                snapshot_every: 2,
+            },
+            &mut |_, _| {},
+        )
+        .unwrap()
+    }
+
+    fn risk_sets(node: &Node) -> Vec<(u32, String, String)> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(node.read(|e| {
+            e.risk_rule_sets()
+                .into_iter()
+                .map(|s| (s.version, s.name, s.author))
+                .collect()
+        }))
+        .unwrap()
+    }
+
+    const MINE: &str = r#"
+[set]
+name = "mine"
+version = 1
+
+[[rule]]
+id = "big_cart"
+version = 1
+when = 'cart.total >= 40_000'
+action = "review"
+reason = "big_cart"
+text_ja = "確認が必要です。"
+text_en = "Held for review."
+"#;
+
+    /// The configured rule set is journaled when the configured text
+    /// changes, not on every start; a set put in force by an operator stays
+    /// in force until the configured file changes.
+    #[test]
+    fn configured_risk_rules_are_journaled_when_the_configuration_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mine.toml");
+        let data = dir.path().join("data");
+        let node = node_with_risk(&data, Default::default());
+        assert_eq!(
+            risk_sets(&node),
+            [(1, "default".to_string(), "config".to_string())]
+        );
+        node.shutdown();
+        drop(node);
+
+        // Unchanged configuration: nothing journaled.
+        let node = node_with_risk(&data, Default::default());
+        assert_eq!(risk_sets(&node).len(), 1);
+        // An operator puts another set in force.
+        node.submit_blocking(
+            None,
+            Command::SetRiskRules {
+                source: MINE.into(),
+                author: "ops".into(),
+            },
+        )
+        .unwrap()
+        .unwrap();
+        node.shutdown();
+        drop(node);
+
+        // The configuration did not change: the operator's set stays.
+        let node = node_with_risk(&data, Default::default());
+        let sets = risk_sets(&node);
+        assert_eq!(sets.len(), 2);
+        assert_eq!(sets[1].2, "ops");
+        node.shutdown();
+        drop(node);
+
+        // The configured file changes: it is put in force.
+        std::fs::write(&file, MINE.replace("40_000", "45_000")).unwrap();
+        let risk = atobarai_core::config::RiskConfig {
+            rules_file: Some(file.clone()),
+            baseline_policy: false,
+        };
+        let node = node_with_risk(&data, risk.clone());
+        let sets = risk_sets(&node);
+        assert_eq!(sets.len(), 3);
+        assert_eq!((sets[2].0, sets[2].2.as_str()), (3, "config"));
+        node.shutdown();
+        drop(node);
+
+        // A file that does not check stops the start with its positions.
+        std::fs::write(&file, "[set]\nname = 1\n").unwrap();
+        let config = Config {
+            risk,
+            ..Config::default()
+        };
+        match Node::open(
+            NodeOptions {
+                store: StoreSpec::Dir(data.clone()),
+                clock: ClockMode::Manual,
+                config,
+                snapshot_every: 2,
+            },
+            &mut |_, _| {},
+        ) {
+            Err(NodeError::RiskRules(m)) => {
+                assert!(m.contains(&format!("{}:2:", file.display())), "{m}")
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("started with a bad rules file"),
+        }
+
+        // The baseline policy cannot be configured over a set in force.
+        let mut config = Config::default();
+        config.risk.baseline_policy = true;
+        match Node::open(
+            NodeOptions {
+                store: StoreSpec::Dir(data.clone()),
+                clock: ClockMode::Manual,
+                config,
+                snapshot_every: 2,
+            },
+            &mut |_, _| {},
+        ) {
+            Err(NodeError::RiskRules(m)) => assert!(m.contains("rule set 3"), "{m}"),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("started on the baseline over a rule set"),
+        }
+
+        // On a fresh store it journals no rule set.
+        let fresh = dir.path().join("fresh");
+        let node = node_with_risk(
+            &fresh,
+            atobarai_core::config::RiskConfig {
+                rules_file: None,
+                baseline_policy: true,
+            },
+        );
+        assert!(risk_sets(&node).is_empty());
+        node.shutdown();
     }
 
     /// The journal keeps each authorization's decision; a replay that
@@ -1126,9 +1363,9 @@ mod reader_tests {
         drop(node);
         let store = open_store(&StoreSpec::Dir(dir.path().to_path_buf())).unwrap();
         let snapshot = store.journal.latest_snapshot().unwrap().unwrap();
-        // Rules journaled at start + 10 merchants; the final snapshot is
-        // taken by the reader at shutdown.
-        assert_eq!(snapshot.seq, 11);
+        // Rules and risk rules journaled at start + 10 merchants; the final
+        // snapshot is taken by the reader at shutdown.
+        assert_eq!(snapshot.seq, 12);
         assert_eq!(snapshot.digest, digest);
         let replayed =
             load_engine(store.journal.as_ref(), Config::default(), &mut |_, _| {}).unwrap();

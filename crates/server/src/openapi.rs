@@ -6,6 +6,7 @@ use crate::error::{ErrorBody, ErrorDetail};
 use crate::http::{self, ClockView, MerchantCreated};
 use crate::http_billing;
 use crate::http_console;
+use crate::http_risk;
 use crate::identity::{EvidenceStep, HubKey, Identity, IdentityLink, IdentityMember};
 use crate::render::{
     Balance, Customer, DunningEventJson, InvoiceJson, Order, Payment, Reason, Suspension,
@@ -51,6 +52,10 @@ const CHANGE_ERRORS: [(&str, &str); 1] = [(
 const KEY_ERRORS: [(&str, &str); 1] = [(
     "400",
     "a missing or malformed Idempotency-Key, or a body that is not one JSON value",
+)];
+const UNKEYED_BODY_ERRORS: [(&str, &str); 1] = [(
+    "400",
+    "a body that is not one JSON value, or that cannot be read",
 )];
 const BODY_ERRORS: [(&str, &str); 5] = [
     ("404", "a resource the body names does not exist"),
@@ -113,6 +118,9 @@ enum Kind {
     KeyedChange,
     /// A change under an Idempotency-Key with a JSON body.
     KeyedChangeWithBody,
+    /// A change with a body and no Idempotency-Key (a `PUT`: the same body
+    /// twice leaves the same state).
+    ChangeWithBody,
 }
 
 fn complete(path: &str, operation: &mut Operation, kind: Kind) {
@@ -172,7 +180,10 @@ fn complete(path: &str, operation: &mut Operation, kind: Kind) {
     if idempotent {
         add(&KEY_ERRORS);
     }
-    if kind == Kind::KeyedChangeWithBody {
+    if kind == Kind::ChangeWithBody {
+        add(&UNKEYED_BODY_ERRORS);
+    }
+    if matches!(kind, Kind::KeyedChangeWithBody | Kind::ChangeWithBody) {
         add(&BODY_ERRORS);
     }
     add(&ALWAYS_ERRORS);
@@ -196,6 +207,9 @@ impl Modify for Contract {
             }
             if let Some(op) = item.post.as_mut() {
                 complete(path, op, Kind::KeyedChangeWithBody);
+            }
+            if let Some(op) = item.put.as_mut() {
+                complete(path, op, Kind::ChangeWithBody);
             }
             if let Some(op) = item.delete.as_mut() {
                 // Removing a webhook endpoint is journaled under an
@@ -226,6 +240,7 @@ impl Modify for Contract {
         http_billing::list_webhooks, http_billing::delete_webhook,
         http_console::list_reviews, http_console::list_customer_orders,
         http_console::find_customers, http_console::find_orders,
+        http_risk::put_rules, http_risk::list_rules, http_risk::get_rules,
     ),
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
@@ -238,6 +253,9 @@ impl Modify for Contract {
         http_billing::CreateWebhookBody, crate::webhook::EndpointJson,
         crate::render::CreditNoteJson, crate::render::PaymentReversal,
         http_console::OrderPage, http_console::CustomerPage,
+        crate::error::ErrorPosition, crate::render::FiredRule, crate::render::FeatureValue,
+        http_risk::PutRulesBody, http_risk::RuleJson, http_risk::RuleSetJson,
+        http_risk::RuleSetSource, http_risk::RuleSetList,
     )),
     modifiers(&BearerAuth, &Contract),
     security(("bearer" = [])),

@@ -3,26 +3,128 @@
 //! reasons gain their Japanese and English texts.
 
 use atobarai_core::{At, ids};
-use atobarai_engine::{CustomerView, OrderView, PaymentView, ReasonCode, SuspensionView, prefix};
+use atobarai_engine::risk::book::RecordedValue;
+use atobarai_engine::{
+    CustomerView, OrderRisk, OrderView, PaymentView, Principal, ReasonCode, Role, SuspensionView,
+    prefix,
+};
 use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+/// Why a decision came out as it did: one of the engine's stable codes, or
+/// the reason a risk rule set gives (its own code and texts).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Reason {
-    /// Stable snake_case code, e.g. `limit_exceeded`.
-    pub code: &'static str,
-    pub message_ja: &'static str,
-    pub message_en: &'static str,
+    /// Stable snake_case code, e.g. `limit_exceeded`; for a decision of the
+    /// risk rules, the deciding rule's reason code (e.g.
+    /// `cash_equivalent_only_cart`).
+    #[schema(value_type = String)]
+    pub code: Cow<'static, str>,
+    #[schema(value_type = String)]
+    pub message_ja: Cow<'static, str>,
+    #[schema(value_type = String)]
+    pub message_en: Cow<'static, str>,
 }
 
 impl From<ReasonCode> for Reason {
     fn from(r: ReasonCode) -> Reason {
         Reason {
-            code: r.code(),
-            message_ja: r.message_ja(),
-            message_en: r.message_en(),
+            code: Cow::Borrowed(r.code()),
+            message_ja: Cow::Borrowed(r.message_ja()),
+            message_en: Cow::Borrowed(r.message_en()),
         }
     }
+}
+
+/// An order's reasons as callers see them: `risk_rule` stands for the
+/// reasons of the rules that declined or held the order, so it is replaced
+/// by those (each rule reason once, in the order the rules fired); it stays
+/// only when the rules' record is missing.
+fn reasons(o: &OrderView) -> Vec<Reason> {
+    let mut out = Vec::with_capacity(o.reasons.len());
+    for &r in &o.reasons {
+        match o.risk.as_deref() {
+            Some(risk) if r == ReasonCode::RiskRule && !risk.reasons.is_empty() => {
+                for rule in &risk.reasons {
+                    if !out.iter().any(|x: &Reason| x.code == rule.code) {
+                        out.push(Reason {
+                            code: Cow::Owned(rule.code.clone()),
+                            message_ja: Cow::Owned(rule.text_ja.clone()),
+                            message_en: Cow::Owned(rule.text_en.clone()),
+                        });
+                    }
+                }
+            }
+            _ => out.push(Reason::from(r)),
+        }
+    }
+    out
+}
+
+/// A feature value a rule read: an integer, a truth value or a text.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum FeatureValue {
+    Int(i64),
+    Bool(bool),
+    Str(String),
+}
+
+impl From<&RecordedValue> for FeatureValue {
+    fn from(v: &RecordedValue) -> FeatureValue {
+        match v {
+            RecordedValue::Int(i) => FeatureValue::Int(*i),
+            RecordedValue::Bool(b) => FeatureValue::Bool(*b),
+            RecordedValue::Str(s) => FeatureValue::Str(s.to_string()),
+        }
+    }
+}
+
+/// A risk rule that fired on an order (operators only).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FiredRule {
+    /// The version of the rule set that decided the order (as
+    /// `GET /v1/admin/rules/{version}` shows it).
+    pub rule_set: u32,
+    /// The rule's id in its set.
+    pub id: String,
+    /// The rule's own version.
+    pub version: u32,
+    /// `decline`, `review`, `cap`, `flag` or `approve`.
+    pub action: String,
+    /// A shadow rule: recorded, never acting on the order.
+    pub shadow: bool,
+    /// The rule's reason code.
+    pub reason: String,
+    /// The value of every feature the rule's condition reads, at decision
+    /// time, by feature name.
+    pub features: BTreeMap<String, FeatureValue>,
+}
+
+/// Every rule that fired on the order, live then shadow (empty when no rule
+/// set decided it, or none fired).
+fn fired_rules(risk: Option<&OrderRisk>) -> Vec<FiredRule> {
+    let Some(risk) = risk else {
+        return Vec::new();
+    };
+    risk.fired
+        .iter()
+        .map(|f| FiredRule {
+            rule_set: risk.rule_set,
+            id: f.id.clone(),
+            version: f.version,
+            action: f.action.clone(),
+            shadow: f.shadow,
+            reason: f.reason.clone(),
+            features: f
+                .features
+                .iter()
+                .map(|(name, v)| (name.clone(), FeatureValue::from(v)))
+                .collect(),
+        })
+        .collect()
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,8 +212,31 @@ pub struct Order {
     pub due_date: Option<String>,
     pub authorized_at: String,
     pub captured_at: Option<String>,
+    /// Operators only (admin and analyst keys; never shown to merchants):
+    /// the risk rules that fired on the decision, live then shadow, each
+    /// with the rule set version that decided and the feature values it
+    /// read. Empty when no rule fired or no rule set decided the order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub rules: Option<Vec<FiredRule>>,
 }
 
+impl Order {
+    /// The order as `principal` may see it: operators also see the rules
+    /// that fired ([`Order::rules`]); merchants never do.
+    pub fn for_principal(o: &OrderView, principal: Principal) -> Order {
+        let mut order = Order::from(o);
+        if matches!(
+            principal,
+            Principal::Operator(_, Role::Admin | Role::Analyst)
+        ) {
+            order.rules = Some(fired_rules(o.risk.as_deref()));
+        }
+        order
+    }
+}
+
+/// The order as a merchant sees it (no `rules`): see [`Order::for_principal`].
 impl From<&OrderView> for Order {
     fn from(o: &OrderView) -> Order {
         Order {
@@ -127,10 +252,11 @@ impl From<&OrderView> for Order {
             refunded: o.refunded.get(),
             paid: o.paid.get(),
             available_after: o.available_after.get(),
-            reasons: o.reasons.iter().map(|&r| Reason::from(r)).collect(),
+            reasons: reasons(o),
             due_date: o.due_date.map(|d| d.to_string()),
             authorized_at: o.authorized_at.to_rfc3339_jst(),
             captured_at: o.captured_at.map(At::to_rfc3339_jst),
+            rules: None,
         }
     }
 }

@@ -7,13 +7,14 @@ use crate::error::ApiError;
 use crate::http::{self, AppState, read};
 use crate::http_billing as billing;
 use crate::http_console as console;
+use crate::http_risk as risk;
 use crate::roles::{
     RequireAccountAccess, RequireAdmin, RequireMerchant, RequireOperator, RequirePaymentChannel,
 };
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router, middleware};
 
 /// `route_layer` admitting only the callers `R` admits.
@@ -162,6 +163,27 @@ fn webhooks(app: &AppState) -> Router<AppState> {
     reads.merge(changes)
 }
 
+/// Risk rule sets: operators read them, admins put one in force (with a
+/// body limit of its own: a rules file may exceed the API's usual body).
+fn risk_rules(app: &AppState) -> Router<AppState> {
+    let reads = only!(
+        Router::new()
+            .route("/v1/admin/rules", get(risk::list_rules))
+            .route("/v1/admin/rules/{version}", get(risk::get_rules)),
+        RequireOperator,
+        app
+    );
+    let changes = only!(
+        Router::new().route(
+            "/v1/admin/rules",
+            put(risk::put_rules).layer(DefaultBodyLimit::max(risk::PUT_RULES_BODY_MAX)),
+        ),
+        RequireAdmin,
+        app
+    );
+    reads.merge(changes)
+}
+
 /// Console listings, paged by cursor: merchants and operators list a
 /// customer's orders and look up by the merchant's own ids (the engine shows
 /// a merchant only its own); the review queue is the operators'.
@@ -201,6 +223,11 @@ async fn healthz(State(app): State<AppState>) -> Result<Json<serde_json::Value>,
 }
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+    // The risk rules' hit counts are the engine's: read them (on the
+    // reader, like any read) just before rendering.
+    if let Ok(hits) = read(&app, crate::http_risk::hits_in_force).await {
+        app.node.metrics.set_risk_rule_hits(hits);
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -280,6 +307,7 @@ pub fn router(app: AppState) -> Router {
         .merge(admin(&app))
         .merge(webhooks(&app))
         .merge(console(&app))
+        .merge(risk_rules(&app))
         .merge(meta())
         // After the role layers: a method the path does not take is a 405
         // whoever calls (the layers wrap only the methods a route takes).

@@ -805,8 +805,11 @@ async fn suspension_declines_the_category_until_lifted() {
             json!({"now": "2026-06-10T10:00:01+09:00"}),
         )
         .await;
-    let ok = app.authorize(&cus, "game_console", 30000).await;
-    assert_eq!(ok["decision"], "approve");
+    // Below ¥30,000: the default rules hold a dearer console on an account
+    // this young (`resellable_new_account`), which is not what this test is
+    // about.
+    let ok = app.authorize(&cus, "game_console", 29_000).await;
+    assert_eq!(ok["decision"], "approve", "{ok}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

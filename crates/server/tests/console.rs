@@ -149,8 +149,15 @@ impl TestApp {
     }
 
     async fn register(&self, key: &str, external_id: &str) -> String {
+        self.register_as(key, external_id, "090-1234-5678", "taro@example.jp")
+            .await
+    }
+
+    /// Register with a phone and e-mail of its own: a person the identity
+    /// graph does not join to the others (each keeps its own limit).
+    async fn register_as(&self, key: &str, external_id: &str, phone: &str, email: &str) -> String {
         let body = json!({"external_id": external_id, "name": "山田 太郎", "name_kana": "ヤマダ タロウ",
-            "birth_date": "1990-04-01", "phone": "090-1234-5678", "email": "taro@example.jp",
+            "birth_date": "1990-04-01", "phone": phone, "email": email,
             "postal_code": "100-0013", "address": "東京都千代田区霞が関1-3-1 霞ビル101",
             "payment_method": "convenience_store"});
         let (s, v) = self.post(key, "/v1/customers", body).await;
@@ -474,12 +481,21 @@ async fn the_review_queue_shrinks_as_orders_are_reviewed() {
     let m = app.merchant.as_str();
     let mut held = Vec::new();
     for i in 0..5 {
-        let cus = app.register(m, &format!("c-{i}")).await;
+        // Five people, each with a limit of their own.
+        let cus = app
+            .register_as(
+                m,
+                &format!("c-{i}"),
+                &format!("090-1234-567{i}"),
+                &format!("taro{i}@example.jp"),
+            )
+            .await;
         app.authorize(m, &cus, &format!("food-{i}"), "food", 500)
             .await;
-        // A cart of gift cards only is held for review.
+        // A cart of gift cards only, of ¥20,000 or more, is held for
+        // review (the default rules' `cash_equivalent_only_large`).
         let (id, decision) = app
-            .authorize(m, &cus, &format!("gift-{i}"), "gift_card", 3000)
+            .authorize(m, &cus, &format!("gift-{i}"), "gift_card", 20_000)
             .await;
         assert_eq!(decision, "review");
         held.push(id);
@@ -487,6 +503,12 @@ async fn the_review_queue_shrinks_as_orders_are_reviewed() {
     let queue = app.all_pages(&app.analyst, "/v1/admin/reviews?", 2).await;
     assert_eq!(order_ids(&queue), held);
     assert!(queue.iter().all(|o| o["status"] == "in_review"));
+    // Items as their single GET shows them to an operator: the rule's own
+    // reason, and the rules that fired.
+    for o in &queue {
+        assert_eq!(o["reasons"][0]["code"], "cash_equivalent_only_cart", "{o}");
+        assert_eq!(o["rules"][0]["id"], "cash_equivalent_only_large", "{o}");
+    }
 
     // Approve the oldest, decline one in the middle: both leave the queue.
     for (id, decision) in [(&held[0], "approve"), (&held[2], "decline")] {

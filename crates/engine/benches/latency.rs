@@ -27,10 +27,52 @@ fn main() {
     let rss_loaded = rss_bytes();
     let per_customer = (rss_loaded.saturating_sub(rss_before)) / u64::from(customers_n);
 
-    // Build envelopes outside the timed loop: we measure the engine.
+    // The risk rules deciding: `none` (the built-in baseline policy),
+    // `default` (rules/default.toml) or `50` (the default rules and
+    // generated ones up to 50 rules, over every kind of feature).
+    let rules = std::env::var("ATOBARAI_BENCH_RULES").unwrap_or_else(|_| "none".into());
+    let source = match rules.as_str() {
+        "none" => None,
+        "default" => Some(atobarai_engine::risk::rules::DEFAULT_RULES.to_owned()),
+        "50" => Some(fifty_rules()),
+        other => panic!("ATOBARAI_BENCH_RULES={other}: none, default or 50"),
+    };
+    let mut reload_ns = None;
+    if let Some(source) = source {
+        // What a reload costs the engine thread: compile and swap.
+        let t = Instant::now();
+        engine
+            .apply(&atobarai_engine::Envelope {
+                at: t0(),
+                idem: None,
+                command: atobarai_engine::Command::SetRiskRules {
+                    source,
+                    author: "bench".into(),
+                },
+            })
+            .expect("the rules compile");
+        reload_ns = Some(t.elapsed().as_nanos() as u64);
+    }
+
+    // Build envelopes outside the timed loop: we measure the engine. One
+    // order in ten carries a gift card, so liquid-goods rules fire too.
     let mut picker = Picker(0x9E37_79B9_7F4A_7C15);
     let envelopes: Vec<_> = (0..authorizations_n)
-        .map(|seq| authorization(seq, picker.next(u64::from(customers_n))))
+        .map(|seq| {
+            let mut env = authorization(seq, picker.next(u64::from(customers_n)));
+            if seq % 10 == 0
+                && let atobarai_engine::Command::Authorize { input, .. } = &mut env.command
+            {
+                input.items.push(atobarai_engine::LineItem {
+                    sku: "GC-3000".into(),
+                    name: "ギフトカード".into(),
+                    category: atobarai_core::Category::GiftCard,
+                    unit_price: atobarai_core::Yen::new(3_000),
+                    quantity: 1,
+                });
+            }
+            env
+        })
         .collect();
     let mut lat_ns = Vec::with_capacity(envelopes.len());
     let mut approvals = 0u64;
@@ -50,7 +92,15 @@ fn main() {
     slowest.sort_unstable_by(|a, b| b.cmp(a));
     slowest.truncate(8);
     lat_ns.sort_unstable();
-    println!("engine authorize, {customers_n} customers loaded in {load_s:.2} s");
+    println!(
+        "engine authorize, {customers_n} customers loaded in {load_s:.2} s, risk rules: {rules}"
+    );
+    if let Some(ns) = reload_ns {
+        println!(
+            "  rule set put in force {:.3} ms (compile + swap, on the engine thread)",
+            ns as f64 / 1e6
+        );
+    }
     println!("  authorizations        {authorizations_n} ({approvals} approved)");
     println!(
         "  throughput            {:.0} /s (one core)",
@@ -70,4 +120,44 @@ fn main() {
         .collect();
     println!("  slowest               {}", slow.join(", "));
     println!("  resident per customer {per_customer} bytes (RSS delta over loading)");
+}
+
+/// The default rules, then generated rules up to 50: thresholds over
+/// integer features, flags and text comparisons, live and shadow.
+fn fifty_rules() -> String {
+    use atobarai_engine::risk::features::{FEATURES, FeatureType};
+    let mut s = atobarai_engine::risk::rules::DEFAULT_RULES.to_owned();
+    let have = atobarai_engine::risk::rules::compile(&s)
+        .expect("the default rules compile")
+        .rules()
+        .len();
+    let ints: Vec<&str> = FEATURES
+        .iter()
+        .filter(|d| d.ty == FeatureType::Int)
+        .map(|d| d.name)
+        .collect();
+    let flags: Vec<&str> = FEATURES
+        .iter()
+        .filter(|d| d.ty == FeatureType::Bool)
+        .map(|d| d.name)
+        .collect();
+    for i in 0..50usize.saturating_sub(have) {
+        let a = ints[i % ints.len()];
+        let b = ints[(i * 7 + 3) % ints.len()];
+        let f = flags[i % flags.len()];
+        let when = format!(
+            "({a} > {} && {b} * 2 >= {}) || ({f} && order.channel == \"in_store\" && {a} + {b} > 9_000)",
+            1_000 + i * 100,
+            i * 50
+        );
+        let (action, mode) = if i % 2 == 0 {
+            ("flag", "live")
+        } else {
+            ("review", "shadow")
+        };
+        s.push_str(&format!(
+            "\n[[rule]]\nid = \"generated_{i}\"\nversion = 1\ndescription = \"generated\"\nwhen = '{when}'\naction = \"{action}\"\nreason = \"generated_{i}\"\ntext_ja = \"生成\"\ntext_en = \"generated\"\nmode = \"{mode}\"\n"
+        ));
+    }
+    s
 }

@@ -49,17 +49,21 @@ pub enum EventKind {
     /// A dunning step is due (reminder, phone call, suspension, plan offer):
     /// for the systems that send the e-mail/SMS or open the call task.
     DunningStep,
+    /// The share of liquid-goods orders from devices new to their account
+    /// jumped above its baseline (a phishing wave, [`crate::risk::wave`]).
+    RiskAlert,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 7] = [
         EventKind::InvoiceIssued,
         EventKind::PaymentReceived,
         EventKind::CustomerOverdue,
         EventKind::PaymentReversed,
         EventKind::CreditNoteIssued,
         EventKind::DunningStep,
+        EventKind::RiskAlert,
     ];
 
     /// The API spelling (`invoice.issued`, …).
@@ -71,6 +75,7 @@ impl EventKind {
             EventKind::PaymentReversed => "payment.reversed",
             EventKind::CreditNoteIssued => "credit_note.issued",
             EventKind::DunningStep => "dunning.step",
+            EventKind::RiskAlert => "risk.alert",
         }
     }
 
@@ -138,6 +143,9 @@ pub enum EventData {
     },
     /// A dunning step is due.
     Dunning(atobarai_billing::dunning::DunningEvent),
+    /// A phishing-wave alert (the customer is the one whose order crossed
+    /// the threshold).
+    RiskAlert(crate::risk::wave::WaveAlert),
 }
 
 /// An event as the dispatcher receives it (resolved from state).
@@ -177,6 +185,16 @@ pub enum Stored {
     },
     /// A dunning step is due.
     Dunning(atobarai_billing::dunning::DunningEvent),
+    /// A phishing-wave alert (its time is the event's; the hour's share is
+    /// `new_device / orders`).
+    RiskAlert {
+        /// Liquid orders in the hour so far.
+        orders: u32,
+        /// Of them from new devices.
+        new_device: u32,
+        /// The baseline share, basis points.
+        baseline_bp: u32,
+    },
 }
 
 /// An event in the outbox.
@@ -520,6 +538,17 @@ impl Engine {
                 principal,
             },
             Stored::Dunning(step) => EventData::Dunning(step),
+            Stored::RiskAlert {
+                orders,
+                new_device,
+                baseline_bp,
+            } => EventData::RiskAlert(crate::risk::wave::WaveAlert {
+                at: ev.at,
+                orders,
+                new_device,
+                share_bp: crate::risk::wave::share_bp(new_device, orders),
+                baseline_bp,
+            }),
         };
         Some(Event {
             seq: ev.seq,

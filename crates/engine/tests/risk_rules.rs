@@ -262,3 +262,98 @@ fn a_backtest_of_the_rule_set_in_force_changes_nothing_and_a_stricter_one_is_lis
     // The backtest left the replay alone.
     assert_eq!(e.digest(), replay(&j).digest());
 }
+
+/// A phishing wave: after a quiet day of liquid orders from known devices
+/// (one in ten from a new one), an hour in which most come from devices
+/// new to their accounts raises one `risk.alert` for the webhook.
+#[test]
+fn a_wave_of_new_device_liquid_orders_raises_one_alert() {
+    use atobarai_engine::webhook::{EventData, EventKind};
+    let mut e = Engine::new(Default::default());
+    let t = day(0);
+    e.apply(&env(
+        t,
+        Command::AddMerchant {
+            name: "shop".into(),
+            key_id: "k0".into(),
+            secret_sha256: [0; 32],
+        },
+    ))
+    .unwrap();
+    e.apply(&env(
+        t,
+        Command::AddWebhookEndpoint {
+            url: "https://ops.example/alerts".into(),
+            key_nonce: [1; 16],
+            events: vec![EventKind::RiskAlert],
+        },
+    ))
+    .unwrap();
+    let customers = 60u64;
+    for n in 0..customers as u32 {
+        e.apply(&env(t, register(0, profile(n)))).unwrap();
+    }
+    let padded = || {
+        vec![
+            item(Category::DailyGoods, 800, 1),
+            item(Category::GiftCard, 1_000, 1),
+        ]
+    };
+    let mut n = 0u32;
+    let mut place = |e: &mut Engine, at: At, c: u64, device: String| {
+        n += 1;
+        let Command::Authorize {
+            merchant, input, ..
+        } = order(c, n, padded())
+        else {
+            unreachable!()
+        };
+        let command = Command::Authorize {
+            merchant,
+            session: session_keys(&device, "203.0.113.9"),
+            input: AuthorizeInput {
+                device_id: device,
+                ..input
+            },
+        };
+        e.apply(&env(at, command)).unwrap();
+    };
+    // Ten quiet hours: 25 liquid orders an hour, each customer on its own
+    // device, and every tenth order from a device the account never used.
+    for h in 0..10i64 {
+        for i in 0..25u64 {
+            let c = (h as u64 * 25 + i) % customers;
+            let at = day(1).plus_ms(h * 3_600_000 + i as i64 * 60_000);
+            let device = if i % 10 == 9 {
+                format!("new-{h}-{i}")
+            } else {
+                format!("home-{c}")
+            };
+            place(&mut e, at, c, device);
+        }
+    }
+    assert_eq!(e.risk_alerts().count(), 0, "a quiet baseline never alerts");
+    // The wave: two in three orders from new devices.
+    for i in 0..30u64 {
+        let c = i % customers;
+        let at = day(1).plus_ms(10 * 3_600_000 + i as i64 * 60_000);
+        let device = if i % 3 == 0 {
+            format!("home-{c}")
+        } else {
+            format!("phished-{i}")
+        };
+        place(&mut e, at, c, device);
+    }
+    let alerts: Vec<_> = e.risk_alerts().copied().collect();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert!(alerts[0].share_bp >= 5_000, "{:?}", alerts[0]);
+    assert!(alerts[0].baseline_bp <= 1_500, "{:?}", alerts[0]);
+    let events: Vec<_> = e
+        .webhook_batches(100)
+        .into_iter()
+        .flat_map(|b| b.events)
+        .collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, EventKind::RiskAlert);
+    assert!(matches!(events[0].data, EventData::RiskAlert(a) if a == alerts[0]));
+}

@@ -237,6 +237,13 @@ pub fn payload(e: &Event) -> Vec<u8> {
         EventData::Dunning(step) => {
             serde_json::to_value(crate::render::DunningEventJson::from(step)).unwrap_or_default()
         }
+        EventData::RiskAlert(a) => json!({
+            "alert": "new_device_liquid_share",
+            "liquid_orders_this_hour": a.orders,
+            "from_new_devices": a.new_device,
+            "share_bp": a.share_bp,
+            "baseline_bp": a.baseline_bp,
+        }),
     };
     serde_json::to_vec(&json!({
         "id": event_id(e.seq),

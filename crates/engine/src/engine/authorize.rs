@@ -9,9 +9,11 @@ use crate::error::CommandError;
 use crate::exposure::cluster_available;
 use crate::identity::{ClusterCredit, SessionKeys};
 use crate::reason::{Reason, ReasonCode};
+use crate::risk::features::F;
 use crate::risk::{CustomerFacts, RiskAction, RiskContext};
 use crate::state::{Customer, CustomerStatus, Decision, Order, OrderDetail, OrderStatus};
 use crate::view::Outcome;
+use crate::webhook::{EventKind, Stored};
 use atobarai_core::{At, Channel, JstDate, Product, Yen};
 
 impl Engine {
@@ -95,6 +97,20 @@ impl Engine {
                 RiskAction::Review => Decision::Review,
                 RiskAction::Decline => Decision::Decline,
             };
+            if features.int(F::CartLiquidYen) > 0
+                && let Some(alert) = self
+                    .state
+                    .risk
+                    .wave
+                    .observe(at, features.flag(F::SessionDeviceNew))
+            {
+                let stored = Stored::RiskAlert {
+                    orders: alert.orders,
+                    new_device: alert.new_device,
+                    baseline_bp: alert.baseline_bp,
+                };
+                self.emit(at, EventKind::RiskAlert, ci, stored);
+            }
             if self.backtest.is_some() {
                 let oi = id32(self.state.orders.len());
                 let live_why = self.live_why(rule_record.as_ref(), &reasons);

@@ -279,6 +279,12 @@ impl Engine {
         self.state.risk.sets.get(i).map(|e| e.source.as_str())
     }
 
+    /// Phishing-wave alerts raised, oldest first (the last
+    /// [`crate::risk::wave::ALERTS_KEPT`]).
+    pub fn risk_alerts(&self) -> impl Iterator<Item = &crate::risk::wave::WaveAlert> {
+        self.state.risk.wave.alerts.iter()
+    }
+
     /// The compiled rule set in force, if any.
     pub fn risk_rules_in_force(&self) -> Option<Arc<RuleSet>> {
         self.risk.sets.last().cloned()

@@ -19,8 +19,9 @@
 //!   the journal once (it is never pruned). From 3 on, every layout change
 //!   comes with its step.
 //! - **4** (current): the container of 3; the state gained a last field,
-//!   the risk book (rule sets and decision records). Step 3 → 4: append
-//!   the encoding of an empty book (`[0, 0]`: two empty sequences).
+//!   the risk book (rule sets, decision records, the phishing-wave
+//!   detector). Step 3 → 4: append the encoding of an empty book
+//!   ([`EMPTY_RISK_BOOK_V4`]).
 //!
 //! # The rule
 //!
@@ -121,9 +122,13 @@ pub fn upgrade(from: u32, body: Vec<u8>) -> Result<Vec<u8>, FormatError> {
     }
 }
 
+/// The encoding of an empty version-4 risk book (frozen: the step below
+/// must produce version 4 forever, whatever the book becomes later).
+pub const EMPTY_RISK_BOOK_V4: [u8; 8] = [0; 8];
+
 /// 3 → 4: the state's new last field, the risk book, empty.
 fn v3_to_v4(mut body: Vec<u8>) -> Vec<u8> {
-    body.extend_from_slice(&[0, 0]);
+    body.extend_from_slice(&EMPTY_RISK_BOOK_V4);
     body
 }
 

@@ -80,6 +80,8 @@ pub struct RiskBook {
     pub sets: Vec<RuleSetEntry>,
     /// Decision records by order index, ascending.
     pub records: VecDeque<(u32, DecisionRecord)>,
+    /// The phishing-wave detector and its alerts.
+    pub wave: super::wave::WaveDetector,
 }
 
 impl RiskBook {
@@ -112,9 +114,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_empty_book_encodes_as_two_zero_lengths() {
-        // Snapshot version 3 → 4 appends exactly these bytes.
-        assert_eq!(postcard::to_stdvec(&RiskBook::default()).unwrap(), [0, 0]);
+    fn an_empty_book_encodes_as_the_bytes_the_v4_upgrade_appends() {
+        // Snapshot version 3 → 4 appends exactly these bytes: two empty
+        // sequences, then the wave detector (hour 0, two zero counts, no
+        // past, no alerted hour, no alerts).
+        assert_eq!(
+            postcard::to_stdvec(&RiskBook::default()).unwrap(),
+            crate::format::snapshot::EMPTY_RISK_BOOK_V4
+        );
     }
 
     #[test]

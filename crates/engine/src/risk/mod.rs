@@ -11,6 +11,7 @@
 pub mod book;
 pub mod features;
 pub mod rules;
+pub mod wave;
 
 use crate::command::AuthorizeInput;
 use crate::reason::{Reason, ReasonCode};

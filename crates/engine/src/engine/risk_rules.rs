@@ -59,7 +59,7 @@ impl Engine {
                 format!("at most {} rule sets are kept", book::SETS_MAX),
             ));
         }
-        let set = rules::compile(source).map_err(|errors| {
+        let set = rules::compile_shared(source).map_err(|errors| {
             let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
             CommandError::invalid("rules_invalid", "rules", listed.join("; "))
         })?;
@@ -74,7 +74,7 @@ impl Engine {
             source: source.to_owned(),
         });
         self.risk.hits = vec![[0, 0]; set.rules().len()];
-        self.risk.sets.push(Arc::new(set));
+        self.risk.sets.push(set);
         Ok(Outcome::RiskRules(self.risk_rules_view(version)))
     }
 
@@ -83,7 +83,7 @@ impl Engine {
     pub(crate) fn rebuild_risk_runtime(&mut self) -> Result<(), CommandError> {
         let mut runtime = RiskRuntime::default();
         for entry in &self.state.risk.sets {
-            let set = rules::compile(&entry.source).map_err(|_| {
+            let set = rules::compile_shared(&entry.source).map_err(|_| {
                 CommandError::invalid(
                     "rules_invalid",
                     "rules",
@@ -93,7 +93,7 @@ impl Engine {
                     ),
                 )
             })?;
-            runtime.sets.push(Arc::new(set));
+            runtime.sets.push(set);
         }
         if let Some(cur) = self.state.risk.current() {
             let n = runtime.sets.last().map_or(0, |s| s.rules().len());

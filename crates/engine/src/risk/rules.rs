@@ -5,7 +5,8 @@
 use super::book::{DecisionRecord, FiredRule, RecordedValue};
 use super::features::{FEATURES, FeatureType, FeatureValue, Features};
 use atobarai_rules::{Evaluation, FeatureId, RuleError, RuleSet, Schema, Type, Value};
-use std::sync::OnceLock;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The schema of [`FEATURES`]: feature `i` of the engine is `FeatureId(i)`.
 pub fn schema() -> &'static Schema {
@@ -29,6 +30,40 @@ pub fn schema() -> &'static Schema {
 /// Check and compile a rules file against the engine's features.
 pub fn compile(source: &str) -> Result<RuleSet, Vec<RuleError>> {
     atobarai_rules::check_file(source, schema())
+}
+
+/// Rule sets compiled lately, by SHA-256 of their text (a few, process
+/// wide). The server compiles a set in its request handler to check it;
+/// the engine thread then finds it here and only hashes the text, so a
+/// reload does not stall decisions for the compile.
+const COMPILED_KEPT: usize = 8;
+
+/// [`compile`], shared: the same text compiles once per process (the
+/// result is the same either way: compiling is deterministic).
+pub fn compile_shared(source: &str) -> Result<Arc<RuleSet>, Vec<RuleError>> {
+    type Cache = Mutex<Vec<([u8; 32], Arc<RuleSet>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let digest: [u8; 32] = Sha256::digest(source.as_bytes()).into();
+    let cache = CACHE.get_or_init(Cache::default);
+    // A poisoned lock only means another thread panicked mid-insert; the
+    // entries themselves are immutable, so carry on with them.
+    if let Some((_, set)) = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|(d, _)| *d == digest)
+    {
+        return Ok(Arc::clone(set));
+    }
+    let set = Arc::new(compile(source)?);
+    let mut kept = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if kept.len() >= COMPILED_KEPT {
+        kept.remove(0);
+    }
+    kept.push((digest, Arc::clone(&set)));
+    Ok(set)
 }
 
 /// The rule set shipped with atobarai (`rules/default.toml`), documented
@@ -109,6 +144,15 @@ mod tests {
             let id = s.id(d.name).expect(d.name);
             assert_eq!(id.index(), i, "{}", d.name);
         }
+    }
+
+    #[test]
+    fn a_shared_compile_returns_the_same_set_for_the_same_text() {
+        let a = compile_shared(DEFAULT_RULES).unwrap();
+        let b = compile_shared(DEFAULT_RULES).unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a.digest(), compile(DEFAULT_RULES).unwrap().digest());
+        assert!(compile_shared("not toml [").is_err());
     }
 
     #[test]

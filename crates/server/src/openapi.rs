@@ -322,6 +322,41 @@ mod tests {
     }
 
     #[test]
+    fn the_rules_routes_declare_their_bodies_and_errors() {
+        let doc = doc();
+        let put = &doc["paths"]["/v1/admin/rules"]["put"];
+        let content = put["requestBody"]["content"].as_object().unwrap();
+        assert!(content.contains_key("application/json"), "{put}");
+        assert!(content.contains_key("application/toml"), "{put}");
+        for status in ["400", "401", "403", "409", "413", "415", "422", "503"] {
+            assert!(
+                put["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                    .as_str()
+                    .is_some_and(|s| s.ends_with("/ErrorBody")),
+                "PUT /v1/admin/rules: {status}"
+            );
+        }
+        assert!(put["parameters"].is_null(), "no Idempotency-Key on a PUT");
+        let get = &doc["paths"]["/v1/admin/rules/{version}"]["get"];
+        assert_eq!(get["parameters"][0]["schema"]["type"], "integer");
+        assert_eq!(get["parameters"][0]["schema"]["minimum"], 1);
+        let details = &doc["components"]["schemas"]["ErrorDetail"]["properties"]["details"];
+        assert_eq!(
+            details["items"]["$ref"],
+            "#/components/schemas/ErrorPosition"
+        );
+        let order = &doc["components"]["schemas"]["Order"];
+        assert!(
+            !order["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == "rules"),
+            "merchants never get `rules`"
+        );
+    }
+
+    #[test]
     fn request_schemas_carry_the_servers_constraints() {
         let doc = doc();
         let schemas = &doc["components"]["schemas"];

@@ -291,6 +291,19 @@ async fn admins_put_rules_in_force_and_others_are_refused() {
     assert_eq!(resp.status(), StatusCode::OK);
     let v: Value = resp.json().await.unwrap();
     assert_eq!(v["version"], 3);
+    // A file of 300 KiB (above the API's usual body limit) is taken; one
+    // above 512 KiB is refused on its size, with the set in force kept.
+    let padded = format!(
+        "{}\n# {}\n",
+        text.replace("20_000", "30_000"),
+        "x".repeat(300 * 1024)
+    );
+    let (s, v) = app.put_rules(&app.admin, &padded).await;
+    assert_eq!((s, &v["version"]), (StatusCode::OK, &json!(4)), "{v}");
+    let huge = format!("{text}\n# {}\n", "x".repeat(513 * 1024));
+    let (s, v) = app.put_rules(&app.admin, &huge).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "rules_too_large");
     // Any other type is refused.
     let resp = app
         .http
@@ -306,14 +319,14 @@ async fn admins_put_rules_in_force_and_others_are_refused() {
     // Operators read every version; merchants read none.
     let (s, list) = app.get(&app.analyst, "/v1/admin/rules").await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(list["in_force"], 3);
+    assert_eq!(list["in_force"], 4);
     let sets = list["sets"].as_array().unwrap();
-    assert_eq!(sets.len(), 3);
+    assert_eq!(sets.len(), 4);
     assert_eq!(
         sets.iter()
             .map(|s| s["in_force"].clone())
             .collect::<Vec<_>>(),
-        [json!(false), json!(false), json!(true)]
+        [json!(false), json!(false), json!(false), json!(true)]
     );
     assert_eq!(sets[1]["digest"], digest.as_str());
     let (s, one) = app.get(&app.analyst, "/v1/admin/rules/2").await;
@@ -321,7 +334,7 @@ async fn admins_put_rules_in_force_and_others_are_refused() {
     assert_eq!(one["source"], text.as_str());
     assert_eq!(one["version"], 2);
     assert_eq!(one["in_force"], false);
-    let (s, v) = app.get(&app.admin, "/v1/admin/rules/4").await;
+    let (s, v) = app.get(&app.admin, "/v1/admin/rules/5").await;
     assert_eq!(
         (s, &v["error"]["code"]),
         (StatusCode::NOT_FOUND, &json!("rule_set_not_found"))

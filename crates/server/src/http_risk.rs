@@ -221,8 +221,10 @@ impl FromRequest<AppState> for RulesText {
 }
 
 /// The file checked as the engine will check it: its digest, or every
-/// error with its position.
-fn check(source: &str) -> Result<[u8; 32], ApiError> {
+/// error with its position. Compiled off the async workers and through the
+/// engine's shared cache, so the engine thread finds the compiled set and
+/// only hashes the text when it puts it in force.
+async fn check(source: String) -> Result<(String, [u8; 32]), ApiError> {
     if source.len() > SOURCE_MAX {
         return Err(ApiError::invalid(
             "rules_too_large",
@@ -230,31 +232,37 @@ fn check(source: &str) -> Result<[u8; 32], ApiError> {
             format!("a rules file is at most {SOURCE_MAX} bytes"),
         ));
     }
-    atobarai_engine::risk::rules::compile(source)
-        .map(|set| set.digest())
-        .map_err(|errors| {
-            let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            ApiError::invalid(
-                "rules_invalid",
-                "rules",
-                format!(
-                    "the rules file does not check ({} error{}): {}",
-                    errors.len(),
-                    if errors.len() == 1 { "" } else { "s" },
-                    listed.join("; ")
-                ),
-            )
-            .details(
-                errors
-                    .into_iter()
-                    .map(|e| ErrorPosition {
-                        line: e.line,
-                        column: e.column,
-                        message: e.message,
-                    })
-                    .collect(),
-            )
-        })
+    let (source, compiled) = tokio::task::spawn_blocking(move || {
+        let compiled = atobarai_engine::risk::rules::compile_shared(&source);
+        (source, compiled)
+    })
+    .await
+    .map_err(|_| ApiError::internal("the rules check stopped"))?;
+    let errors = match compiled {
+        Ok(set) => return Ok((source, set.digest())),
+        Err(errors) => errors,
+    };
+    let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    Err(ApiError::invalid(
+        "rules_invalid",
+        "rules",
+        format!(
+            "the rules file does not check ({} error{}): {}",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            listed.join("; ")
+        ),
+    )
+    .details(
+        errors
+            .into_iter()
+            .map(|e| ErrorPosition {
+                line: e.line,
+                column: e.column,
+                message: e.message,
+            })
+            .collect(),
+    ))
 }
 
 /// Who puts a set in force: the operator's public id.
@@ -281,7 +289,7 @@ pub async fn put_rules(
     caller: Caller,
     RulesText(source): RulesText,
 ) -> Result<Json<RuleSetJson>, ApiError> {
-    let digest = check(&source)?;
+    let (source, digest) = check(source).await?;
     let current = read(&app, |e| e.risk_rule_sets().pop()).await?;
     if let Some(current) = current.filter(|c| c.digest == digest) {
         return Ok(Json(RuleSetJson::new(&current, true)));

@@ -349,7 +349,7 @@ fn risk_rules_to_journal(
             path.display().to_string(),
         ),
     };
-    let set = atobarai_engine::risk::rules::compile(&source).map_err(|errors| {
+    let set = atobarai_engine::risk::rules::compile_shared(&source).map_err(|errors| {
         let listed: Vec<String> = errors
             .iter()
             .map(|e| format!("{origin}:{}:{}: {}", e.line, e.column, e.message))

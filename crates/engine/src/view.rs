@@ -111,8 +111,8 @@ pub struct OrderView {
     pub authorized_at: At,
     /// When it was captured.
     pub captured_at: Option<At>,
-    /// The risk rules behind the decision, when a rule set decided it and
-    /// a rule fired. Not serialized: it is derived from the engine's risk
+    /// The risk rules behind the decision, when a rule set was in force
+    /// (`fired` empty when no rule fired). Not serialized: it is derived from the engine's risk
     /// book whenever the view is made, an idempotent replay included.
     #[serde(skip)]
     pub risk: Option<Box<OrderRisk>>,

@@ -164,8 +164,9 @@ fn a_rule_set_decides_and_its_record_names_the_rules_and_values() {
             atobarai_engine::risk::book::RecordedValue::Int(12_000)
         )]
     );
-    // Daily goods: nothing fired, no record.
-    assert!(order_view(&e, 14).risk.is_none());
+    // Daily goods: nothing fired, yet the order names the set it used.
+    let quiet = order_view(&e, 14).risk.unwrap();
+    assert_eq!((quiet.rule_set, quiet.fired.len()), (1, 0));
     // The second set declines every gift card and names version 2.
     let strict = order_view(&e, 24);
     assert_eq!(strict.decision, Decision::Decline);

@@ -219,6 +219,12 @@ pub struct Order {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub rules: Option<Vec<FiredRule>>,
+    /// Operators only: the version of the risk rule set in force when the
+    /// order was decided (absent when the built-in policy decided it), so
+    /// every decision names the set it used even when no rule fired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub rule_set: Option<u32>,
 }
 
 impl Order {
@@ -231,6 +237,7 @@ impl Order {
             Principal::Operator(_, Role::Admin | Role::Analyst)
         ) {
             order.rules = Some(fired_rules(o.risk.as_deref()));
+            order.rule_set = o.risk.as_ref().map(|r| r.rule_set);
         }
         order
     }
@@ -257,6 +264,7 @@ impl From<&OrderView> for Order {
             authorized_at: o.authorized_at.to_rfc3339_jst(),
             captured_at: o.captured_at.map(At::to_rfc3339_jst),
             rules: None,
+            rule_set: None,
         }
     }
 }

@@ -469,6 +469,7 @@ async fn a_live_review_rule_holds_with_its_own_reason_and_only_operators_see_the
     assert_eq!(m["status"], "in_review");
     assert_eq!(m["reasons"], expected_reasons);
     assert!(m.get("rules").is_none(), "merchants never see rules: {m}");
+    assert!(m.get("rule_set").is_none(), "nor the rule set: {m}");
     // Nor in the merchant's lists.
     let (_, page) = app
         .get(&app.merchant, &format!("/v1/customers/{cus}/orders"))
@@ -494,6 +495,7 @@ async fn a_live_review_rule_holds_with_its_own_reason_and_only_operators_see_the
     let small_id = small["order_id"].as_str().unwrap();
     let (_, o) = app.get(&app.admin, &format!("/v1/orders/{small_id}")).await;
     assert_eq!(o["rules"], json!([]));
+    assert_eq!(o["rule_set"], json!(version), "the set it used, named: {o}");
     // The review queue shows the operator the same.
     let (_, queue) = app.get(&app.analyst, "/v1/admin/reviews").await;
     assert_eq!(queue["items"][0]["rules"][0]["id"], "big_basket");
@@ -569,6 +571,7 @@ async fn a_reload_under_concurrent_authorizations_loses_no_decision() {
         let rules = o["rules"].as_array().unwrap();
         assert_eq!(rules.len(), 1, "{o}");
         let version = rules[0]["rule_set"].as_u64().unwrap();
+        assert_eq!(o["rule_set"].as_u64(), Some(version), "{o}");
         let mark = if version == a {
             under_a += 1;
             "mark_a"

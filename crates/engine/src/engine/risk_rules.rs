@@ -69,6 +69,7 @@ impl Engine {
             name: set.name.clone(),
             file_version: set.version,
             at,
+            from_order: crate::checked::id32(self.state.orders.len()),
             author: author.to_owned(),
             digest: set.digest(),
             source: source.to_owned(),
@@ -184,7 +185,15 @@ impl Engine {
     /// What operators (and, for the reasons, merchants) see of the rules
     /// behind order `oi`.
     pub(crate) fn order_risk(&self, oi: u32) -> Option<Box<OrderRisk>> {
-        let rec = self.state.risk.record(oi)?;
+        let version = self.state.risk.version_for_order(oi)?;
+        let Some(rec) = self.state.risk.record(oi) else {
+            // Decided under a rule set on which no rule fired.
+            return Some(Box::new(OrderRisk {
+                rule_set: version,
+                reasons: Vec::new(),
+                fired: Vec::new(),
+            }));
+        };
         let set = self
             .risk
             .sets

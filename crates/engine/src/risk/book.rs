@@ -29,6 +29,8 @@ pub struct RuleSetEntry {
     pub file_version: u32,
     /// When it was put in force.
     pub at: At,
+    /// The first order decided under it (the number of orders before it).
+    pub from_order: u32,
     /// Who put it in force.
     pub author: String,
     /// SHA-256 of the text.
@@ -106,6 +108,13 @@ impl RiskBook {
     /// The rule set in force, if any.
     pub fn current(&self) -> Option<&RuleSetEntry> {
         self.sets.last()
+    }
+
+    /// The version of the rule set in force when order `oi` was decided
+    /// (`None`: the built-in policy decided it).
+    pub fn version_for_order(&self, oi: u32) -> Option<u32> {
+        let n = self.sets.partition_point(|s| s.from_order <= oi);
+        self.sets.get(n.checked_sub(1)?).map(|s| s.version)
     }
 }
 

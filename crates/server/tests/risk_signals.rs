@@ -315,7 +315,7 @@ async fn households_and_dormitories_sharing_an_address_and_a_network_are_not_hel
         for (i, (c, device)) in people.iter().enumerate() {
             let mut items = vec![daily(1_200 + 100 * i as i64), line("food", 800)];
             // Now and then a present among the shopping.
-            if (i + week as usize) % 7 == 0 {
+            if (i + week as usize).is_multiple_of(7) {
                 items.push(gift(3_000));
             }
             let o = app.order(c, items, device, HOME_IP).await;

@@ -464,13 +464,22 @@ impl InvoiceJson {
         i: &atobarai_engine::billing::Invoice,
         notes: &[atobarai_engine::billing::CreditNote],
     ) -> InvoiceJson {
-        let total = i.purchases.get() + i.fee.get() + i.membership_fee.get();
+        // Each amount is bounded by the engine (an invoice never totals
+        // more than a few limits); saturating keeps this display path free
+        // of any overflow all the same.
+        let total = i
+            .purchases
+            .get()
+            .saturating_add(i.fee.get())
+            .saturating_add(i.membership_fee.get());
         let credit_notes: Vec<CreditNoteJson> = notes
             .iter()
             .filter(|n| n.invoice == i.number)
             .map(CreditNoteJson::from)
             .collect();
-        let credited: i64 = credit_notes.iter().map(|n| n.amount).sum();
+        let credited = credit_notes
+            .iter()
+            .fold(0i64, |sum, n| sum.saturating_add(n.amount));
         InvoiceJson {
             number: i.number.clone(),
             customer: ids::encode(prefix::CUSTOMER, u64::from(customer)),
@@ -485,7 +494,7 @@ impl InvoiceJson {
             membership_fee: i.membership_fee.get(),
             total,
             orders: i.orders,
-            total_after_credit_notes: total - credited,
+            total_after_credit_notes: total.saturating_sub(credited),
             credit_notes,
         }
     }

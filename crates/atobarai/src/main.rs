@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 mod backtest_cli;
 mod identity_cli;
+mod model_cli;
 mod rules_cli;
 
 // mimalloc: measurably faster than glibc malloc for the engine's many small
@@ -103,6 +104,11 @@ enum Cmd {
     /// Replay the journal with another risk rule set and report which
     /// decisions would change, by rule, with example orders.
     Backtest(Box<backtest_cli::BacktestArgs>),
+    /// Credit scorecards: fit one from a TSV file, report it as HTML.
+    Model {
+        #[command(subcommand)]
+        command: model_cli::ModelCmd,
+    },
 }
 
 /// Connection limits of `serve` (each also read from the environment).
@@ -446,5 +452,6 @@ fn main() -> Result<()> {
         Cmd::Simulate(args) => atobarai_sim::cli::run_cli(*args),
         Cmd::Rules { command } => rules_cli::run(command),
         Cmd::Backtest(args) => backtest_cli::run(*args),
+        Cmd::Model { command } => model_cli::run(command),
     }
 }

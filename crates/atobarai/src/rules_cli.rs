@@ -25,10 +25,28 @@ pub(crate) enum RulesCmd {
         /// The cases file (TOML).
         cases: PathBuf,
     },
+    /// Put a rules file in force on a running server (hot reload: checked
+    /// here first, then `PUT /v1/admin/rules` with an admin key; decisions
+    /// are not paused). Prints the new rule-set version.
+    Apply {
+        /// The rules file (TOML).
+        file: PathBuf,
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ATOBARAI_SERVER")]
+        server: String,
+        /// An admin operator key.
+        #[arg(long, env = "ATOBARAI_ADMIN_KEY", hide_env_values = true)]
+        key: String,
+    },
 }
 
 pub(crate) fn run(command: RulesCmd) -> Result<()> {
     match command {
+        RulesCmd::Apply { file, server, key } => {
+            load(&file)?;
+            let text = read(&file)?;
+            apply(&file, &server, &key, text)
+        }
         RulesCmd::Check { file } => {
             let set = load(&file)?;
             print!("{}", rules_table(&set));
@@ -59,6 +77,51 @@ pub(crate) fn run(command: RulesCmd) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `PUT /v1/admin/rules` and what came back.
+fn apply(file: &Path, server: &str, key: &str, text: String) -> Result<()> {
+    let url = format!("{}/v1/admin/rules", server.trim_end_matches('/'));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (status, body): (reqwest::StatusCode, serde_json::Value) = runtime.block_on(async {
+        let resp = reqwest::Client::new()
+            .put(&url)
+            .bearer_auth(key)
+            .json(&serde_json::json!({ "rules": text }))
+            .send()
+            .await
+            .with_context(|| format!("sending the rules to {url}"))?;
+        let status = resp.status();
+        let body = resp.json().await.unwrap_or(serde_json::Value::Null);
+        Ok::<_, anyhow::Error>((status, body))
+    })?;
+    if status.is_success() {
+        println!(
+            "rule set {} v{} in force as version {} (by {})",
+            body["name"].as_str().unwrap_or("?"),
+            body["file_version"],
+            body["version"],
+            body["author"].as_str().unwrap_or("?")
+        );
+        return Ok(());
+    }
+    if let Some(details) = body["error"]["details"].as_array() {
+        for d in details {
+            eprintln!(
+                "{}:{}:{}: {}",
+                file.display(),
+                d["line"],
+                d["column"],
+                d["message"].as_str().unwrap_or("")
+            );
+        }
+    }
+    bail!(
+        "the server refused the rules ({status}): {}",
+        body["error"]["message"].as_str().unwrap_or("no message")
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -1,0 +1,115 @@
+//! `atobarai rules apply`: a rules file put in force on a running server,
+//! and a file with errors refused with their positions, the running set
+//! staying in force.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_atobarai");
+
+fn admin_key(dir: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["operator", "add", "ops", "--role", "admin", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string()
+}
+
+fn start(dir: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("ATOBARAI_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+fn apply(file: &Path, url: &str, key: &str) -> std::process::Output {
+    Command::new(BIN)
+        .args(["rules", "apply"])
+        .arg(file)
+        .args(["--server", url])
+        .env("ATOBARAI_ADMIN_KEY", key)
+        .output()
+        .unwrap()
+}
+
+const GOOD: &str = r#"[set]
+name = "ops"
+version = 4
+description = "Holds large baskets."
+
+[[rule]]
+id = "big_basket"
+version = 1
+description = "Large baskets."
+when = 'cart.total >= 40_000'
+action = "review"
+reason = "big_basket"
+text_ja = "高額のご注文のため確認が必要です。"
+text_en = "A large basket: held for review."
+"#;
+
+#[test]
+fn a_rules_file_is_put_in_force_on_a_running_server_and_a_bad_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = admin_key(&data);
+    let (mut child, url) = start(&data);
+
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, GOOD).unwrap();
+    let out = apply(&good, &url, &key);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Version 1 is the built-in set the server started with.
+    assert!(stdout.contains("ops v4 in force as version 2"), "{stdout}");
+
+    // A wrong feature name: refused here, before the server is asked.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, GOOD.replace("cart.total", "cart.totl")).unwrap();
+    let out = apply(&bad, &url, &key);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("bad.toml:10:"), "{stderr}");
+
+    // A wrong key: the server's refusal is shown.
+    let out = apply(&good, &url, "not-a-key");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -237,3 +237,143 @@ fn velocity_counts_every_try_and_declines_separately() {
     assert_eq!(f.int(F::AccountUtilizationBp), 9_020);
     assert_eq!(f.int(F::CartLiquidYen), 0);
 }
+
+#[test]
+fn cash_equivalent_history_leaves_electronics_out_and_counts_padding() {
+    let (mut e, rec) = engine(2);
+    // An earphone (resellable electronics) is liquid, not a cash-equivalent.
+    e.apply(&env(
+        day(0),
+        order(
+            0,
+            "d-0",
+            "198.51.100.7",
+            vec![sku(Category::Electronics, "earphones", 12_000)],
+        ),
+    ))
+    .unwrap();
+    // A present among daily goods, then a gift card alone.
+    e.apply(&env(
+        day(10),
+        order(
+            0,
+            "d-0",
+            "198.51.100.7",
+            vec![
+                sku(Category::DailyGoods, "detergent", 480),
+                sku(Category::GiftCard, "gc-a", 3_000),
+            ],
+        ),
+    ))
+    .unwrap();
+    e.apply(&env(
+        day(50),
+        order(
+            0,
+            "d-0",
+            "198.51.100.7",
+            vec![sku(Category::GiftCard, "gc-b", 5_000)],
+        ),
+    ))
+    .unwrap();
+    let f = rec.last();
+    assert_eq!(f.int(F::HistMaxLiquidYen), 12_000);
+    assert_eq!(
+        f.int(F::HistMaxCashEquivalentYen),
+        3_000,
+        "electronics left out"
+    );
+    assert_eq!(f.int(F::HistDaysSinceCashEquivalent), 40);
+    assert_eq!(f.int(F::HistDaysSinceLiquid), 40);
+    assert_eq!(
+        f.int(F::HistCashEquivalentOrders30d),
+        0,
+        "day 10 is 40 days ago"
+    );
+    assert_eq!(f.int(F::HistPaddedOrders90d), 1);
+    assert_eq!(f.int(F::ClusterCashEquivalentOrders30d), 0);
+
+    // Within the hour, the gift card alone counts (held or approved), and
+    // the first order of a fresh account has no cash-equivalent history.
+    e.apply(&env(
+        day(50).plus_ms(600_000),
+        order(
+            0,
+            "d-0",
+            "198.51.100.7",
+            vec![sku(Category::GiftCard, "gc-c", 2_000)],
+        ),
+    ))
+    .unwrap();
+    let f = rec.last();
+    assert_eq!(f.int(F::HistDaysSinceCashEquivalent), 0);
+    assert_eq!(f.int(F::HistCashEquivalentOrders30d), 1);
+    assert_eq!(f.int(F::HistMaxCashEquivalentYen), 5_000);
+    assert_eq!(
+        f.int(F::HistPaddedOrders90d),
+        1,
+        "the second gift card was alone"
+    );
+    assert_eq!(
+        f.int(F::ClusterCashEquivalentOrders30d),
+        1,
+        "alone: its own"
+    );
+    e.apply(&env(
+        day(50),
+        order(
+            1,
+            "d-1",
+            "198.51.100.9",
+            vec![sku(Category::Food, "rice", 2_000)],
+        ),
+    ))
+    .unwrap();
+    let f = rec.last();
+    assert_eq!(f.int(F::HistDaysSinceCashEquivalent), -1);
+    assert_eq!(f.int(F::HistMaxCashEquivalentYen), 0);
+}
+
+#[test]
+fn a_shared_device_adds_the_other_accounts_cash_equivalents_to_the_cluster() {
+    let (mut e, rec) = engine(2);
+    e.apply(&env(
+        day(0),
+        order(
+            0,
+            "shared",
+            "198.51.100.7",
+            vec![sku(Category::GiftCard, "gc-a", 5_000)],
+        ),
+    ))
+    .unwrap();
+    e.apply(&env(
+        day(1),
+        order(
+            0,
+            "shared",
+            "198.51.100.7",
+            vec![sku(Category::Electronics, "charger", 3_000)],
+        ),
+    ))
+    .unwrap();
+    e.apply(&env(
+        day(2),
+        order(
+            1,
+            "shared",
+            "198.51.100.7",
+            vec![sku(Category::PrepaidEmoney, "emoney", 5_000)],
+        ),
+    ))
+    .unwrap();
+    let f = rec.last();
+    assert_eq!(f.int(F::ClusterAccounts), 2);
+    assert_eq!(f.int(F::ClusterLiquidOrders30d), 2, "gift card and charger");
+    assert_eq!(
+        f.int(F::ClusterCashEquivalentOrders30d),
+        1,
+        "the charger is no cash-equivalent"
+    );
+    assert_eq!(f.int(F::HistCashEquivalentOrders30d), 0, "its own: none");
+}

@@ -46,6 +46,7 @@ impl Driver for Null {
             order: Some(OrderRef(self.orders)),
             decision: Decision::Approve,
             reasons: Vec::new(),
+            fired: Vec::new(),
         })
     }
     fn capture(&mut self, at: At, _: usize, _: OrderRef) -> Result<Option<JstDate>, DriverError> {

@@ -24,11 +24,21 @@ pub struct SimulateArgs {
     /// Seed of every random choice (same seed, same commit → same report).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Rules file: a configuration file as `atobarai serve --config` reads
-    /// it (TOML); its credit, billing, limits, dunning and identity
-    /// settings apply. Default: the shipped rules.
-    #[arg(long, conflicts_with = "compare")]
+    /// Risk rules file (TOML with `[set]`, as `rules/default.toml`),
+    /// journaled with `SetRiskRules` at the market's start; it decides
+    /// every authorization's risk. Default: the shipped rules
+    /// (`rules/default.toml`, built in).
+    #[arg(long, conflicts_with_all = ["compare", "baseline"])]
     pub rules: Option<PathBuf>,
+    /// No risk rule set: the engine's built-in `BaselinePolicy` decides
+    /// (the policy before rule sets, for comparison).
+    #[arg(long, conflicts_with = "compare")]
+    pub baseline: bool,
+    /// A configuration file as `atobarai serve --config` reads it (TOML):
+    /// its credit, billing, limits, dunning and identity settings apply
+    /// (with --compare, to both runs). Default: the built-in configuration.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// Personas file (TOML: `[shares]` per persona, `[market]` settings).
     #[arg(long)]
     pub personas: Option<PathBuf>,
@@ -46,7 +56,8 @@ pub struct SimulateArgs {
     /// with --compare) into this directory.
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// One market, two rules files, side by side.
+    /// One market, two risk rules files, side by side (`@default`: the
+    /// shipped rules; `@baseline`: no rule set, the built-in policy).
     #[arg(long, num_args = 2, value_names = ["A", "B"])]
     pub compare: Option<Vec<PathBuf>>,
     /// The market's first day (JST).
@@ -57,17 +68,21 @@ pub struct SimulateArgs {
     pub quiet: bool,
 }
 
-/// A rules file: the server's configuration format (TOML), checked like the
-/// server checks it.
-pub fn load_rules(path: &Path) -> Result<Config> {
+/// A configuration file: the server's configuration format (TOML),
+/// checked like the server checks it.
+pub fn load_config(path: &Path) -> Result<Config> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading rules file {}", path.display()))?;
-    let config: Config = toml::from_str(&text)
-        .with_context(|| format!("rules file {} is not a valid configuration", path.display()))?;
+        .with_context(|| format!("reading configuration file {}", path.display()))?;
+    let config: Config = toml::from_str(&text).with_context(|| {
+        format!(
+            "configuration file {} is not a valid configuration",
+            path.display()
+        )
+    })?;
     if let Err(problems) = config.validate() {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         bail!(
-            "rules file {} out of range:\n  {}",
+            "configuration file {} out of range:\n  {}",
             path.display(),
             list.join("\n  ")
         );
@@ -75,11 +90,56 @@ pub fn load_rules(path: &Path) -> Result<Config> {
     Ok(config)
 }
 
-fn rules_name(path: &Path) -> String {
-    path.file_name().map_or_else(
+/// Which risk rules decide a market run in process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RiskRules {
+    /// No rule set: the engine's built-in policy.
+    Baseline,
+    /// A rules file's text.
+    Set {
+        /// Its name in the report.
+        name: String,
+        /// The file as written.
+        source: String,
+    },
+}
+
+impl RiskRules {
+    /// The shipped rules (`rules/default.toml`).
+    pub fn shipped() -> RiskRules {
+        RiskRules::Set {
+            name: "default.toml (shipped)".into(),
+            source: atobarai_engine::risk::rules::DEFAULT_RULES.to_string(),
+        }
+    }
+
+    /// The name the report gives them.
+    pub fn name(&self) -> &str {
+        match self {
+            RiskRules::Baseline => "baseline (no rule set)",
+            RiskRules::Set { name, .. } => name,
+        }
+    }
+}
+
+/// A risk rules file, checked as the engine checks it (every error with its
+/// line and column). `@default` is the shipped set, `@baseline` none.
+pub fn load_rules(path: &Path) -> Result<RiskRules> {
+    match path.to_str() {
+        Some("@default") => return Ok(RiskRules::shipped()),
+        Some("@baseline") => return Ok(RiskRules::Baseline),
+        _ => {}
+    }
+    let source = std::fs::read_to_string(path)
+        .with_context(|| format!("reading risk rules file {}", path.display()))?;
+    if let Err(errors) = crate::driver::in_process::risk_rule_infos(&source) {
+        bail!("risk rules file {}:\n{errors}", path.display());
+    }
+    let name = path.file_name().map_or_else(
         || path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
-    )
+    );
+    Ok(RiskRules::Set { name, source })
 }
 
 fn bar(days: u32, quiet: bool, label: &str) -> ProgressBar {
@@ -104,13 +164,23 @@ struct Timed {
     requests: Option<u64>,
 }
 
-fn one(opts: &Options, config: Config, args: &SimulateArgs, label: &str) -> Result<Timed> {
+fn one(
+    opts: &Options,
+    config: Config,
+    rules: &RiskRules,
+    args: &SimulateArgs,
+    label: &str,
+) -> Result<Timed> {
     let bar = bar(opts.days, args.quiet, label);
     let mut progress = |day: u32| bar.set_position(u64::from(day));
     let started = Instant::now();
     let (report, requests) = match &args.server {
         None => {
-            let mut driver = InProcess::new(config);
+            let mut driver = match rules {
+                RiskRules::Baseline => InProcess::new(config),
+                RiskRules::Set { source, .. } => InProcess::with_risk_rules(config, source)
+                    .map_err(|e| anyhow::anyhow!("risk rules:\n{e}"))?,
+            };
             (run(opts, &mut driver, &mut progress)?, None)
         }
         Some(url) => {
@@ -182,6 +252,17 @@ pub fn run_cli(args: SimulateArgs) -> Result<()> {
     let mut opts = Options::new(args.customers, args.days, args.seed);
     opts.personas = personas;
     opts.start = start;
+    let config = match &args.config {
+        Some(path) => {
+            if args.server.is_some() {
+                bail!(
+                    "--config applies in process; a server runs the configuration it was started with (serve --config FILE)"
+                );
+            }
+            load_config(path)?
+        }
+        None => Config::default(),
+    };
     if let Some(files) = &args.compare {
         if args.server.is_some() {
             bail!("--compare runs in process (a server runs one rule set); drop --server");
@@ -191,10 +272,10 @@ pub fn run_cli(args: SimulateArgs) -> Result<()> {
         };
         let mut reports = Vec::new();
         for (path, label) in [(a, "A"), (b, "B")] {
-            let config = load_rules(path)?;
+            let rules = load_rules(path)?;
             let mut o = opts.clone();
-            o.rules_name = rules_name(path);
-            let t = one(&o, config, &args, label)?;
+            o.rules_name = rules.name().to_string();
+            let t = one(&o, config.clone(), &rules, &args, label)?;
             timing(&t);
             reports.push(t.report);
         }
@@ -206,19 +287,22 @@ pub fn run_cli(args: SimulateArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let config = match &args.rules {
-        Some(path) => {
-            if args.server.is_some() {
-                bail!(
-                    "--rules applies in process; a server runs the rules it was started with (serve --config FILE)"
-                );
-            }
-            opts.rules_name = rules_name(path);
-            load_rules(path)?
-        }
-        None => Config::default(),
+    if args.server.is_some() && (args.rules.is_some() || args.baseline) {
+        bail!(
+            "--rules and --baseline apply in process; a server decides with the risk rules it runs"
+        );
+    }
+    let rules = match &args.rules {
+        Some(path) => load_rules(path)?,
+        None if args.baseline => RiskRules::Baseline,
+        None => RiskRules::shipped(),
     };
-    let t = one(&opts, config, &args, "market")?;
+    opts.rules_name = if args.server.is_some() {
+        "the server's".into()
+    } else {
+        rules.name().to_string()
+    };
+    let t = one(&opts, config, &rules, &args, "market")?;
     print!("{}", table::render(&t.report));
     timing(&t);
     if let Some(dir) = &args.report {

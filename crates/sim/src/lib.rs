@@ -48,7 +48,7 @@ pub struct Options {
     pub personas: Personas,
     /// The first day (JST).
     pub start: JstDate,
-    /// The name of the rules the engine runs with (for the report).
+    /// The name of the risk rules the engine runs with (for the report).
     pub rules_name: String,
 }
 
@@ -93,6 +93,7 @@ pub fn run<D: Driver>(
             .map(|p| (p.persona, p.accounts.len())),
     );
     scenario.run(driver, &mut col, progress)?;
+    let rules = driver.risk_rules();
     let personas_of: Vec<_> = scenario.persons().iter().map(|p| p.persona).collect();
     let meta = MarketMeta::new(
         opts.seed,
@@ -102,5 +103,5 @@ pub fn run<D: Driver>(
         opts.rules_name.clone(),
         &opts.personas,
     );
-    Ok(col.finish(meta, &personas_of))
+    Ok(col.finish(meta, &personas_of, &rules))
 }

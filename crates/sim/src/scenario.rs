@@ -941,6 +941,7 @@ mod tests {
                 order: Some(OrderRef(self.orders.len() as u64)),
                 decision: Decision::Approve,
                 reasons: Vec::new(),
+                fired: Vec::new(),
             })
         }
         fn capture(

@@ -190,3 +190,54 @@ fn an_approving_analyst_lets_held_orders_through() {
             > decline.totals.paid_yen + decline.totals.owed_at_close_yen
     );
 }
+
+#[test]
+fn a_rule_set_decides_in_process_and_every_hit_is_attributed() {
+    use atobarai_engine::risk::rules::DEFAULT_RULES;
+    let opts = Options::new(1_000, 100, 7);
+    let ruled = |opts: &Options| {
+        let mut driver = InProcess::with_risk_rules(Default::default(), DEFAULT_RULES).unwrap();
+        run(opts, &mut driver, &mut |_| {}).unwrap()
+    };
+    let with_rules = ruled(&opts);
+    let baseline = market(1_000, 100, 7, Personas::default());
+    assert_eq!(json::render(&with_rules), json::render(&ruled(&opts)));
+
+    // Every rule of the set, in the set's order, and nothing else.
+    let set = atobarai_engine::risk::rules::compile(DEFAULT_RULES).unwrap();
+    let ids: Vec<&str> = with_rules.rules.iter().map(|r| r.id.as_str()).collect();
+    let want: Vec<&str> = set.rules().iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, want);
+    assert!(baseline.rules.is_empty());
+    for r in &with_rules.rules {
+        assert_eq!(r.fired, r.honest + r.targets + r.other, "{}", r.id);
+        assert_eq!(r.fired, r.by_persona.values().sum::<u64>(), "{}", r.id);
+        assert!(r.honest_alone <= r.honest && r.targets_alone <= r.targets);
+        assert!(r.household_dormitory <= r.honest);
+    }
+    // Live hits explain the risk holds: every order held for a risk reason
+    // had a live rule fire on it.
+    let live_hits: u64 = with_rules
+        .rules
+        .iter()
+        .filter(|r| !r.shadow)
+        .map(|r| r.fired)
+        .sum();
+    let risk_held: u64 = with_rules
+        .honest
+        .iter()
+        .map(|h| h.reviewed_risk + h.declined_risk)
+        .sum();
+    assert!(live_hits >= risk_held);
+
+    // The baseline policy cannot see the evasion playbook; the rules can.
+    let evasive = |r: &atobarai_sim::report::Report| {
+        r.personas
+            .iter()
+            .find(|p| p.persona == "cashout_evasive")
+            .map(|p| p.caught_by_3rd)
+            .unwrap()
+    };
+    assert_eq!(evasive(&baseline), 0.0);
+    assert!(evasive(&with_rules) >= 0.9, "{}", evasive(&with_rules));
+}

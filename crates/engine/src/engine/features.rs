@@ -201,6 +201,7 @@ impl Engine {
             (0i64, 0i64, 0i64, 0i64, 0i64, 0i64);
         let (mut max_liquid, mut last_liquid, mut same_amount, mut same_sku) =
             (0i64, None::<i64>, 0i64, 0i64);
+        let (mut ce30, mut max_ce, mut last_ce, mut padded90) = (0i64, 0i64, None::<i64>, 0i64);
         let mut liquid_times: Vec<i64> = Vec::with_capacity(CADENCE_ORDERS_MAX.saturating_add(1));
         if mix.liquid() > 0 {
             liquid_times.push(now);
@@ -234,6 +235,19 @@ impl Engine {
             max_liquid = max_liquid.max(m.liquid());
             if last_liquid.is_none() {
                 last_liquid = Some(age);
+            }
+            let ce = m.cash_equivalent();
+            if ce > 0 {
+                max_ce = max_ce.max(ce);
+                if last_ce.is_none() {
+                    last_ce = Some(age);
+                }
+                if age < 30 * DAY_MS {
+                    ce30 = ce30.saturating_add(1);
+                }
+                if age < 90 * DAY_MS && m.ordinary > 0 {
+                    padded90 = padded90.saturating_add(1);
+                }
             }
             if liquid_times.len() <= CADENCE_ORDERS_MAX {
                 liquid_times.push(o.authorized_at.unix_ms());
@@ -319,6 +333,7 @@ impl Engine {
             cluster.is_some_and(|k| k.other_overdue),
         );
         let mut cluster_liquid = l30;
+        let mut cluster_ce = ce30;
         if cluster.is_some() {
             for m in self
                 .state
@@ -328,15 +343,29 @@ impl Engine {
                 if m == ci {
                     continue;
                 }
-                let n = self
+                for o in self
                     .recent_orders(m, at, CLUSTER_MEMBER_ORDERS_MAX)
                     .filter(|o| counts(o) && ago(o) < 30 * DAY_MS)
-                    .filter(|o| Mix::of(&o.detail.items).liquid() > 0)
-                    .count();
-                cluster_liquid = cluster_liquid.saturating_add(i64::try_from(n).unwrap_or(0));
+                {
+                    let mix = Mix::of(&o.detail.items);
+                    if mix.liquid() > 0 {
+                        cluster_liquid = cluster_liquid.saturating_add(1);
+                    }
+                    if mix.cash_equivalent() > 0 {
+                        cluster_ce = cluster_ce.saturating_add(1);
+                    }
+                }
             }
         }
         f.set_int(F::ClusterLiquidOrders30d, cluster_liquid);
+        f.set_int(F::ClusterCashEquivalentOrders30d, cluster_ce);
+        f.set_int(F::HistCashEquivalentOrders30d, ce30);
+        f.set_int(F::HistMaxCashEquivalentYen, max_ce);
+        f.set_int(
+            F::HistDaysSinceCashEquivalent,
+            last_ce.map_or(-1, |age| age / DAY_MS),
+        );
+        f.set_int(F::HistPaddedOrders90d, padded90);
         let (_, address_new) = self.state.identity.features(ci, at);
         f.set_int(F::AddressNewAccounts30d, i64::from(address_new));
         f.set_int(

@@ -130,6 +130,11 @@ features! {
     ClusterLiquidOrders30d = "cluster.liquid_orders_30d": Int, "Approved/held liquid orders of every cluster member in 30 days (this account included, this order not).";
     ClusterHubKeys = "cluster.hub_keys": Int, "Hub keys the account carries (a device/phone/e-mail shared past its threshold).";
     AddressNewAccounts30d = "address.new_accounts_30d": Int, "Accounts registered at this address unit in 30 days.";
+    HistCashEquivalentOrders30d = "history.cash_equivalent_orders_30d": Int, "Earlier approved/held orders with gift cards or prepaid, last 30 days (resellable electronics not counted).";
+    HistMaxCashEquivalentYen = "history.max_cash_equivalent_yen": Int, "The largest gift-card + prepaid yen of one earlier approved/held order (0 if none).";
+    HistDaysSinceCashEquivalent = "history.days_since_cash_equivalent": Int, "Days since the last earlier approved/held order with gift cards or prepaid (-1 if none).";
+    HistPaddedOrders90d = "history.padded_orders_90d": Int, "Earlier approved/held orders in 90 days with cash-equivalents among ordinary goods (camouflage).";
+    ClusterCashEquivalentOrders30d = "cluster.cash_equivalent_orders_30d": Int, "Approved/held orders with gift cards or prepaid of every cluster member in 30 days (this account included, this order not).";
 }
 
 /// Number of features.

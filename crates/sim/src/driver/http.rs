@@ -197,6 +197,7 @@ impl Driver for Http {
                 order: None,
                 decision: Decision::Refused,
                 reasons: vec![code.to_string()],
+                fired: Vec::new(),
             });
         }
         let decision = match body["decision"].as_str() {
@@ -217,6 +218,7 @@ impl Driver for Http {
             order: decode(prefix::ORDER, &body["order_id"]).map(OrderRef),
             decision,
             reasons,
+            fired: Vec::new(),
         })
     }
 

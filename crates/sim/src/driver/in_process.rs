@@ -4,7 +4,7 @@
 //! exactly the identity keys the HTTP server would compute.
 
 use super::{AuthOutcome, Balance, CustomerRef, Decision, Driver, DriverError, OrderRef};
-use super::{OrderRequest, Registration};
+use super::{FiredRule, OrderRequest, Registration, RuleInfo};
 use atobarai_core::config::LimitsConfig;
 use atobarai_core::{At, Config, JstDate, Yen, ids};
 use atobarai_engine::{
@@ -25,6 +25,44 @@ pub struct InProcess {
     /// (device id, ip) → keys: the same device and network recur, and the
     /// keys are a pure function of them (looked up only, never iterated).
     sessions: HashMap<(String, String), SessionKeys>,
+    /// The risk rules file journaled at setup (`None`: the built-in policy).
+    risk_rules: Option<String>,
+    /// Its rules, in the set's order.
+    rule_infos: Vec<RuleInfo>,
+}
+
+/// The spelling of a rule's action in files and reports.
+fn action_name(a: atobarai_rules::Action) -> &'static str {
+    match a {
+        atobarai_rules::Action::Decline => "decline",
+        atobarai_rules::Action::Review => "review",
+        atobarai_rules::Action::Cap { .. } => "cap",
+        atobarai_rules::Action::Flag => "flag",
+        atobarai_rules::Action::Approve => "approve",
+    }
+}
+
+/// The rules of a risk rules file, checked as the engine checks it
+/// (every error, one per line, with its line and column).
+pub fn risk_rule_infos(source: &str) -> Result<Vec<RuleInfo>, String> {
+    let set = atobarai_engine::risk::rules::compile(source).map_err(|errors| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    Ok(set
+        .rules()
+        .iter()
+        .map(|r| RuleInfo {
+            id: r.id.clone(),
+            version: r.version,
+            action: action_name(r.action),
+            shadow: r.mode == atobarai_rules::Mode::Shadow,
+            reason: r.reason.clone(),
+        })
+        .collect())
 }
 
 /// More cached session keys than this and the cache starts over.
@@ -32,7 +70,7 @@ const SESSION_CACHE_MAX: usize = 1 << 20;
 
 impl InProcess {
     /// An engine with `config` (its rules, its identity secret) and the
-    /// baseline risk policy.
+    /// engine's built-in risk policy (no rule set in force).
     pub fn new(config: Config) -> InProcess {
         let secret = IdentitySecret::new(&config.identity.key_secret);
         let limits = config.limits.clone();
@@ -43,7 +81,20 @@ impl InProcess {
             shops: Vec::new(),
             payments: Principal::System,
             sessions: HashMap::new(),
+            risk_rules: None,
+            rule_infos: Vec::new(),
         }
+    }
+
+    /// An engine with `config` whose authorizations the risk rules file
+    /// `source` decides: journaled with `SetRiskRules` at the market's
+    /// start. Errors: the file does not compile (every error listed).
+    pub fn with_risk_rules(config: Config, source: &str) -> Result<InProcess, String> {
+        let infos = risk_rule_infos(source)?;
+        let mut d = InProcess::new(config);
+        d.risk_rules = Some(source.to_owned());
+        d.rule_infos = infos;
+        Ok(d)
     }
 
     /// The engine (for tests and figures).
@@ -86,6 +137,10 @@ impl Driver for InProcess {
         "in_process"
     }
 
+    fn risk_rules(&self) -> Vec<RuleInfo> {
+        self.rule_infos.clone()
+    }
+
     fn setup(&mut self, shops: &[&str], start: At) -> Result<(), DriverError> {
         let unexpected = |e: atobarai_engine::CommandError| DriverError::Unexpected(e.to_string());
         for (i, name) in shops.iter().enumerate() {
@@ -118,6 +173,20 @@ impl Driver for InProcess {
         match out {
             Outcome::Operator(g) => self.payments = Principal::Operator(g.index, Role::Payments),
             other => return Err(DriverError::Unexpected(format!("{other:?}"))),
+        }
+        if let Some(source) = self.risk_rules.clone() {
+            let out = self
+                .apply(
+                    start,
+                    Command::SetRiskRules {
+                        source,
+                        author: "sim".into(),
+                    },
+                )
+                .map_err(unexpected)?;
+            if !matches!(out, Outcome::RiskRules(_)) {
+                return Err(DriverError::Unexpected(format!("{out:?}")));
+            }
         }
         self.advance(start)
     }
@@ -197,12 +266,22 @@ impl Driver for InProcess {
                 order: Some(OrderRef(u64::from(v.order))),
                 decision: decision(v.decision),
                 reasons: v.reasons.iter().map(|r| r.code().to_string()).collect(),
+                fired: v.risk.as_ref().map_or_else(Vec::new, |risk| {
+                    risk.fired
+                        .iter()
+                        .map(|f| FiredRule {
+                            id: f.id.clone(),
+                            shadow: f.shadow,
+                        })
+                        .collect()
+                }),
             }),
             Ok(other) => Err(DriverError::Unexpected(format!("{other:?}"))),
             Err(e) => Ok(AuthOutcome {
                 order: None,
                 decision: Decision::Refused,
                 reasons: vec![e.code.to_string()],
+                fired: Vec::new(),
             }),
         }
     }

@@ -90,6 +90,34 @@ pub struct AuthOutcome {
     pub decision: Decision,
     /// The reason codes, in the engine's order (`limit_exceeded`, …).
     pub reasons: Vec<String>,
+    /// The risk rules that fired on the order (live and shadow), when the
+    /// driver can see them (in process; empty over HTTP, where only the
+    /// reasons are answered).
+    pub fired: Vec<FiredRule>,
+}
+
+/// A risk rule that fired on an order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FiredRule {
+    /// The rule's id.
+    pub id: String,
+    /// A shadow rule (recorded, never acting).
+    pub shadow: bool,
+}
+
+/// A rule of the risk rule set the driver's engine decides with.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct RuleInfo {
+    /// The rule's id.
+    pub id: String,
+    /// The rule's own version.
+    pub version: u32,
+    /// `decline`, `review`, `cap`, `flag` or `approve`.
+    pub action: &'static str,
+    /// A shadow rule.
+    pub shadow: bool,
+    /// Its reason code.
+    pub reason: String,
 }
 
 /// What a customer owes now.
@@ -120,6 +148,12 @@ pub enum DriverError {
 pub trait Driver {
     /// A name for reports and logs (`in_process`, `http`).
     fn name(&self) -> &'static str;
+    /// The risk rules the engine decides with, in the set's order, when the
+    /// driver knows them (empty: the engine's built-in policy, or a server
+    /// whose rules the driver cannot see).
+    fn risk_rules(&self) -> Vec<RuleInfo> {
+        Vec::new()
+    }
     /// Create the market's shops and set the clock to `start`.
     fn setup(&mut self, shops: &[&str], start: At) -> Result<(), DriverError>;
     /// Move the engine's clock forward to `to`.

@@ -2,7 +2,7 @@
 //! SVG, no script and nothing fetched from elsewhere.
 
 use super::table::{pct, yen};
-use super::{HonestRow, PersonaRow, Report};
+use super::{HonestRow, PersonaRow, Report, RuleRow};
 use std::fmt::Write;
 
 /// Escape text for HTML.
@@ -78,14 +78,15 @@ fn bars(title: &str, series: &[&str], rows: &[(String, Vec<f64>)]) -> String {
 }
 
 fn detection_table(s: &mut String, rows: &[PersonaRow]) {
-    s.push_str("<table><tr><th>persona</th><th>persons</th><th>target orders</th><th>liquid buyers</th><th>caught by 1st</th><th>by 2nd</th><th>by 3rd</th><th>risk by 3rd</th><th>never caught</th><th>approved before 1st catch</th><th>yen before 1st catch</th><th>target yen approved</th><th>accounts joined</th><th>linked to others</th><th>credit loss</th></tr>");
+    s.push_str("<table><tr><th>persona</th><th>persons</th><th>target orders</th><th>target orders caught</th><th>liquid buyers</th><th>caught by 1st</th><th>by 2nd</th><th>by 3rd</th><th>risk by 3rd</th><th>never caught</th><th>approved before 1st catch</th><th>yen before 1st catch</th><th>target yen approved</th><th>accounts joined</th><th>linked to others</th><th>credit loss</th></tr>");
     for r in rows {
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.persona,
             r.persons,
             r.target_orders,
+            pct(r.target_caught_share),
             r.liquid_buyers,
             pct(r.caught_by_1st),
             pct(r.caught_by_2nd),
@@ -108,7 +109,7 @@ fn detection_table(s: &mut String, rows: &[PersonaRow]) {
 }
 
 fn honest_table(s: &mut String, rows: &[HonestRow]) {
-    s.push_str("<table><tr><th>group</th><th>persons</th><th>accounts</th><th>orders</th><th>declined</th><th>held</th><th>decline rate</th><th>review rate</th><th>credit declined</th><th>credit held</th><th>risk declined</th><th>risk held</th><th>linked to others</th><th>credit loss</th><th>reason codes</th></tr>");
+    s.push_str("<table><tr><th>group</th><th>persons</th><th>accounts</th><th>orders</th><th>declined</th><th>held</th><th>decline rate</th><th>review rate</th><th>risk rate</th><th>credit declined</th><th>credit held</th><th>risk declined</th><th>risk held</th><th>linked to others</th><th>credit loss</th><th>reason codes</th></tr>");
     for r in rows {
         let reasons: Vec<String> = r
             .reasons
@@ -122,7 +123,7 @@ fn honest_table(s: &mut String, rows: &[HonestRow]) {
         };
         let _ = write!(
             s,
-            "<tr><td>{group}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{group}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.persons,
             r.accounts,
             r.orders,
@@ -130,6 +131,7 @@ fn honest_table(s: &mut String, rows: &[HonestRow]) {
             r.reviewed,
             pct(r.decline_rate),
             pct(r.review_rate),
+            super::table::pct2(r.risk_rate),
             r.declined_credit,
             r.reviewed_credit,
             r.declined_risk,
@@ -204,6 +206,34 @@ fn section(s: &mut String, r: &Report, heading: &str) {
         &rows,
     ));
     honest_table(s, &r.honest);
+    if !r.rules.is_empty() {
+        s.push_str("<h3>Risk rules: what each catches and what it costs</h3>");
+        rules_table(s, &r.rules);
+    }
+}
+
+fn rules_table(s: &mut String, rows: &[RuleRow]) {
+    s.push_str("<table><tr><th>rule</th><th>version</th><th>mode</th><th>action</th><th>reason</th><th>fired</th><th>honest orders</th><th>honest, alone</th><th>households + dormitories</th><th>target orders</th><th>targets, alone</th><th>abusers' other orders</th><th>per persona</th></tr>");
+    for r in rows {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.id),
+            r.version,
+            if r.shadow { "shadow" } else { "live" },
+            esc(r.action),
+            esc(&r.reason),
+            r.fired,
+            r.honest,
+            r.honest_alone,
+            r.household_dormitory,
+            r.targets,
+            r.targets_alone,
+            r.other,
+            esc(&super::table::top_personas(r, usize::MAX))
+        );
+    }
+    s.push_str("</table><p class=\"note\">Alone: a live rule that was the only live rule to fire on the order; a shadow rule that fired on an order nothing live caught (what making it live would add).</p>");
 }
 
 const DEFINITIONS: &str = "<p class=\"note\">Caught = declined or held for review at authorization. \

@@ -34,8 +34,15 @@
 //!   that are overdue then (what collections would have to recover or write
 //!   off). Late fees and damages are not counted.
 //! - **Approved volume**: the yen of orders approved at authorization.
+//! - **Per-rule hits** (in process only: over HTTP the driver sees reasons,
+//!   not rules): per rule of the risk rule set in force, the orders it
+//!   fired on, split into the honest groups' orders, target orders and the
+//!   abusive personas' other orders; *alone* counts the orders this rule
+//!   decides by itself: for a live rule, no other live rule fired; for a
+//!   shadow rule, no live rule fired and the order was approved (what
+//!   making it live would add).
 
-use crate::driver::{AuthOutcome, Balance, Decision};
+use crate::driver::{AuthOutcome, Balance, Decision, RuleInfo};
 use crate::personas::{Persona, Personas};
 use crate::scenario::Label;
 use atobarai_core::Yen;
@@ -72,6 +79,18 @@ struct PersonTrack {
 }
 
 #[derive(Clone, Debug, Default)]
+struct RuleTally {
+    fired: u64,
+    honest: u64,
+    honest_alone: u64,
+    household_dormitory: u64,
+    targets: u64,
+    targets_alone: u64,
+    other: u64,
+    by_persona: BTreeMap<&'static str, u64>,
+}
+
+#[derive(Clone, Debug, Default)]
 struct Stats {
     persons: u32,
     accounts: u32,
@@ -84,6 +103,7 @@ struct Stats {
     approved_yen: i64,
     targets: u64,
     targets_approved: u64,
+    targets_caught: u64,
     targets_approved_yen: i64,
     non_targets: u64,
     declined_credit: u64,
@@ -109,6 +129,8 @@ pub struct Collector {
     clusters: BTreeMap<u64, Vec<u32>>,
     /// (person, cluster) of every account at the close.
     person_clusters: Vec<(u32, u64)>,
+    /// Per rule id: where it fired.
+    rules: BTreeMap<String, RuleTally>,
 }
 
 fn add(a: &mut i64, b: Yen) {
@@ -136,6 +158,33 @@ impl Collector {
             reviews_resolved: 0,
             clusters: BTreeMap::new(),
             person_clusters: Vec::new(),
+            rules: BTreeMap::new(),
+        }
+    }
+
+    fn tally_rules(&mut self, label: Label, out: &AuthOutcome) {
+        let live = out.fired.iter().filter(|f| !f.shadow).count();
+        for f in &out.fired {
+            let alone = if f.shadow {
+                live == 0 && out.decision == Decision::Approve
+            } else {
+                live == 1
+            };
+            let t = self.rules.entry(f.id.clone()).or_default();
+            t.fired += 1;
+            *t.by_persona.entry(label.persona.as_str()).or_default() += 1;
+            if label.persona.is_honest_group() {
+                t.honest += 1;
+                t.honest_alone += u64::from(alone);
+                if matches!(label.persona, Persona::Household | Persona::Dormitory) {
+                    t.household_dormitory += 1;
+                }
+            } else if label.target {
+                t.targets += 1;
+                t.targets_alone += u64::from(alone);
+            } else {
+                t.other += 1;
+            }
         }
     }
 
@@ -152,6 +201,9 @@ impl Collector {
 
     /// An authorization was answered.
     pub fn order(&mut self, label: Label, amount: Yen, liquid: bool, out: &AuthOutcome) {
+        if !out.fired.is_empty() {
+            self.tally_rules(label, out);
+        }
         let s = self.stats(label.persona);
         s.orders += 1;
         let credit = out.reasons.iter().any(|r| is_credit_reason(r));
@@ -179,6 +231,9 @@ impl Collector {
             return;
         }
         s.targets += 1;
+        if matches!(out.decision, Decision::Review | Decision::Decline) {
+            s.targets_caught += 1;
+        }
         if out.decision == Decision::Approve {
             s.targets_approved += 1;
             add(&mut s.targets_approved_yen, amount);
@@ -233,8 +288,42 @@ impl Collector {
         }
     }
 
-    /// The report, given the persons' personas (to join tracks to personas).
-    pub fn finish(self, meta: MarketMeta, personas_of: &[Persona]) -> Report {
+    /// The report, given the persons' personas (to join tracks to personas)
+    /// and the rules of the risk rule set in force (in its order).
+    pub fn finish(
+        mut self,
+        meta: MarketMeta,
+        personas_of: &[Persona],
+        rules: &[RuleInfo],
+    ) -> Report {
+        let mut rule_rows = Vec::new();
+        let row = |info: Option<&RuleInfo>, id: &str, t: RuleTally| RuleRow {
+            id: id.to_string(),
+            version: info.map_or(0, |i| i.version),
+            action: info.map_or("", |i| i.action),
+            shadow: info.is_some_and(|i| i.shadow),
+            reason: info.map_or_else(String::new, |i| i.reason.clone()),
+            fired: t.fired,
+            honest: t.honest,
+            honest_alone: t.honest_alone,
+            household_dormitory: t.household_dormitory,
+            targets: t.targets,
+            targets_alone: t.targets_alone,
+            other: t.other,
+            by_persona: t
+                .by_persona
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        };
+        for info in rules {
+            let t = self.rules.remove(&info.id).unwrap_or_default();
+            rule_rows.push(row(Some(info), &info.id, t));
+        }
+        // Rules the driver did not list (none in process), by id.
+        for (id, t) in std::mem::take(&mut self.rules) {
+            rule_rows.push(row(None, &id, t));
+        }
         // Per person: linked to another person's account; all accounts joined.
         let mut linked = vec![false; personas_of.len()];
         let mut seen: Vec<Option<u64>> = vec![None; personas_of.len()];
@@ -328,6 +417,8 @@ impl Collector {
                     approved_yen: s.approved_yen,
                     target_orders: s.targets,
                     target_orders_approved: s.targets_approved,
+                    target_orders_caught: s.targets_caught,
+                    target_caught_share: ratio(s.targets_caught, s.targets),
                     target_yen_approved: s.targets_approved_yen,
                     liquid_buyers: buyers.len() as u64,
                     caught_by_1st: caught_by[0],
@@ -359,6 +450,7 @@ impl Collector {
                     reviewed: s.reviewed_credit + s.reviewed_risk,
                     decline_rate: ratio(s.declined_credit + s.declined_risk, s.non_targets),
                     review_rate: ratio(s.reviewed_credit + s.reviewed_risk, s.non_targets),
+                    risk_rate: ratio(s.declined_risk + s.reviewed_risk, s.non_targets),
                     declined_credit: s.declined_credit,
                     declined_risk: s.declined_risk,
                     reviewed_credit: s.reviewed_credit,
@@ -380,6 +472,7 @@ impl Collector {
             market: meta,
             personas: rows,
             honest,
+            rules: rule_rows,
             totals,
         }
     }
@@ -482,6 +575,10 @@ pub struct PersonaRow {
     pub target_orders: u64,
     /// Target orders approved.
     pub target_orders_approved: u64,
+    /// Target orders declined or held.
+    pub target_orders_caught: u64,
+    /// Target orders declined or held / target orders.
+    pub target_caught_share: f64,
     /// Yen of target orders approved.
     pub target_yen_approved: i64,
     /// Persons with at least one liquid target order.
@@ -541,6 +638,8 @@ pub struct HonestRow {
     pub decline_rate: f64,
     /// Held / orders.
     pub review_rate: f64,
+    /// Declined or held for a risk reason / orders.
+    pub risk_rate: f64,
     /// Declined for a credit reason.
     pub declined_credit: u64,
     /// Declined for a risk reason.
@@ -556,6 +655,37 @@ pub struct HonestRow {
     pub linked_to_other_persons: u32,
     /// Count per reason code (honest groups only).
     pub reasons: BTreeMap<String, u64>,
+}
+
+/// Where one risk rule fired: what it catches and what it costs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleRow {
+    /// The rule's id.
+    pub id: String,
+    /// The rule's own version.
+    pub version: u32,
+    /// `decline`, `review`, `cap`, `flag` or `approve`.
+    pub action: &'static str,
+    /// A shadow rule (its hits never changed a decision).
+    pub shadow: bool,
+    /// Its reason code.
+    pub reason: String,
+    /// Orders it fired on.
+    pub fired: u64,
+    /// Of them, orders of the honest groups (its cost, or would-be cost in shadow).
+    pub honest: u64,
+    /// Honest orders it decided alone (see the module docs).
+    pub honest_alone: u64,
+    /// Of the honest orders, households' and dormitories' ones.
+    pub household_dormitory: u64,
+    /// Target orders it fired on (what it catches).
+    pub targets: u64,
+    /// Target orders it decided alone.
+    pub targets_alone: u64,
+    /// The abusive personas' other orders (cover orders, victims' own orders).
+    pub other: u64,
+    /// Orders it fired on, per persona.
+    pub by_persona: BTreeMap<String, u64>,
 }
 
 /// Market-wide totals.
@@ -600,6 +730,8 @@ pub struct Report {
     pub personas: Vec<PersonaRow>,
     /// False declines and reviews per honest group (and other non-target orders).
     pub honest: Vec<HonestRow>,
+    /// Per risk rule: where it fired (empty without a rule set, or over HTTP).
+    pub rules: Vec<RuleRow>,
     /// Totals.
     pub totals: Totals,
 }

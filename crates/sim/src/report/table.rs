@@ -1,6 +1,6 @@
 //! The report as terminal tables.
 
-use super::{HonestRow, PersonaRow, Report};
+use super::{HonestRow, PersonaRow, Report, RuleRow};
 use std::fmt::Write;
 
 /// `¥1,234,567`.
@@ -21,6 +21,11 @@ pub fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
 
+/// `0.12%`.
+pub fn pct2(v: f64) -> String {
+    format!("{:.2}%", v * 100.0)
+}
+
 fn reasons(r: &std::collections::BTreeMap<String, u64>) -> String {
     if r.is_empty() {
         return "-".into();
@@ -34,10 +39,11 @@ fn reasons(r: &std::collections::BTreeMap<String, u64>) -> String {
 fn persona_lines(out: &mut String, rows: &[PersonaRow]) {
     let _ = writeln!(
         out,
-        "{:<22} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>13} {:>7} {:>13}",
+        "{:<22} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>13} {:>7} {:>13}",
         "persona",
         "persons",
         "targets",
+        "caught",
         "liquid",
         "by 1st",
         "by 2nd",
@@ -57,10 +63,11 @@ fn persona_lines(out: &mut String, rows: &[PersonaRow]) {
         };
         let _ = writeln!(
             out,
-            "{:<22} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>13} {:>7} {:>13}",
+            "{:<22} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>6} {:>13} {:>7} {:>13}",
             r.persona,
             r.persons,
             r.target_orders,
+            pct(r.target_caught_share),
             r.liquid_buyers,
             pct(r.caught_by_1st),
             pct(r.caught_by_2nd),
@@ -78,7 +85,7 @@ fn persona_lines(out: &mut String, rows: &[PersonaRow]) {
 fn honest_lines(out: &mut String, rows: &[HonestRow]) {
     let _ = writeln!(
         out,
-        "{:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>13}",
+        "{:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>13}",
         "group",
         "persons",
         "orders",
@@ -88,13 +95,14 @@ fn honest_lines(out: &mut String, rows: &[HonestRow]) {
         "held %",
         "credit",
         "risk",
+        "risk %",
         "linked",
         "credit loss"
     );
     for r in rows {
         let _ = writeln!(
             out,
-            "{:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>13}",
+            "{:<24} {:>7} {:>8} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>7} {:>13}",
             if r.honest_group {
                 r.group.to_string()
             } else {
@@ -108,8 +116,55 @@ fn honest_lines(out: &mut String, rows: &[HonestRow]) {
             pct(r.review_rate),
             r.declined_credit + r.reviewed_credit,
             r.declined_risk + r.reviewed_risk,
+            pct2(r.risk_rate),
             r.linked_to_other_persons,
             yen(r.credit_loss_yen),
+        );
+    }
+}
+
+/// The personas a rule fired on most (abusive personas first), `name n`.
+pub fn top_personas(r: &RuleRow, n: usize) -> String {
+    let mut v: Vec<(&String, &u64)> = r.by_persona.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let s: Vec<String> = v.iter().take(n).map(|(k, c)| format!("{k} {c}")).collect();
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.join(", ")
+    }
+}
+
+fn rule_lines(out: &mut String, rows: &[RuleRow]) {
+    let _ = writeln!(
+        out,
+        "{:<36} {:<6} {:<7} {:>7} {:>7} {:>6} {:>7} {:>7} {:>6} {:>6}  most hits",
+        "rule",
+        "mode",
+        "action",
+        "fired",
+        "honest",
+        "alone",
+        "hh/dorm",
+        "targets",
+        "alone",
+        "other",
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:<36} {:<6} {:<7} {:>7} {:>7} {:>6} {:>7} {:>7} {:>6} {:>6}  {}",
+            r.id,
+            if r.shadow { "shadow" } else { "live" },
+            r.action,
+            r.fired,
+            r.honest,
+            r.honest_alone,
+            r.household_dormitory,
+            r.targets,
+            r.targets_alone,
+            r.other,
+            top_personas(r, 3)
         );
     }
 }
@@ -139,7 +194,7 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "Detection (caught = declined or held, by the k-th liquid purchase; risk@3 = caught for a risk reason by the 3rd;\n\
+        "Detection (caught = target orders declined or held; by k-th = persons caught by the k-th liquid purchase; risk@3 = caught for a risk reason by the 3rd;\n\
          ok<1st / yen<1st = target orders approved before the first catch; joined = persons whose accounts the engine joined into one cluster)"
     );
     persona_lines(&mut out, &r.personas);
@@ -149,6 +204,15 @@ pub fn render(r: &Report) -> String {
          linked = persons the engine put in one identity cluster with another person)"
     );
     honest_lines(&mut out, &r.honest);
+    if !r.rules.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRisk rules (orders each rule fired on: honest = the honest groups' orders, hh/dorm = of which households'\n\
+             and dormitories', targets = target orders, other = abusers' other orders; alone = decided by this rule alone:\n\
+             live, no other live rule fired; shadow, nothing live fired and the order was approved)"
+        );
+        rule_lines(&mut out, &r.rules);
+    }
     let _ = writeln!(out, "\nReason codes");
     for h in r.honest.iter().filter(|h| h.honest_group) {
         let _ = writeln!(out, "  {:<22} {}", h.group, reasons(&h.reasons));
@@ -212,6 +276,30 @@ pub fn render_compare(a: &Report, b: &Report) -> String {
         yen(a.totals.credit_loss_yen),
         yen(b.totals.credit_loss_yen)
     );
+    if !a.rules.is_empty() || !b.rules.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<36} {:>9} {:>9} {:>9} {:>9}",
+            "rule (- = not in the set)", "honest A", "honest B", "targets A", "targets B"
+        );
+        let mut ids: Vec<&str> = a.rules.iter().map(|r| r.id.as_str()).collect();
+        for r in &b.rules {
+            if !ids.contains(&r.id.as_str()) {
+                ids.push(&r.id);
+            }
+        }
+        let find = |rep: &'_ Report, id: &str| -> (String, String) {
+            rep.rules.iter().find(|r| r.id == id).map_or_else(
+                || ("-".into(), "-".into()),
+                |r| (r.honest.to_string(), r.targets.to_string()),
+            )
+        };
+        for id in ids {
+            let (ha, ta) = find(a, id);
+            let (hb, tb) = find(b, id);
+            let _ = writeln!(out, "{id:<36} {ha:>9} {hb:>9} {ta:>9} {tb:>9}");
+        }
+    }
     out
 }
 

@@ -587,7 +587,8 @@ fn prepare(
     if groups == 1 && missing.total() == 0 {
         return Ok(Prepared::Dropped(Dropped {
             name: name.to_owned(),
-            reason: "constant: a single bin".into(),
+            reason: "a single bin: constant, or no split meets the bin size and monotone bad rate limits"
+                .into(),
             iv: Some(iv),
         }));
     }

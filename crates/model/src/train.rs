@@ -500,14 +500,15 @@ fn prepare(
             }
         }
         if cats.len() > config.max_categories {
+            let number = |v: &str| v.parse::<f64>().is_ok_and(f64::is_finite);
             let numeric = values
                 .iter()
-                .filter(|v| !is_missing(v) && v.parse::<f64>().is_ok())
+                .filter(|v| !is_missing(v) && number(v))
                 .count();
             let hint = if numeric * 2 >= present {
                 let first = values
                     .iter()
-                    .find(|v| !is_missing(v) && v.parse::<f64>().is_err())
+                    .find(|v| !is_missing(v) && !number(v))
                     .copied()
                     .unwrap_or_default();
                 format!(

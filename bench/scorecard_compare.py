@@ -3,7 +3,8 @@
 beside `atobarai model train --timing` and `cargo bench -p atobarai-model`.
 
 Not run in CI (it needs scorecardpy, pandas and scikit-learn installed by
-hand, e.g. in a virtual environment: `pip install scorecardpy`).
+hand, e.g. in a virtual environment: `pip install scorecardpy "pandas<2.2"
+"numpy<2"`; scorecardpy 0.1.9.7 fails under pandas 3).
 
     python3 bench/scorecard_compare.py [crates/model/tests/data/german_credit.tsv] [--repeat 5]
 

@@ -32,6 +32,7 @@ mod idem;
 mod identity;
 pub mod reason;
 pub mod risk;
+pub mod score;
 mod seg;
 mod shard;
 mod state;
@@ -46,7 +47,7 @@ pub use command::{
 };
 pub use engine::{
     Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, Engine, EngineStats,
-    PAGE_LIMIT_MAX, Page, decision_index,
+    PAGE_LIMIT_MAX, Page, ScoreView, decision_index,
 };
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;

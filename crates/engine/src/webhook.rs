@@ -52,11 +52,13 @@ pub enum EventKind {
     /// The share of liquid-goods orders from devices new to their account
     /// jumped above its baseline (a phishing wave, [`crate::risk::wave`]).
     RiskAlert,
+    /// A customer's limit moved with their behaviour score.
+    LimitChanged,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::InvoiceIssued,
         EventKind::PaymentReceived,
         EventKind::CustomerOverdue,
@@ -64,6 +66,7 @@ impl EventKind {
         EventKind::CreditNoteIssued,
         EventKind::DunningStep,
         EventKind::RiskAlert,
+        EventKind::LimitChanged,
     ];
 
     /// The API spelling (`invoice.issued`, …).
@@ -76,6 +79,7 @@ impl EventKind {
             EventKind::CreditNoteIssued => "credit_note.issued",
             EventKind::DunningStep => "dunning.step",
             EventKind::RiskAlert => "risk.alert",
+            EventKind::LimitChanged => "limit.changed",
         }
     }
 
@@ -146,6 +150,15 @@ pub enum EventData {
     /// A phishing-wave alert (the customer is the one whose order crossed
     /// the threshold).
     RiskAlert(crate::risk::wave::WaveAlert),
+    /// The limit moved.
+    LimitChanged {
+        /// The limit before.
+        from: Yen,
+        /// The limit after.
+        to: Yen,
+        /// The score event that crossed the step.
+        reason: crate::score::ScoreEvent,
+    },
 }
 
 /// An event as the dispatcher receives it (resolved from state).
@@ -194,6 +207,15 @@ pub enum Stored {
         new_device: u32,
         /// The baseline share, basis points.
         baseline_bp: u32,
+    },
+    /// The limit moved with the behaviour score.
+    LimitChanged {
+        /// The limit before.
+        from: Yen,
+        /// The limit after.
+        to: Yen,
+        /// The score event that crossed the step.
+        reason: crate::score::ScoreEvent,
     },
 }
 
@@ -549,6 +571,9 @@ impl Engine {
                 share_bp: crate::risk::wave::share_bp(new_device, orders),
                 baseline_bp,
             }),
+            Stored::LimitChanged { from, to, reason } => {
+                EventData::LimitChanged { from, to, reason }
+            }
         };
         Some(Event {
             seq: ev.seq,

@@ -402,9 +402,13 @@ pub async fn get_customer(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Customer>, ApiError> {
     let p = caller.0;
-    Ok(Json(
-        (&read(&app, move |e| e.customer(p, &id)).await??).into(),
-    ))
+    let (view, score) = read(&app, move |e| {
+        let view = e.customer(p, &id)?;
+        let score = e.customer_score(p, &id)?;
+        Ok::<_, atobarai_engine::CommandError>((view, score))
+    })
+    .await??;
+    Ok(Json(Customer::from(&view).with_score(&score, p)))
 }
 
 #[utoipa::path(get, path = "/v1/customers/{id}/balance",

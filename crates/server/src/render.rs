@@ -159,6 +159,79 @@ pub struct Customer {
     pub tier: &'static str,
     /// `YYYY-MM`: the last month of a cancelled paid tier.
     pub tier_ends_after: Option<String>,
+    /// Why the limit is where it is, when the behaviour score moved it
+    /// (`GET /v1/customers/{id}` only): the event that crossed the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub limit_reason: Option<LimitReason>,
+    /// Operators only (`GET /v1/customers/{id}`): the behaviour score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub score: Option<ScoreJson>,
+}
+
+/// The event that moved a limit, with its texts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LimitReason {
+    /// `paid_on_time`, `steady_month`, `liquid_heavy_order`,
+    /// `account_linked`, `paid_late`, `payment_reversed`, `became_overdue`.
+    pub code: &'static str,
+    pub message_ja: &'static str,
+    pub message_en: &'static str,
+}
+
+impl From<atobarai_engine::score::ScoreEvent> for LimitReason {
+    fn from(e: atobarai_engine::score::ScoreEvent) -> LimitReason {
+        LimitReason {
+            code: e.as_str(),
+            message_ja: e.text_ja(),
+            message_en: e.text_en(),
+        }
+    }
+}
+
+/// A behaviour score (0–1,000) and its last moves.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreJson {
+    /// The account's own score.
+    pub account: u16,
+    /// The person's: the lowest of the identity cluster's accounts.
+    pub person: u16,
+    /// Oldest first.
+    pub moves: Vec<ScoreMoveJson>,
+}
+
+/// One move of a behaviour score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScoreMoveJson {
+    pub at: String,
+    /// The event's code (see [`LimitReason::code`]).
+    pub event: &'static str,
+    pub score_after: u16,
+}
+
+impl Customer {
+    /// Add what the behaviour score says: the limit's reason for everyone,
+    /// the score itself for operators.
+    pub fn with_score(mut self, s: &atobarai_engine::ScoreView, principal: Principal) -> Customer {
+        self.limit_reason = s.limit_reason.map(LimitReason::from);
+        if matches!(principal, Principal::Operator(..)) {
+            self.score = Some(ScoreJson {
+                account: s.account,
+                person: s.person,
+                moves: s
+                    .moves
+                    .iter()
+                    .map(|m| ScoreMoveJson {
+                        at: m.at.to_rfc3339_jst(),
+                        event: m.event.as_str(),
+                        score_after: m.score_after,
+                    })
+                    .collect(),
+            });
+        }
+        self
+    }
 }
 
 impl From<&CustomerView> for Customer {
@@ -187,6 +260,8 @@ impl From<&CustomerView> for Customer {
                 atobarai_engine::billing::Tier::Paid => "paid",
             },
             tier_ends_after: c.tier_ends_after.map(|m| m.to_string()),
+            limit_reason: None,
+            score: None,
         }
     }
 }

@@ -237,6 +237,13 @@ pub fn payload(e: &Event) -> Vec<u8> {
         EventData::Dunning(step) => {
             serde_json::to_value(crate::render::DunningEventJson::from(step)).unwrap_or_default()
         }
+        EventData::LimitChanged { from, to, reason } => json!({
+            "limit_before": from.get(),
+            "limit": to.get(),
+            "reason": reason.as_str(),
+            "message_ja": reason.text_ja(),
+            "message_en": reason.text_en(),
+        }),
         EventData::RiskAlert(a) => json!({
             "alert": "new_device_liquid_share",
             "liquid_orders_this_hour": a.orders,

@@ -329,3 +329,43 @@ async fn households_and_dormitories_sharing_an_address_and_a_network_are_not_hel
         assert_eq!(v["available_scope"], "account", "{v}");
     }
 }
+
+/// The behaviour score behind the limit: after a run of liquid-heavy
+/// orders the limit steps down; the merchant reads why, the operator also
+/// reads the score and its moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_limit_follows_the_behaviour_score_and_says_why() {
+    let app = spawn_app().await;
+    let c = app
+        .register_body(person("c-1", 1, "東京都渋谷区渋谷2-1-1"))
+        .await;
+    for n in 0..11 {
+        app.at_day(n, 0).await;
+        let o = app
+            .order(
+                &c,
+                vec![line("electronics", 1_000), daily(500)],
+                "dev-1",
+                HOME_IP,
+            )
+            .await;
+        assert_ne!(o["decision"], "decline", "{o}");
+    }
+    let (_, m) = app.get(&app.merchant, &format!("/v1/customers/{c}")).await;
+    assert_eq!(m["limit"], 30_000, "{m}");
+    assert_eq!(m["limit_reason"]["code"], "liquid_heavy_order", "{m}");
+    assert!(
+        m["limit_reason"]["message_ja"]
+            .as_str()
+            .unwrap()
+            .contains("ご利用可能枠")
+    );
+    assert!(
+        m.get("score").is_none(),
+        "merchants never see the score: {m}"
+    );
+    let (_, o) = app.get(&app.analyst, &format!("/v1/customers/{c}")).await;
+    assert_eq!(o["score"]["account"], 490, "{o}");
+    assert_eq!(o["score"]["moves"].as_array().unwrap().len(), 8, "{o}");
+    assert_eq!(o["score"]["moves"][7]["event"], "liquid_heavy_order");
+}

@@ -187,6 +187,9 @@ impl Engine {
         if let Some(record) = rule_record {
             self.state.risk.push(oi, record);
         }
+        if decision != Decision::Decline && liquid_heavy(input, amount) {
+            self.score_event(at, ci, crate::score::ScoreEvent::LiquidHeavyOrder);
+        }
         Ok(Outcome::Order(self.order_view(oi)))
     }
 
@@ -299,4 +302,17 @@ pub(crate) fn order_amount(input: &AuthorizeInput) -> Result<Yen, CommandError> 
         return Err(overflow());
     }
     Ok(total)
+}
+
+/// Liquid goods (cash-equivalents, resellable electronics) are half the
+/// order's value or more.
+fn liquid_heavy(input: &AuthorizeInput, amount: Yen) -> bool {
+    let liquid = input
+        .items
+        .iter()
+        .filter(|i| i.category.liquidity() != atobarai_core::LiquidityClass::Ordinary)
+        .fold(0i64, |sum, i| {
+            sum.saturating_add(i.unit_price.get().saturating_mul(i.quantity))
+        });
+    liquid.saturating_mul(2) >= amount.get() && liquid > 0
 }

@@ -103,6 +103,9 @@ impl Engine {
         }
         for (ci, i) in issued {
             self.emit_invoice_issued(at, ci, i);
+            if !self.is_overdue(&self.state.customers[ci as usize], at.jst_date()) {
+                self.score_event(at, ci, crate::score::ScoreEvent::SteadyMonth);
+            }
         }
     }
 

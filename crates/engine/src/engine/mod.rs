@@ -19,6 +19,7 @@ mod registry;
 mod reversal;
 mod review;
 mod risk_rules;
+mod score;
 mod snapshot;
 mod suspensions;
 mod tick;
@@ -26,6 +27,7 @@ mod views;
 
 pub use backtest::{BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, decision_index};
 pub use console::{PAGE_LIMIT_MAX, Page};
+pub use score::ScoreView;
 use tick::check_time;
 
 use crate::command::{Command, Envelope};
@@ -70,9 +72,11 @@ pub(crate) struct State {
     /// The rules last journaled (`SetRules`); a restored snapshot uses
     /// these, not the configuration file.
     pub(crate) rules: Option<Box<atobarai_core::config::Rules>>,
-    /// Risk rule sets and decision records. Keep it the LAST field: the
-    /// snapshot upgrade from version 3 appends its empty encoding.
+    /// Risk rule sets and decision records.
     pub(crate) risk: crate::risk::book::RiskBook,
+    /// Behaviour scores. The snapshot upgrade from version 3 appends the
+    /// empty encodings of `risk` and `scores`: keep them the LAST fields.
+    pub(crate) scores: crate::score::ScoreBook,
 }
 
 /// Lookup tables derived from [`State`]; rebuilt after a restore.

@@ -128,6 +128,28 @@ impl Engine {
             .insert(input.reference.as_str().into(), pi);
         self.idx.add_payment(ci, at.unix_ms());
         self.emit_payment_received(at, pi);
+        // The behaviour score: each order this payment completed, on time
+        // or late.
+        let today = at.jst_date();
+        let completed: Vec<bool> = self.state.payments[pi as usize]
+            .paid_down
+            .orders
+            .iter()
+            .filter(|(_, _, full)| *full)
+            .map(|(oi, ..)| {
+                self.state.orders[*oi as usize]
+                    .due_date
+                    .is_some_and(|due| due < today)
+            })
+            .collect();
+        for late in completed {
+            let event = if late {
+                crate::score::ScoreEvent::PaidLate
+            } else {
+                crate::score::ScoreEvent::PaidOnTime
+            };
+            self.score_event(at, ci, event);
+        }
         Ok((Outcome::Payment(self.payment_view(pi)), true))
     }
 

@@ -137,6 +137,7 @@ impl Engine {
             billing: None,
         });
         self.idx.customer_by_external.insert(key, idx);
+        self.score_linked(at, idx);
         Ok(Outcome::Customer(self.customer_view_at(idx, at)))
     }
 
@@ -168,7 +169,10 @@ impl Engine {
         } else {
             Some((method, from))
         };
-        // The limit follows the registration at once: bank debit raises it.
+        // The limit follows the registration at once (bank debit raises
+        // it), at the account's behaviour-score step.
+        let limit = self.stepped_limit_of(ci, limit);
+        let c = &mut self.state.customers[ci as usize];
         c.limit = limit;
         Ok(Outcome::Customer(self.customer_view_at(ci, at)))
     }

@@ -166,6 +166,7 @@ impl Engine {
             shortfall,
         }));
         self.emit(at, EventKind::PaymentReversed, ci, Stored::Reversal(pi));
+        self.score_event(at, ci, crate::score::ScoreEvent::PaymentReversed);
         Ok(crate::view::Outcome::Payment(self.payment_view(pi)))
     }
 }

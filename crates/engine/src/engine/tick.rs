@@ -180,6 +180,7 @@ impl Engine {
         }
         let expired = b.points.expire(day);
         if let Some(due) = became_overdue {
+            self.score_event(at, ci, crate::score::ScoreEvent::BecameOverdue);
             self.emit(
                 at,
                 EventKind::CustomerOverdue,

@@ -20,8 +20,10 @@
 //!   comes with its step.
 //! - **4** (current): the container of 3; the state gained a last field,
 //!   the risk book (rule sets, decision records, the phishing-wave
-//!   detector). Step 3 → 4: append the encoding of an empty book
-//!   ([`EMPTY_RISK_BOOK_V4`]).
+//!   detector) and the behaviour scores. Step 3 → 4: append the encodings
+//!   of an empty risk book and an empty score book
+//!   ([`EMPTY_RISK_BOOK_V4`], [`EMPTY_SCORE_BOOK_V4`]; accounts without a
+//!   score are at the start value).
 //!
 //! # The rule
 //!
@@ -125,10 +127,13 @@ pub fn upgrade(from: u32, body: Vec<u8>) -> Result<Vec<u8>, FormatError> {
 /// The encoding of an empty version-4 risk book (frozen: the step below
 /// must produce version 4 forever, whatever the book becomes later).
 pub const EMPTY_RISK_BOOK_V4: [u8; 8] = [0; 8];
+/// The encoding of an empty version-4 score book (frozen likewise).
+pub const EMPTY_SCORE_BOOK_V4: [u8; 1] = [0];
 
 /// 3 → 4: the state's new last field, the risk book, empty.
 fn v3_to_v4(mut body: Vec<u8>) -> Vec<u8> {
     body.extend_from_slice(&EMPTY_RISK_BOOK_V4);
+    body.extend_from_slice(&EMPTY_SCORE_BOOK_V4);
     body
 }
 

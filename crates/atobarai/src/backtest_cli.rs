@@ -2,11 +2,10 @@
 //! the live decisions (see `atobarai_engine`'s backtest module for what is
 //! and is not counterfactual), reported as a terminal table, JSON and HTML.
 
+use crate::replay::Step;
 use anyhow::{Context, Result, bail};
 use atobarai_core::{JstDate, ids};
-use atobarai_engine::{BacktestResult, Decision, Engine, Envelope, prefix};
-use atobarai_store::Journal;
-use indicatif::{ProgressBar, ProgressStyle};
+use atobarai_engine::{BacktestResult, Decision, Engine, prefix};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -113,66 +112,21 @@ pub(crate) fn run(args: BacktestArgs) -> Result<()> {
     {
         bail!("--from is after --to");
     }
-    let path = args.data_dir.join("journal.sqlite");
-    if !path.exists() {
-        bail!("no journal at {}", path.display());
-    }
-    let journal = atobarai_store::SqliteJournal::open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    let last = journal.last_seq()?;
     let config = super::load_config(args.config.as_ref())?;
     let mut engine = Engine::new(config);
-
-    let bar = ProgressBar::new(last);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} replaying {pos}/{len} records [{bar:40}] {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
     let mut trial = Some(trial);
-    let mut done = false;
-    let mut replayed = 0u64;
-    let mut failure: Option<anyhow::Error> = None;
-    journal.read_after(0, &mut |record| {
-        if done {
-            return Ok(());
-        }
-        let envelope = match Envelope::decode_record(&record.payload) {
-            Ok((envelope, _)) => envelope,
-            Err(e) => {
-                failure = Some(anyhow::anyhow!(
-                    "record {} does not decode: {e}",
-                    record.seq
-                ));
-                done = true;
-                return Ok(());
-            }
-        };
+    let replayed = crate::replay::replay(&args.data_dir, &mut engine, |engine, envelope| {
         let day = envelope.at.jst_date();
         if to.is_some_and(|t| day > t) {
-            done = true;
-            return Ok(());
+            return Step::Stop;
         }
         if from.is_none_or(|f| day >= f)
             && let Some(set) = trial.take()
         {
             engine.start_backtest(set);
         }
-        if let Err(e) = engine.apply(&envelope) {
-            failure = Some(anyhow::anyhow!("record {} does not apply: {e}", record.seq));
-            done = true;
-            return Ok(());
-        }
-        replayed += 1;
-        if replayed.is_multiple_of(4096) {
-            bar.set_position(replayed);
-        }
-        Ok(())
+        Step::Apply
     })?;
-    bar.finish_and_clear();
-    if let Some(e) = failure {
-        return Err(e);
-    }
     let Some(result) = engine.finish_backtest() else {
         bail!("no decision in the range: nothing was compared");
     };

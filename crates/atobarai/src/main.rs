@@ -13,8 +13,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 mod backtest_cli;
+mod dataset_cli;
 mod identity_cli;
 mod model_cli;
+mod replay;
 mod rules_cli;
 
 // mimalloc: measurably faster than glibc malloc for the engine's many small

@@ -22,6 +22,11 @@ pub(crate) enum ModelCmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write a training file from a store's journal: one row per
+    /// authorization, the risk features at decision time and the outcome
+    /// observed since (`paid_on_time`, `paid_late`, `overdue`, `defaulted`,
+    /// `operator_declined`, …).
+    Dataset(Box<crate::dataset_cli::DatasetArgs>),
 }
 
 /// `atobarai model train`.
@@ -81,6 +86,7 @@ pub(crate) fn run(command: ModelCmd) -> Result<()> {
     match command {
         ModelCmd::Train(args) => train(&args),
         ModelCmd::Report { model, out } => report(&model, out),
+        ModelCmd::Dataset(args) => crate::dataset_cli::run(&args),
     }
 }
 

@@ -1,12 +1,10 @@
 //! `atobarai backtest` on a journal written the way the node writes it:
 //! the decisions a trial rule set would change, by rule, with examples.
 
-use atobarai_core::{At, Category, Channel, JstDate, PaymentMethod, Product, Yen};
-use atobarai_engine::format::record;
-use atobarai_engine::{
-    AuthorizeInput, Command, CustomerProfile, Engine, Envelope, LineItem, Outcome,
-};
-use atobarai_store::{Journal, Record, SqliteJournal};
+mod journal;
+
+use atobarai_engine::Command;
+use journal::{at, customer, env, gift_card, merchant};
 use std::path::Path;
 
 const TRIAL: &str = r#"[set]
@@ -25,73 +23,12 @@ text_ja = "高額のギフトカードです。"
 text_en = "A large gift card."
 "#;
 
-fn at(day: i64) -> At {
-    At::parse_rfc3339("2026-06-02T12:00:00+09:00")
-        .unwrap()
-        .plus_ms(day * 86_400_000)
-}
-
-fn env(at: At, command: Command) -> Envelope {
-    Envelope {
-        at,
-        idem: None,
-        command,
-    }
-}
-
-fn gift_card(customer: u64, n: u32, price: i64) -> Command {
-    Command::Authorize {
-        merchant: 0,
-        session: Default::default(),
-        input: AuthorizeInput {
-            merchant_order_id: format!("o-{n}"),
-            customer,
-            product: Product::Monthly,
-            channel: Channel::Online,
-            items: vec![LineItem {
-                sku: "GC".into(),
-                name: "gift card".into(),
-                category: Category::GiftCard,
-                unit_price: Yen::new(price),
-                quantity: 1,
-            }],
-            shipping_address: "東京都千代田区霞が関1-3-1".into(),
-            device_id: "dev".into(),
-            ip: "203.0.113.9".into(),
-        },
-    }
-}
-
 /// A merchant, two customers, then (optionally) `rules` in force, then a
 /// 3,000 and a 12,000 yen gift card each — journaled as the node does.
 fn write_journal(dir: &Path, rules: Option<&str>) {
-    let mut commands = vec![env(
-        at(0),
-        Command::AddMerchant {
-            name: "shop".into(),
-            key_id: "k0".into(),
-            secret_sha256: [0; 32],
-        },
-    )];
+    let mut commands = vec![env(at(0), merchant())];
     for n in 0..2u32 {
-        commands.push(env(
-            at(0),
-            Command::RegisterCustomer {
-                merchant: 0,
-                identity: Default::default(),
-                payment_method: PaymentMethod::ConvenienceStore,
-                profile: CustomerProfile {
-                    external_id: format!("c-{n}"),
-                    name: "山田 太郎".into(),
-                    name_kana: "ヤマダ タロウ".into(),
-                    birth_date: JstDate::parse("1990-04-01").unwrap(),
-                    phone: format!("090-1234-{:04}", 5678 + n),
-                    email: format!("taro{n}@example.jp"),
-                    postal_code: "100-0013".into(),
-                    address: "東京都千代田区霞が関1-3-1".into(),
-                },
-            },
-        ));
+        commands.push(env(at(0), customer(n)));
     }
     if let Some(source) = rules {
         commands.push(env(
@@ -109,22 +46,7 @@ fn write_journal(dir: &Path, rules: Option<&str>) {
             commands.push(env(at(1 + i64::from(n)), gift_card(c, n, price)));
         }
     }
-    std::fs::create_dir_all(dir).unwrap();
-    let mut journal = SqliteJournal::open(&dir.join("journal.sqlite")).unwrap();
-    let mut engine = Engine::new(Default::default());
-    let mut records = Vec::new();
-    for (i, e) in commands.iter().enumerate() {
-        let applied = engine.apply(e).unwrap();
-        let decision = match (&e.command, &applied.outcome) {
-            (Command::Authorize { .. }, Outcome::Order(o)) => Some(o.decision),
-            _ => None,
-        };
-        records.push(Record {
-            seq: i as u64 + 1,
-            payload: record::encode(e, decision),
-        });
-    }
-    journal.append(&records).unwrap();
+    journal::write(dir, &commands);
 }
 
 fn backtest(data: &Path, extra: &[&str]) -> (std::process::Output, serde_json::Value) {

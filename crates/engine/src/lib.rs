@@ -46,8 +46,8 @@ pub use command::{
     ReviewVerdict, Role, SuspensionInput,
 };
 pub use engine::{
-    Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, Engine, EngineStats,
-    PAGE_LIMIT_MAX, Page, ScoreView, decision_index,
+    Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, Engine, EngineStats, FeatureTap,
+    OrderOutcome, PAGE_LIMIT_MAX, Page, ScoreView, decision_index,
 };
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;

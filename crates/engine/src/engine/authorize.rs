@@ -111,6 +111,7 @@ impl Engine {
                 };
                 self.emit(at, EventKind::RiskAlert, ci, stored);
             }
+            self.tap_features(id32(self.state.orders.len()), at, &features);
             if self.backtest.is_some() {
                 let oi = id32(self.state.orders.len());
                 let live_why = self.live_why(rule_record.as_ref(), &reasons);

@@ -7,6 +7,7 @@ mod authorize;
 mod backtest;
 mod close;
 mod console;
+mod dataset;
 mod features;
 mod invariants;
 mod ledger;
@@ -27,6 +28,7 @@ mod views;
 
 pub use backtest::{BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, decision_index};
 pub use console::{PAGE_LIMIT_MAX, Page};
+pub use dataset::{FeatureTap, OrderOutcome};
 pub use score::ScoreView;
 use tick::check_time;
 
@@ -169,6 +171,8 @@ pub struct Engine {
     pub(crate) risk: risk_rules::RiskRuntime,
     /// A trial rule set evaluated beside the live decisions (backtest).
     pub(crate) backtest: Option<Box<backtest::Backtest>>,
+    /// Sees every feature vector as it is decided (dataset building).
+    pub(crate) tap: Option<dataset::FeatureTap>,
 }
 
 /// The result of applying one envelope.
@@ -215,6 +219,7 @@ impl Engine {
             idx: Indexes::default(),
             risk: risk_rules::RiskRuntime::default(),
             backtest: None,
+            tap: None,
         }
     }
 

@@ -59,7 +59,7 @@ pub use reason::{Reason, ReasonCode};
 pub use state::{CustomerStatus, Decision, OrderStatus, Reversal};
 pub use view::{
     AvailableScope, CustomerView, FiredRuleView, KeyGrant, OrderRisk, OrderView, Outcome,
-    PaymentView, RiskRulesView, RuleHitsView, RuleReason, SuspensionView,
+    PaymentView, RiskRulesView, RuleHitsView, RuleReason, ShownReason, SuspensionView,
 };
 
 /// Identifier prefixes shown to callers.

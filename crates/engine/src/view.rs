@@ -118,6 +118,48 @@ pub struct OrderView {
     pub risk: Option<Box<OrderRisk>>,
 }
 
+/// A reason as merchants are shown it: a code and its texts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShownReason<'a> {
+    /// The code (a built-in reason or a risk rule's own).
+    pub code: &'a str,
+    /// The text in Japanese.
+    pub text_ja: &'a str,
+    /// The text in English.
+    pub text_en: &'a str,
+}
+
+impl OrderView {
+    /// The order's reasons as merchants see them: each built-in code with
+    /// its texts, and in place of `risk_rule` the deciding rules' own
+    /// reasons (each once, in the order the rules fired); `risk_rule`
+    /// stays only when the rules' record is missing.
+    pub fn shown_reasons(&self) -> Vec<ShownReason<'_>> {
+        let mut out: Vec<ShownReason<'_>> = Vec::with_capacity(self.reasons.len());
+        for &r in &self.reasons {
+            match self.risk.as_deref() {
+                Some(risk) if r == ReasonCode::RiskRule && !risk.reasons.is_empty() => {
+                    for rule in &risk.reasons {
+                        if !out.iter().any(|x| x.code == rule.code) {
+                            out.push(ShownReason {
+                                code: &rule.code,
+                                text_ja: &rule.text_ja,
+                                text_en: &rule.text_en,
+                            });
+                        }
+                    }
+                }
+                _ => out.push(ShownReason {
+                    code: r.code(),
+                    text_ja: r.message_ja(),
+                    text_en: r.message_en(),
+                }),
+            }
+        }
+        out
+    }
+}
+
 /// A risk rule's reason, with its texts, as the rule set wrote them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleReason {

@@ -43,24 +43,14 @@ impl From<ReasonCode> for Reason {
 /// by those (each rule reason once, in the order the rules fired); it stays
 /// only when the rules' record is missing.
 fn reasons(o: &OrderView) -> Vec<Reason> {
-    let mut out = Vec::with_capacity(o.reasons.len());
-    for &r in &o.reasons {
-        match o.risk.as_deref() {
-            Some(risk) if r == ReasonCode::RiskRule && !risk.reasons.is_empty() => {
-                for rule in &risk.reasons {
-                    if !out.iter().any(|x: &Reason| x.code == rule.code) {
-                        out.push(Reason {
-                            code: Cow::Owned(rule.code.clone()),
-                            message_ja: Cow::Owned(rule.text_ja.clone()),
-                            message_en: Cow::Owned(rule.text_en.clone()),
-                        });
-                    }
-                }
-            }
-            _ => out.push(Reason::from(r)),
-        }
-    }
-    out
+    o.shown_reasons()
+        .into_iter()
+        .map(|r| Reason {
+            code: Cow::Owned(r.code.to_owned()),
+            message_ja: Cow::Owned(r.text_ja.to_owned()),
+            message_en: Cow::Owned(r.text_en.to_owned()),
+        })
+        .collect()
 }
 
 /// A feature value a rule read: an integer, a truth value or a text.

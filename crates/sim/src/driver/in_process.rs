@@ -265,7 +265,11 @@ impl Driver for InProcess {
             Ok(Outcome::Order(v)) => Ok(AuthOutcome {
                 order: Some(OrderRef(u64::from(v.order))),
                 decision: decision(v.decision),
-                reasons: v.reasons.iter().map(|r| r.code().to_string()).collect(),
+                reasons: v
+                    .shown_reasons()
+                    .iter()
+                    .map(|r| r.code.to_string())
+                    .collect(),
                 fired: v.risk.as_ref().map_or_else(Vec::new, |risk| {
                     risk.fired
                         .iter()

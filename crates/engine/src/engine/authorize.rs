@@ -60,7 +60,8 @@ impl Engine {
             let c = &self.state.customers[ci as usize];
             let (cluster_accounts, address_new_accounts_30d) = self.state.identity.features(ci, at);
             let hubs = self.state.identity.hub_features(ci);
-            let features = self.risk_features(at, ci, input, amount, seen, cluster.as_ref());
+            let features =
+                self.risk_features(at, merchant, ci, input, amount, seen, cluster.as_ref());
             let ctx = RiskContext {
                 at,
                 order: input,

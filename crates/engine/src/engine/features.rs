@@ -127,9 +127,11 @@ impl Engine {
     /// `seen` says whether the session's device and IP network were linked
     /// to the account before this order; `cluster` is the credit view of
     /// its identity cluster (`None` when alone).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn risk_features(
         &self,
         at: At,
+        merchant: u32,
         ci: u32,
         input: &AuthorizeInput,
         amount: Yen,
@@ -372,6 +374,20 @@ impl Engine {
             F::ClusterHubKeys,
             i64::from(self.state.identity.hub_features(ci).hub_keys),
         );
+        let v = self
+            .idx
+            .velocity
+            .read(merchant, &input.device_id, &input.ip, now);
+        f.set_int(F::DeviceOrders1h, v.device_orders_1h);
+        f.set_int(F::DeviceOrders24h, v.device_orders_24h);
+        f.set_int(F::DeviceAccounts24h, v.device_accounts_24h);
+        f.set_int(F::IpOrders1h, v.ip_orders_1h);
+        f.set_int(F::IpOrders24h, v.ip_orders_24h);
+        f.set_int(F::IpAccounts24h, v.ip_accounts_24h);
+        f.set_int(F::IpLiquidOrders24h, v.ip_liquid_orders_24h);
+        f.set_int(F::MerchantOrders1h, v.merchant_orders_1h);
+        f.set_int(F::MerchantLiquidOrders1h, v.merchant_liquid_orders_1h);
+        f.set_int(F::MerchantLiquidShare24hBp, v.merchant_liquid_share_24h_bp);
         f
     }
 }

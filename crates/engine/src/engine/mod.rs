@@ -24,6 +24,7 @@ mod score;
 mod snapshot;
 mod suspensions;
 mod tick;
+mod velocity;
 mod views;
 
 pub use backtest::{BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, decision_index};
@@ -105,6 +106,8 @@ pub(crate) struct Indexes {
     /// Per customer: when the last payment arrived (unix ms; `i64::MIN`
     /// for never), for the pay-then-rebuy feature.
     last_payment_ms: SegVec<i64>,
+    /// Order velocities per device, IP network and merchant.
+    pub(crate) velocity: velocity::Velocity,
 }
 
 impl Indexes {
@@ -121,6 +124,19 @@ impl Indexes {
         }
         let prev = std::mem::replace(&mut self.last_of_customer[ci], oi);
         self.prev_of_customer.push(prev);
+        let liquid = o
+            .detail
+            .items
+            .iter()
+            .any(|i| i.category.liquidity() != atobarai_core::LiquidityClass::Ordinary);
+        self.velocity.add(
+            o.merchant,
+            o.customer,
+            &o.detail.device_id,
+            &o.detail.ip,
+            o.authorized_at.unix_ms(),
+            liquid,
+        );
         let prev = self
             .last_by_merchant_id
             .insert((o.merchant, merchant_id_hash(&o.merchant_order_id)), oi)

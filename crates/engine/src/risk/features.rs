@@ -135,6 +135,16 @@ features! {
     HistDaysSinceCashEquivalent = "history.days_since_cash_equivalent": Int, "Days since the last earlier approved/held order with gift cards or prepaid (-1 if none).";
     HistPaddedOrders90d = "history.padded_orders_90d": Int, "Earlier approved/held orders in 90 days with cash-equivalents among ordinary goods (camouflage).";
     ClusterCashEquivalentOrders30d = "cluster.cash_equivalent_orders_30d": Int, "Approved/held orders with gift cards or prepaid of every cluster member in 30 days (this account included, this order not).";
+    DeviceOrders1h = "device.orders_1h": Int, "Earlier orders (any account, any decision) from this device id in the last hour (16 = 16 or more).";
+    DeviceOrders24h = "device.orders_24h": Int, "Same, last 24 hours.";
+    DeviceAccounts24h = "device.accounts_24h": Int, "Accounts among those orders of the last 24 hours.";
+    IpOrders1h = "ip.orders_1h": Int, "Earlier orders from this IP network (/24, IPv6 /64) in the last hour (16 = 16 or more).";
+    IpOrders24h = "ip.orders_24h": Int, "Same, last 24 hours.";
+    IpAccounts24h = "ip.accounts_24h": Int, "Accounts among those orders of the last 24 hours.";
+    IpLiquidOrders24h = "ip.liquid_orders_24h": Int, "Of those orders, the ones with liquid goods.";
+    MerchantOrders1h = "merchant.orders_1h": Int, "Orders at this merchant in the current and the previous clock hour.";
+    MerchantLiquidOrders1h = "merchant.liquid_orders_1h": Int, "Of them, the ones with liquid goods.";
+    MerchantLiquidShare24hBp = "merchant.liquid_share_24h_bp": Int, "Share of the merchant's orders of the last 24 clock hours with liquid goods, basis points.";
 }
 
 /// Number of features.

@@ -5,10 +5,10 @@
 //!
 //! | event | move | when |
 //! |---|---|---|
-//! | `paid_on_time` | +15 | an order is paid in full on or before its due date (or before it has one) |
+//! | `paid_on_time` | +15 | an order is paid in full (by a payment or with points) on or before its due date (or before it has one) |
 //! | `steady_month` | +10 | a monthly statement is issued while nothing is overdue |
 //! | `liquid_heavy_order` | −10 | an order approved (or held) whose liquid goods are half its value or more |
-//! | `account_linked` | −30 | the account joins an identity cluster with other accounts, or one joins its cluster |
+//! | `account_linked` | −30 | the account joins an identity cluster with other accounts (at registration, or by a device in common at an authorization), or one joins its cluster |
 //! | `paid_late` | −40 | an order is paid in full after its due date |
 //! | `payment_reversed` | −50 | a payment is returned by its channel |
 //! | `became_overdue` | −60 | the first missed due date of an overdue spell (dunning starts) |

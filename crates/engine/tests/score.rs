@@ -250,3 +250,46 @@ fn a_late_payment_and_an_overdue_spell_move_the_score_down() {
     assert!(events.contains(&ScoreEvent::PaidLate), "{events:?}");
     assert_eq!(s.account, SCORE_START - 60 - 40);
 }
+
+#[test]
+fn a_device_in_common_at_authorization_links_and_moves_both_accounts() {
+    let mut e = with_rules(4);
+    let daily = |c| {
+        authorize(
+            c,
+            Product::Monthly,
+            Channel::Online,
+            vec![item(Category::DailyGoods, 1_000, 1)],
+        )
+    };
+    // Customer 2 on its device, then customer 3 on the same device (the
+    // common helper gives customers 3 and up customer 2's device).
+    e.apply(&env(t(1), daily(2))).unwrap();
+    assert_eq!(
+        e.customer_score(Principal::System, &cus(2))
+            .unwrap()
+            .account,
+        SCORE_START
+    );
+    e.apply(&env(t(1), daily(3))).unwrap();
+    for n in [2, 3] {
+        let s = e.customer_score(Principal::System, &cus(n)).unwrap();
+        assert_eq!(s.account, SCORE_START - 30, "account {n}");
+        assert_eq!(s.moves.last().unwrap().event, ScoreEvent::AccountLinked);
+    }
+    // Once linked, more orders from the device link nobody new.
+    e.apply(&env(t(2), daily(3))).unwrap();
+    assert_eq!(
+        e.customer_score(Principal::System, &cus(3))
+            .unwrap()
+            .account,
+        SCORE_START - 30
+    );
+    // Customers 0 and 1 (own devices) never moved.
+    assert_eq!(
+        e.customer_score(Principal::System, &cus(0))
+            .unwrap()
+            .account,
+        SCORE_START
+    );
+}

@@ -45,7 +45,13 @@ impl Engine {
         // shared with another account puts this order under the cluster's limit
         // (asking first whether the account knew them, for the risk features).
         let mut seen = self.state.identity.session_seen(ci, session);
+        let cluster_before = self.state.identity.cluster_size(ci);
         self.state.identity.link_session(ci, at, session);
+        if self.state.identity.cluster_size(ci) > cluster_before {
+            // A device in common joined this account to others: the
+            // behaviour score of every member moves (`account_linked`).
+            self.score_linked(at, ci);
+        }
         self.state.identity.session_accounts(session, &mut seen);
         let today = at.jst_date();
         let cluster = self

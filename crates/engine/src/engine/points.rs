@@ -111,6 +111,20 @@ impl Engine {
             ci,
             Points::new(points),
         ));
+        // The behaviour score: an order completed with points is paid like
+        // any other, on time or late.
+        let today = at.jst_date();
+        for oi in closed {
+            let late = self.state.orders[oi as usize]
+                .due_date
+                .is_some_and(|due| due < today);
+            let event = if late {
+                crate::score::ScoreEvent::PaidLate
+            } else {
+                crate::score::ScoreEvent::PaidOnTime
+            };
+            self.score_event(at, ci, event);
+        }
         let id = ids::encode(prefix::CUSTOMER, u64::from(ci));
         self.balance(Principal::System, &id)
             .map(crate::view::Outcome::Balance)

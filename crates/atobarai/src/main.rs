@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod admin_http;
 mod backtest_cli;
 mod dataset_cli;
 mod identity_cli;

@@ -27,6 +27,22 @@ pub(crate) enum ModelCmd {
     /// observed since (`paid_on_time`, `paid_late`, `overdue`, `defaulted`,
     /// `operator_declined`, …).
     Dataset(Box<crate::dataset_cli::DatasetArgs>),
+    /// Load a model file on a running server (`PUT /v1/admin/models`, admin
+    /// key): `live`, its score is `model.score` for the rules; `shadow`,
+    /// scored and recorded only. Checked here first.
+    Load {
+        /// The model file.
+        model: PathBuf,
+        /// `live` or `shadow`.
+        #[arg(long, value_parser = ["live", "shadow"], default_value = "shadow")]
+        mode: String,
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "ATOBARAI_SERVER")]
+        server: String,
+        /// An admin operator key.
+        #[arg(long, env = "ATOBARAI_ADMIN_KEY", hide_env_values = true)]
+        key: String,
+    },
 }
 
 /// `atobarai model train`.
@@ -87,7 +103,40 @@ pub(crate) fn run(command: ModelCmd) -> Result<()> {
         ModelCmd::Train(args) => train(&args),
         ModelCmd::Report { model, out } => report(&model, out),
         ModelCmd::Dataset(args) => crate::dataset_cli::run(&args),
+        ModelCmd::Load {
+            model,
+            mode,
+            server,
+            key,
+        } => load(&model, &mode, &server, &key),
     }
+}
+
+fn load(path: &std::path::Path, mode: &str, server: &str, key: &str) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let info = atobarai_engine::load_model(&text)
+        .map_err(|e| anyhow::anyhow!("{} does not load: {e}", path.display()))?;
+    let (status, body) = crate::admin_http::put_json(
+        server,
+        "/v1/admin/models",
+        key,
+        &serde_json::json!({ "model": text, "mode": mode }),
+    )?;
+    if !status.is_success() {
+        anyhow::bail!(
+            "the server refused the model ({status}): {}",
+            body["error"]["message"].as_str().unwrap_or("no message")
+        );
+    }
+    println!(
+        "model version {} loaded {} ({} features: {})",
+        body["version"],
+        body["mode"].as_str().unwrap_or(mode),
+        info.attributes.len(),
+        info.attributes.join(", ")
+    );
+    Ok(())
 }
 
 fn train(args: &TrainArgs) -> Result<()> {

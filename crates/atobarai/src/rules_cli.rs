@@ -81,22 +81,12 @@ pub(crate) fn run(command: RulesCmd) -> Result<()> {
 
 /// `PUT /v1/admin/rules` and what came back.
 fn apply(file: &Path, server: &str, key: &str, text: String) -> Result<()> {
-    let url = format!("{}/v1/admin/rules", server.trim_end_matches('/'));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let (status, body): (reqwest::StatusCode, serde_json::Value) = runtime.block_on(async {
-        let resp = reqwest::Client::new()
-            .put(&url)
-            .bearer_auth(key)
-            .json(&serde_json::json!({ "rules": text }))
-            .send()
-            .await
-            .with_context(|| format!("sending the rules to {url}"))?;
-        let status = resp.status();
-        let body = resp.json().await.unwrap_or(serde_json::Value::Null);
-        Ok::<_, anyhow::Error>((status, body))
-    })?;
+    let (status, body) = crate::admin_http::put_json(
+        server,
+        "/v1/admin/rules",
+        key,
+        &serde_json::json!({ "rules": text }),
+    )?;
     if status.is_success() {
         println!(
             "rule set {} v{} in force as version {} (by {})",

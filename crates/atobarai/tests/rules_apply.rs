@@ -113,3 +113,100 @@ fn a_rules_file_is_put_in_force_on_a_running_server_and_a_bad_one_is_refused() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `atobarai model load`: a scorecard trained on risk features loads in
+/// shadow on a running server; one trained on other columns is refused
+/// before the server is asked.
+#[test]
+fn a_scorecard_is_loaded_on_a_running_server_and_a_foreign_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let key = admin_key(&data);
+    let (mut child, url) = start(&data);
+
+    let mut tsv = String::from("cart.total\tcart.gift_card_yen\toutcome\n");
+    for i in 0..600u32 {
+        let gift = (i % 10) * 3_000;
+        let bad = (gift >= 18_000 && i % 5 != 0) || i % 23 == 0;
+        tsv.push_str(&format!(
+            "{}\t{gift}\t{}\n",
+            2_000 + (i % 7) * 1_500 + gift,
+            if bad { "defaulted" } else { "paid_on_time" }
+        ));
+    }
+    let rows = dir.path().join("rows.tsv");
+    std::fs::write(&rows, tsv).unwrap();
+    let model = dir.path().join("m.json");
+    let out = Command::new(BIN)
+        .args([
+            "model",
+            "train",
+            "--label",
+            "outcome",
+            "--positive",
+            "defaulted",
+            "--data",
+        ])
+        .arg(&rows)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let load = |file: &Path| {
+        Command::new(BIN)
+            .args(["model", "load"])
+            .arg(file)
+            .args(["--mode", "shadow", "--server", &url])
+            .env("ATOBARAI_ADMIN_KEY", &key)
+            .output()
+            .unwrap()
+    };
+    let out = load(&model);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("model version 1 loaded shadow"), "{stdout}");
+
+    // German credit's columns are not risk features.
+    let german =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/data/german_credit.tsv");
+    let foreign = dir.path().join("german.json");
+    let out = Command::new(BIN)
+        .args([
+            "model",
+            "train",
+            "--label",
+            "creditability",
+            "--positive",
+            "bad",
+            "--data",
+        ])
+        .arg(&german)
+        .arg("--out")
+        .arg(&foreign)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = load(&foreign);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a risk feature"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

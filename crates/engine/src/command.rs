@@ -297,6 +297,19 @@ pub enum Command {
         /// Who put it in force (an operator's name, `config` at start-up).
         author: String,
     },
+    /// A credit scorecard from this command on: the model file's text
+    /// (checked by the engine; a file that fails its checksum or schema, or
+    /// whose attributes are not risk features, is refused). A live model's
+    /// score is the feature `model.score`; a shadow model is scored and
+    /// recorded only.
+    SetModel {
+        /// The model file, as written (`atobarai model train`).
+        source: String,
+        /// Scored and recorded, never read by the rules.
+        shadow: bool,
+        /// Who loaded it.
+        author: String,
+    },
 }
 
 impl Command {
@@ -317,6 +330,7 @@ impl Command {
     /// | 9 | `SetPaymentMethod` | 20 | `WebhooksDelivered` |
     /// | 10 | `AdvanceClock` | 21 | `SetRules` |
     /// | 11 | `AddSuspension` | 22 | `SetRiskRules` |
+    /// | | | 23 | `SetModel` |
     pub const fn tag(&self) -> u16 {
         use tag::*;
         match self {
@@ -342,6 +356,7 @@ impl Command {
             Command::WebhooksDelivered { .. } => WEBHOOKS_DELIVERED,
             Command::SetRules { .. } => SET_RULES,
             Command::SetRiskRules { .. } => SET_RISK_RULES,
+            Command::SetModel { .. } => SET_MODEL,
         }
     }
 
@@ -370,6 +385,7 @@ impl Command {
             Command::WebhooksDelivered { .. } => "webhooks_delivered",
             Command::SetRules { .. } => "set_rules",
             Command::SetRiskRules { .. } => "set_risk_rules",
+            Command::SetModel { .. } => "set_model",
         }
     }
 }
@@ -420,6 +436,8 @@ pub(crate) mod tag {
     pub(crate) const SET_RULES: u16 = 21;
     /// `Command::SetRiskRules`.
     pub(crate) const SET_RISK_RULES: u16 = 22;
+    /// `Command::SetModel`.
+    pub(crate) const SET_MODEL: u16 = 23;
 }
 
 /// A customer's registration data, already validated by the shell.

@@ -47,7 +47,8 @@ pub use command::{
 };
 pub use engine::{
     Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, Engine, EngineStats, FeatureTap,
-    OrderOutcome, PAGE_LIMIT_MAX, Page, ScoreView, decision_index,
+    LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelEntryView, OrderOutcome, PAGE_LIMIT_MAX,
+    Page, ScoreView, decision_index, load_model,
 };
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;
@@ -58,8 +59,9 @@ pub use identity::{
 pub use reason::{Reason, ReasonCode};
 pub use state::{CustomerStatus, Decision, OrderStatus, Reversal};
 pub use view::{
-    AvailableScope, CustomerView, FiredRuleView, KeyGrant, OrderRisk, OrderView, Outcome,
-    PaymentView, RiskRulesView, RuleHitsView, RuleReason, ShownReason, SuspensionView,
+    AvailableScope, CustomerView, FiredRuleView, KeyGrant, ModelReason, ModelScoreView, OrderRisk,
+    OrderView, Outcome, PaymentView, RiskRulesView, RuleHitsView, RuleReason, ShownReason,
+    SuspensionView,
 };
 
 /// Identifier prefixes shown to callers.

@@ -199,6 +199,36 @@ pub struct OrderRisk {
     pub reasons: Vec<RuleReason>,
     /// Every rule that fired, live then shadow.
     pub fired: Vec<FiredRuleView>,
+    /// The scorecards that scored the order, live then shadow.
+    pub models: Vec<ModelScoreView>,
+}
+
+/// A scorecard's score of an order, with its adverse reasons.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelScoreView {
+    /// The model's version.
+    pub model: u32,
+    /// Scored and recorded only.
+    pub shadow: bool,
+    /// Points (higher is better).
+    pub score: i64,
+    /// The three attributes that cost the most points, worst first.
+    pub reasons: Vec<ModelReason>,
+}
+
+/// An adverse reason of a score (as credit bureaus give them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelReason {
+    /// The feature.
+    pub attribute: String,
+    /// The bin the order fell in.
+    pub bin: String,
+    /// Points below the attribute's best bin.
+    pub points_lost: i64,
+    /// In Japanese.
+    pub text_ja: String,
+    /// In English.
+    pub text_en: String,
 }
 
 /// A rule of a rule set with its hit counts.
@@ -322,4 +352,13 @@ pub enum Outcome {
     Plan(crate::billing::PlanView),
     /// A risk rule set was put in force.
     RiskRules(RiskRulesView),
+    /// A scorecard was loaded.
+    ModelLoaded {
+        /// Its version (1, 2, …).
+        version: u32,
+        /// Scored and recorded only.
+        shadow: bool,
+        /// How many risk features it reads.
+        attributes: u32,
+    },
 }

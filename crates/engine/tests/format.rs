@@ -322,6 +322,15 @@ fn samples() -> Vec<(&'static str, Envelope, Option<Decision>)> {
             None,
             None,
         ),
+        (
+            Command::SetModel {
+                source: "{\"format\": \"atobarai-scorecard\"}".into(),
+                shadow: true,
+                author: "ops-2".into(),
+            },
+            None,
+            None,
+        ),
     ];
     cmds.into_iter()
         .map(|(command, idem, decision)| (command.name(), Envelope { at, idem, command }, decision))
@@ -339,7 +348,7 @@ const LEGACY_TAG_MAX: u16 = 21;
 #[test]
 fn the_samples_cover_every_command_tag_once() {
     let tags: Vec<u16> = samples().iter().map(|(_, e, _)| e.command.tag()).collect();
-    assert_eq!(tags, (1..=22).collect::<Vec<u16>>());
+    assert_eq!(tags, (1..=23).collect::<Vec<u16>>());
 }
 
 /// Every golden record of every version decodes, forever, to the envelope
@@ -639,7 +648,7 @@ fn malformed_records_are_refused_with_a_reason() {
 
 // ----- round trip and fuzz ---------------------------------------------------
 
-/// A command of variant `i` (0..22) built from a few random values.
+/// A command of variant `i` (0..23) built from a few random values.
 fn build(i: u16, n: u64, m: u32, s: String, flag: bool) -> Command {
     let (_, env, _) = samples().swap_remove(usize::from(i));
     let principal = if flag {
@@ -778,6 +787,11 @@ fn build(i: u16, n: u64, m: u32, s: String, flag: bool) -> Command {
             source: s.repeat((n % 4) as usize),
             author: m.to_string(),
         },
+        Command::SetModel { .. } => Command::SetModel {
+            source: s.repeat((n % 3) as usize),
+            shadow: flag,
+            author: m.to_string(),
+        },
     }
 }
 
@@ -786,7 +800,7 @@ proptest! {
 
     #[test]
     fn records_round_trip(
-        i in 0..22u16,
+        i in 0..23u16,
         n in any::<u64>(),
         m in any::<u32>(),
         s in "[a-zA-Z0-9ぁ-ん]{0,40}",
@@ -845,7 +859,7 @@ proptest! {
     /// or some envelope, never a panic.
     #[test]
     fn damaged_records_never_panic(
-        which in 0..22usize,
+        which in 0..23usize,
         legacy in any::<bool>(),
         at in any::<prop::sample::Index>(),
         byte in any::<u8>(),

@@ -266,7 +266,7 @@ async fn check(source: String) -> Result<(String, [u8; 32]), ApiError> {
 }
 
 /// Who puts a set in force: the operator's public id.
-fn author(p: Principal) -> String {
+pub(crate) fn author(p: Principal) -> String {
     match p {
         Principal::Operator(index, _) => ids::encode(prefix::OPERATOR, u64::from(index)),
         Principal::Merchant(index) => ids::encode(prefix::MERCHANT, u64::from(index)),

@@ -241,6 +241,7 @@ impl Modify for Contract {
         http_console::list_reviews, http_console::list_customer_orders,
         http_console::find_customers, http_console::find_orders,
         http_risk::put_rules, http_risk::list_rules, http_risk::get_rules,
+        crate::http_models::put_model, crate::http_models::list_models,
     ),
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
@@ -256,6 +257,7 @@ impl Modify for Contract {
         crate::error::ErrorPosition, crate::render::FiredRule, crate::render::FeatureValue,
         http_risk::PutRulesBody, http_risk::RuleJson, http_risk::RuleSetJson,
         http_risk::RuleSetSource, http_risk::RuleSetList,
+        crate::http_models::PutModelBody, crate::http_models::ModelJson, crate::http_models::ModelList,
     )),
     modifiers(&BearerAuth, &Contract),
     security(("bearer" = [])),

@@ -290,6 +290,37 @@ pub struct Order {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub rule_set: Option<u32>,
+    /// Operators only: the credit scorecards that scored the order (live,
+    /// then shadow), each with its three largest adverse reasons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub models: Option<Vec<ModelScoreJson>>,
+}
+
+/// A scorecard's score of an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelScoreJson {
+    /// The model's version (`GET /v1/admin/models`).
+    pub model: u32,
+    /// `live` or `shadow`.
+    pub mode: &'static str,
+    /// Points, higher is better.
+    pub score: i64,
+    /// Worst first, at most three.
+    pub reasons: Vec<ModelReasonJson>,
+}
+
+/// An adverse reason of a score.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelReasonJson {
+    /// The risk feature.
+    pub attribute: String,
+    /// The bin the order fell in.
+    pub bin: String,
+    /// Points below the feature's best bin.
+    pub points_lost: i64,
+    pub message_ja: String,
+    pub message_en: String,
 }
 
 impl Order {
@@ -302,7 +333,33 @@ impl Order {
             Principal::Operator(_, Role::Admin | Role::Analyst)
         ) {
             order.rules = Some(fired_rules(o.risk.as_deref()));
-            order.rule_set = o.risk.as_ref().map(|r| r.rule_set);
+            order.rule_set = o.risk.as_ref().map(|r| r.rule_set).filter(|&v| v > 0);
+            order.models = Some(
+                o.risk
+                    .as_deref()
+                    .map(|r| {
+                        r.models
+                            .iter()
+                            .map(|m| ModelScoreJson {
+                                model: m.model,
+                                mode: if m.shadow { "shadow" } else { "live" },
+                                score: m.score,
+                                reasons: m
+                                    .reasons
+                                    .iter()
+                                    .map(|x| ModelReasonJson {
+                                        attribute: x.attribute.clone(),
+                                        bin: x.bin.clone(),
+                                        points_lost: x.points_lost,
+                                        message_ja: x.text_ja.clone(),
+                                        message_en: x.text_en.clone(),
+                                    })
+                                    .collect(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            );
         }
         order
     }
@@ -330,6 +387,7 @@ impl From<&OrderView> for Order {
             captured_at: o.captured_at.map(At::to_rfc3339_jst),
             rules: None,
             rule_set: None,
+            models: None,
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::http::{self, AppState, read};
 use crate::http_billing as billing;
 use crate::http_console as console;
+use crate::http_models as models;
 use crate::http_risk as risk;
 use crate::roles::{
     RequireAccountAccess, RequireAdmin, RequireMerchant, RequireOperator, RequirePaymentChannel,
@@ -184,6 +185,24 @@ fn risk_rules(app: &AppState) -> Router<AppState> {
     reads.merge(changes)
 }
 
+/// Credit scorecards: operators list them, admins load one.
+fn risk_models(app: &AppState) -> Router<AppState> {
+    let reads = only!(
+        Router::new().route("/v1/admin/models", get(models::list_models)),
+        RequireOperator,
+        app
+    );
+    let changes = only!(
+        Router::new().route(
+            "/v1/admin/models",
+            put(models::put_model).layer(DefaultBodyLimit::max(models::PUT_MODEL_BODY_MAX)),
+        ),
+        RequireAdmin,
+        app
+    );
+    reads.merge(changes)
+}
+
 /// Console listings, paged by cursor: merchants and operators list a
 /// customer's orders and look up by the merchant's own ids (the engine shows
 /// a merchant only its own); the review queue is the operators'.
@@ -308,6 +327,7 @@ pub fn router(app: AppState) -> Router {
         .merge(webhooks(&app))
         .merge(console(&app))
         .merge(risk_rules(&app))
+        .merge(risk_models(&app))
         .merge(meta())
         // After the role layers: a method the path does not take is a 405
         // whoever calls (the layers wrap only the methods a route takes).

@@ -369,3 +369,89 @@ async fn the_limit_follows_the_behaviour_score_and_says_why() {
     assert_eq!(o["score"]["moves"].as_array().unwrap().len(), 8, "{o}");
     assert_eq!(o["score"]["moves"][7]["event"], "liquid_heavy_order");
 }
+
+/// A scorecard trained on rows where large gift-card carts went bad (the
+/// attributes are risk feature names, as `atobarai model dataset` writes).
+fn gift_card_scorecard() -> String {
+    let mut tsv = String::from("cart.total\tcart.gift_card_yen\toutcome\n");
+    for i in 0..600u32 {
+        let gift = (i % 10) * 3_000;
+        let total = 2_000 + (i % 7) * 1_500 + gift;
+        let bad = (gift >= 18_000 && i % 5 != 0) || i % 23 == 0;
+        tsv.push_str(&format!(
+            "{total}\t{gift}\t{}\n",
+            if bad { "defaulted" } else { "paid_on_time" }
+        ));
+    }
+    let table = atobarai_model::Table::from_tsv(tsv.as_bytes()).unwrap();
+    let spec = atobarai_model::TrainSpec {
+        label: "outcome".into(),
+        positive: "defaulted".into(),
+        split: None,
+        ignore: Vec::new(),
+    };
+    atobarai_model::train(&table, &spec, &Default::default())
+        .unwrap()
+        .to_file_text()
+        .unwrap()
+}
+
+/// A scorecard loaded in shadow through the API: every decision carries
+/// its score and adverse reasons for operators, none for merchants, and no
+/// decision changes; a damaged file is refused and nothing is loaded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scorecard_in_shadow_scores_decisions_for_operators_only() {
+    let app = spawn_app().await;
+    let model = gift_card_scorecard();
+    let body = serde_json::json!({"model": model, "mode": "shadow"});
+    let put = |key: String, body: serde_json::Value| {
+        let http = app.http.clone();
+        let url = format!("{}/v1/admin/models", app.base);
+        async move {
+            let r = http
+                .put(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let s = r.status();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, v) = put(app.analyst.clone(), body.clone()).await;
+    assert_eq!(s, reqwest::StatusCode::FORBIDDEN, "{v}");
+    let damaged =
+        serde_json::json!({"model": model.replacen("cart.total", "cart.totaL", 1), "mode": "live"});
+    let (s, v) = put(app.admin.clone(), damaged).await;
+    assert_eq!(s, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "model_invalid");
+    let (s, v) = put(app.admin.clone(), body).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["version"].as_u64(), v["mode"].as_str()),
+        (Some(1), Some("shadow"))
+    );
+    let (_, list) = app.get(&app.analyst, "/v1/admin/models").await;
+    assert_eq!(list["models"].as_array().unwrap().len(), 1, "{list}");
+
+    let c = app
+        .register_body(person("c-1", 1, "東京都渋谷区渋谷2-1-1"))
+        .await;
+    let o = app
+        .order(&c, vec![daily(2_000), gift(3_000)], "dev-1", HOME_IP)
+        .await;
+    assert_eq!(
+        o["decision"], "approve",
+        "a shadow model never decides: {o}"
+    );
+    let id = o["order_id"].as_str().unwrap();
+    let (_, m) = app.get(&app.merchant, &format!("/v1/orders/{id}")).await;
+    assert!(m.get("models").is_none(), "{m}");
+    let (_, op) = app.get(&app.analyst, &format!("/v1/orders/{id}")).await;
+    let scored = &op["models"][0];
+    assert_eq!(scored["model"], 1, "{op}");
+    assert_eq!(scored["mode"], "shadow");
+    assert!(scored["score"].is_i64(), "{op}");
+    assert!(scored["reasons"].as_array().unwrap().len() <= 3);
+}

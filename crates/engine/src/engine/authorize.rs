@@ -60,14 +60,16 @@ impl Engine {
             .cluster_credit(ci, &self.state.customers, |c| self.is_overdue(c, today));
 
         let mut rule_record = None;
+        let mut model_scores = Vec::new();
         let mut reasons: Vec<Reason> =
             self.credit_declines(at, merchant, ci, input, amount, cluster.as_ref());
         let decision = if reasons.is_empty() {
             let c = &self.state.customers[ci as usize];
             let (cluster_accounts, address_new_accounts_30d) = self.state.identity.features(ci, at);
             let hubs = self.state.identity.hub_features(ci);
-            let features =
+            let mut features =
                 self.risk_features(at, merchant, ci, input, amount, seen, cluster.as_ref());
+            model_scores = self.score_models(&mut features);
             let ctx = RiskContext {
                 at,
                 order: input,
@@ -192,7 +194,19 @@ impl Engine {
             points_paid_tier: false,
         });
         self.idx.add_order(oi, &self.state.orders[oi as usize]);
-        if let Some(record) = rule_record {
+        let record = match rule_record {
+            Some(mut r) => {
+                r.models = model_scores;
+                Some(r)
+            }
+            None if !model_scores.is_empty() => Some(crate::risk::book::DecisionRecord {
+                rule_set: self.state.risk.version_for_order(oi).unwrap_or(0),
+                fired: Vec::new(),
+                models: model_scores,
+            }),
+            None => None,
+        };
+        if let Some(record) = record {
             self.state.risk.push(oi, record);
         }
         if decision != Decision::Decline && liquid_heavy(input, amount) {

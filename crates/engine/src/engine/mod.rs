@@ -19,6 +19,7 @@ mod points;
 mod registry;
 mod reversal;
 mod review;
+mod risk_model;
 mod risk_rules;
 mod score;
 mod snapshot;
@@ -30,6 +31,7 @@ mod views;
 pub use backtest::{BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, decision_index};
 pub use console::{PAGE_LIMIT_MAX, Page};
 pub use dataset::{FeatureTap, OrderOutcome};
+pub use risk_model::{LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelEntryView, load_model};
 pub use score::ScoreView;
 use tick::check_time;
 
@@ -189,6 +191,8 @@ pub struct Engine {
     pub(crate) backtest: Option<Box<backtest::Backtest>>,
     /// Sees every feature vector as it is decided (dataset building).
     pub(crate) tap: Option<dataset::FeatureTap>,
+    /// The loaded scorecards (derived from `state.risk.models`).
+    pub(crate) models: risk_model::ModelRuntime,
 }
 
 /// The result of applying one envelope.
@@ -236,6 +240,7 @@ impl Engine {
             risk: risk_rules::RiskRuntime::default(),
             backtest: None,
             tap: None,
+            models: risk_model::ModelRuntime::default(),
         }
     }
 
@@ -446,6 +451,11 @@ impl Engine {
             Command::SetRiskRules { source, author } => {
                 self.set_risk_rules(at, source, author).map(changed)
             }
+            Command::SetModel {
+                source,
+                shadow,
+                author,
+            } => self.set_model(at, source, *shadow, author).map(changed),
         }
     }
 }

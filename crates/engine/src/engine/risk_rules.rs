@@ -185,19 +185,30 @@ impl Engine {
     /// What operators (and, for the reasons, merchants) see of the rules
     /// behind order `oi`.
     pub(crate) fn order_risk(&self, oi: u32) -> Option<Box<OrderRisk>> {
-        let version = self.state.risk.version_for_order(oi)?;
+        let version = self.state.risk.version_for_order(oi);
         let Some(rec) = self.state.risk.record(oi) else {
             // Decided under a rule set on which no rule fired.
             return Some(Box::new(OrderRisk {
-                rule_set: version,
+                rule_set: version?,
                 reasons: Vec::new(),
                 fired: Vec::new(),
+                models: Vec::new(),
             }));
         };
-        let set = self
-            .risk
-            .sets
-            .get(usize::try_from(rec.rule_set).ok()?.checked_sub(1)?)?;
+        let models = self.model_views(&rec.models);
+        let Some(set) = usize::try_from(rec.rule_set)
+            .ok()
+            .and_then(|v| v.checked_sub(1))
+            .and_then(|i| self.risk.sets.get(i))
+        else {
+            // Only a model scored (no rule set in force).
+            return Some(Box::new(OrderRisk {
+                rule_set: 0,
+                reasons: Vec::new(),
+                fired: Vec::new(),
+                models,
+            }));
+        };
         let order = &self.state.orders[oi as usize];
         let acted = order.reasons.iter().any(|r| r.code == ReasonCode::RiskRule);
         let mut reasons: Vec<RuleReason> = Vec::new();
@@ -233,6 +244,7 @@ impl Engine {
             rule_set: rec.rule_set,
             reasons,
             fired,
+            models,
         }))
     }
 

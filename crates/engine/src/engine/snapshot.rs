@@ -61,6 +61,7 @@ impl Engine {
         engine.state = state;
         engine.rebuild_indexes();
         engine.rebuild_risk_runtime()?;
+        engine.rebuild_model_runtime()?;
         engine.check_invariants().map_err(|_| corrupt())?;
         Ok(engine)
     }

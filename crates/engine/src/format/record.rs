@@ -257,6 +257,11 @@ fn encode_body(command: &Command, out: &mut Vec<u8>) {
         } => put_section(out, &(endpoint, through, failed)),
         Command::SetRules { rules } => put_section(out, &(&**rules,)),
         Command::SetRiskRules { source, author } => put_section(out, &(source, author)),
+        Command::SetModel {
+            source,
+            shadow,
+            author,
+        } => put_section(out, &(source, shadow, author)),
     }
 }
 
@@ -410,6 +415,14 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
         tag::SET_RISK_RULES => {
             let (source, author) = from_section(body, B)?;
             Command::SetRiskRules { source, author }
+        }
+        tag::SET_MODEL => {
+            let (source, shadow, author) = from_section(body, B)?;
+            Command::SetModel {
+                source,
+                shadow,
+                author,
+            }
         }
         other => return Err(FormatError::UnknownCommandTag(other)),
     })

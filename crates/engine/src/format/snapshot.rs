@@ -126,7 +126,7 @@ pub fn upgrade(from: u32, body: Vec<u8>) -> Result<Vec<u8>, FormatError> {
 
 /// The encoding of an empty version-4 risk book (frozen: the step below
 /// must produce version 4 forever, whatever the book becomes later).
-pub const EMPTY_RISK_BOOK_V4: [u8; 8] = [0; 8];
+pub const EMPTY_RISK_BOOK_V4: [u8; 9] = [0; 9];
 /// The encoding of an empty version-4 score book (frozen likewise).
 pub const EMPTY_SCORE_BOOK_V4: [u8; 1] = [0];
 

@@ -69,10 +69,44 @@ pub struct FiredRule {
 /// Why a decision came out as it did, as far as the risk rules go.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DecisionRecord {
-    /// The rule set's version ([`RuleSetEntry::version`]).
+    /// The rule set's version ([`RuleSetEntry::version`]; 0 when no rule
+    /// set was in force and only a model scored).
     pub rule_set: u32,
     /// The rules that fired, live first, in file order.
     pub fired: Vec<FiredRule>,
+    /// The scorecards that scored the order (live, then shadow).
+    pub models: Vec<ModelScore>,
+}
+
+/// A scorecard's score of one order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelScore {
+    /// The model's version ([`ModelEntry::version`]).
+    pub model: u32,
+    /// Scored and recorded only.
+    pub shadow: bool,
+    /// The score (points; higher is better).
+    pub score: i64,
+    /// The three attributes that cost the most points against their best
+    /// bin: (attribute position in the model, bin position, points lost).
+    pub adverse: Vec<(u16, u16, i64)>,
+}
+
+/// One journaled scorecard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelEntry {
+    /// 1 for the first model journaled, then 2, 3, …
+    pub version: u32,
+    /// Scored and recorded only.
+    pub shadow: bool,
+    /// When it was loaded.
+    pub at: At,
+    /// Who loaded it.
+    pub author: String,
+    /// SHA-256 of the file.
+    pub digest: [u8; 32],
+    /// The model file as written.
+    pub source: String,
 }
 
 /// The engine's risk book (see the module docs).
@@ -84,6 +118,9 @@ pub struct RiskBook {
     pub records: VecDeque<(u32, DecisionRecord)>,
     /// The phishing-wave detector and its alerts.
     pub wave: super::wave::WaveDetector,
+    /// Every scorecard journaled, oldest first; the newest live one and
+    /// the newest shadow one are in force.
+    pub models: Vec<ModelEntry>,
 }
 
 impl RiskBook {
@@ -139,6 +176,7 @@ mod tests {
         let r = |n| DecisionRecord {
             rule_set: n,
             fired: Vec::new(),
+            models: Vec::new(),
         };
         b.push(3, r(1));
         b.push(9, r(2));

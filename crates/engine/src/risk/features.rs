@@ -145,6 +145,8 @@ features! {
     MerchantOrders1h = "merchant.orders_1h": Int, "Orders at this merchant in the current and the previous clock hour.";
     MerchantLiquidOrders1h = "merchant.liquid_orders_1h": Int, "Of them, the ones with liquid goods.";
     MerchantLiquidShare24hBp = "merchant.liquid_share_24h_bp": Int, "Share of the merchant's orders of the last 24 clock hours with liquid goods, basis points.";
+    ModelScore = "model.score": Int, "The live credit scorecard's score of this order (points, higher is better; 0 without a live model: read model.live first).";
+    ModelLive = "model.live": Bool, "A live credit scorecard scored this order (model.score is its score).";
 }
 
 /// Number of features.

@@ -130,6 +130,7 @@ pub(crate) fn record(
     Some(DecisionRecord {
         rule_set: version,
         fired,
+        models: Vec::new(),
     })
 }
 

@@ -62,6 +62,24 @@ fn main() {
         reload_ns = Some(t.elapsed().as_nanos() as u64);
     }
 
+    // A scorecard file (`ATOBARAI_BENCH_MODEL=path`), loaded live: every
+    // decision past the credit rules is scored.
+    if let Ok(path) = std::env::var("ATOBARAI_BENCH_MODEL") {
+        let source = std::fs::read_to_string(&path).expect("the model file reads");
+        engine
+            .apply(&atobarai_engine::Envelope {
+                at: t0(),
+                idem: None,
+                command: atobarai_engine::Command::SetModel {
+                    source,
+                    shadow: false,
+                    author: "bench".into(),
+                },
+            })
+            .expect("the model loads");
+        println!("  scorecard             {path} (live)");
+    }
+
     // Build envelopes outside the timed loop: we measure the engine. One
     // order in ten carries a gift card, so liquid-goods rules fire too.
     let mut picker = Picker(0x9E37_79B9_7F4A_7C15);

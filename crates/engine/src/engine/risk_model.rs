@@ -25,6 +25,9 @@ pub(crate) struct LoadedModel {
     pub(crate) model: Model,
     /// Per attribute: its feature's position in [`FEATURES`].
     features: Vec<usize>,
+    /// Per attribute: each bin's points, and the best among bins with
+    /// training rows (what an adverse reason is measured against).
+    points: Vec<(Vec<i64>, i64)>,
 }
 
 /// Loaded scorecards (derived from the risk book; rebuilt on restore).
@@ -66,7 +69,27 @@ fn bind(source: &str) -> Result<LoadedModel, String> {
             .ok_or_else(|| format!("attribute {name:?} is not a risk feature"))?;
         features.push(pos);
     }
-    Ok(LoadedModel { model, features })
+    let points = model
+        .card()
+        .attributes
+        .iter()
+        .map(|a| {
+            let points: Vec<i64> = a.bins.iter().map(|b| b.points).collect();
+            let best = a
+                .bins
+                .iter()
+                .filter(|b| b.good.saturating_add(b.bad) > 0)
+                .map(|b| b.points)
+                .max()
+                .unwrap_or(0);
+            (points, best)
+        })
+        .collect();
+    Ok(LoadedModel {
+        model,
+        features,
+        points,
+    })
 }
 
 fn value(v: FeatureValue) -> Value<'static> {
@@ -88,21 +111,22 @@ impl LoadedModel {
             .map(|&p| f.by_index(p).map_or(Value::Missing, value))
             .collect();
         let score = self.model.score(&values);
-        let names: Vec<&str> = self.model.attribute_names().collect();
-        let adverse = self
-            .model
-            .adverse_reasons(&values)
-            .into_iter()
-            .filter_map(|r| {
-                let a = names.iter().position(|n| *n == r.attribute)?;
-                let bin = self.model.bin_index(a, *values.get(a)?);
-                Some((
-                    u16::try_from(a).ok()?,
-                    u16::try_from(bin).ok()?,
-                    r.points_lost,
-                ))
-            })
-            .collect();
+        // The three attributes that lost the most points against their best
+        // bin (ties: the earlier attribute), without formatting anything.
+        let mut lost: Vec<(i64, u16, u16)> = Vec::with_capacity(self.points.len());
+        for (a, (points, best)) in self.points.iter().enumerate() {
+            let v = values.get(a).copied().unwrap_or(Value::Missing);
+            let k = self.model.bin_index(a, v);
+            let l = best.saturating_sub(points.get(k).copied().unwrap_or(*best));
+            if l > 0
+                && let (Ok(a), Ok(k)) = (u16::try_from(a), u16::try_from(k))
+            {
+                lost.push((l, a, k));
+            }
+        }
+        lost.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+        lost.truncate(3);
+        let adverse = lost.into_iter().map(|(l, a, k)| (a, k, l)).collect();
         ModelScore {
             model: version,
             shadow,

@@ -47,8 +47,8 @@ pub use command::{
 };
 pub use engine::{
     Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, Engine, EngineStats, FeatureTap,
-    LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelEntryView, OrderOutcome, PAGE_LIMIT_MAX,
-    Page, ScoreView, decision_index, load_model,
+    LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, OrderOutcome,
+    PAGE_LIMIT_MAX, Page, ScoreView, decision_index, load_model,
 };
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;

@@ -132,3 +132,99 @@ pub async fn list_models(State(app): State<AppState>) -> Result<Json<ModelList>,
         models: models.iter().map(json).collect(),
     }))
 }
+
+/// Drift above this population stability index raises `alert`.
+pub const PSI_ALERT: f64 = 0.25;
+
+/// One day of a model's scores against its training distribution.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DriftDay {
+    /// `YYYY-MM-DD` (JST).
+    pub day: String,
+    /// Decisions the model scored that day.
+    pub scored: u64,
+    /// Population stability index of the day's scores against training
+    /// (Σ (a − e) ln(a / e) over score buckets, half a count added to
+    /// every bucket so an empty one stays finite).
+    pub psi: f64,
+    /// `psi` above 0.25: the population has shifted; review the model.
+    pub alert: bool,
+}
+
+/// A model's drift, day by day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DriftJson {
+    pub model: u32,
+    pub alert_threshold: f64,
+    /// Oldest first (the last 90 days with scores).
+    pub days: Vec<DriftDay>,
+}
+
+/// The population stability index of `actual` against `expected` counts.
+pub fn psi(expected: &[u64], actual: &[u64]) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let share = |counts: &[u64], i: usize| {
+        let total: u64 = counts.iter().sum();
+        let n = counts.len() as f64;
+        (counts.get(i).copied().unwrap_or(0) as f64 + 0.5) / (total as f64 + 0.5 * n)
+    };
+    (0..expected.len().max(actual.len()))
+        .map(|i| {
+            let (e, a) = (share(expected, i), share(actual, i));
+            (a - e) * (a / e).ln()
+        })
+        .sum()
+}
+
+/// A model's scores per day against its training distribution, with the
+/// population stability index and an alert above 0.25 (operator key).
+#[utoipa::path(get, path = "/v1/admin/models/{version}/drift",
+    params(("version" = u32, Path, minimum = 1, maximum = 4_294_967_295_u32,
+        description = "the model's version, as `GET /v1/admin/models` lists it")),
+    responses((status = 200, body = DriftJson),
+        (status = 404, description = "`model_not_found`", body = ErrorBody)))]
+pub async fn model_drift(
+    State(app): State<AppState>,
+    crate::http::ApiPath(version): crate::http::ApiPath<u32>,
+) -> Result<Json<DriftJson>, ApiError> {
+    let drift = read(&app, move |e| e.model_drift(version, 90))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "model_not_found",
+                format!("no model version {version}"),
+            )
+            .field("version")
+        })?;
+    Ok(Json(DriftJson {
+        model: version,
+        alert_threshold: PSI_ALERT,
+        days: drift
+            .days
+            .iter()
+            .map(|(day, counts)| {
+                let p = psi(&drift.expected, counts);
+                DriftDay {
+                    day: day.to_string(),
+                    scored: counts.iter().sum(),
+                    psi: p,
+                    alert: p > PSI_ALERT,
+                }
+            })
+            .collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::psi;
+
+    #[test]
+    fn psi_is_zero_for_the_same_shape_and_large_for_a_shift() {
+        let expected = [10, 20, 40, 20, 10];
+        assert!(psi(&expected, &[1, 2, 4, 2, 1]) < 0.02);
+        assert!(psi(&expected, &[0, 0, 0, 5, 95]) > 0.25);
+        assert!(psi(&expected, &[0, 0, 0, 0, 0]).is_finite());
+    }
+}

@@ -242,6 +242,7 @@ impl Modify for Contract {
         http_console::find_customers, http_console::find_orders,
         http_risk::put_rules, http_risk::list_rules, http_risk::get_rules,
         crate::http_models::put_model, crate::http_models::list_models,
+        crate::http_models::model_drift,
     ),
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
@@ -258,6 +259,7 @@ impl Modify for Contract {
         http_risk::PutRulesBody, http_risk::RuleJson, http_risk::RuleSetJson,
         http_risk::RuleSetSource, http_risk::RuleSetList,
         crate::http_models::PutModelBody, crate::http_models::ModelJson, crate::http_models::ModelList,
+        crate::http_models::DriftJson, crate::http_models::DriftDay,
     )),
     modifiers(&BearerAuth, &Contract),
     security(("bearer" = [])),

@@ -188,7 +188,9 @@ fn risk_rules(app: &AppState) -> Router<AppState> {
 /// Credit scorecards: operators list them, admins load one.
 fn risk_models(app: &AppState) -> Router<AppState> {
     let reads = only!(
-        Router::new().route("/v1/admin/models", get(models::list_models)),
+        Router::new()
+            .route("/v1/admin/models", get(models::list_models))
+            .route("/v1/admin/models/{version}/drift", get(models::model_drift)),
         RequireOperator,
         app
     );

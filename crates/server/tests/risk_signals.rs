@@ -454,4 +454,27 @@ async fn a_scorecard_in_shadow_scores_decisions_for_operators_only() {
     assert_eq!(scored["mode"], "shadow");
     assert!(scored["score"].is_i64(), "{op}");
     assert!(scored["reasons"].as_array().unwrap().len() <= 3);
+
+    // A population unlike training (large gift cards only) drifts: the
+    // day's population stability index passes 0.25.
+    for n in 0..24u32 {
+        let c = app
+            .register_body(person(&format!("d-{n}"), 10 + n, "東京都渋谷区渋谷2-1-1"))
+            .await;
+        app.order(
+            &c,
+            vec![daily(2_000), gift(27_000)],
+            &format!("dev-d{n}"),
+            HOME_IP,
+        )
+        .await;
+    }
+    let (s, d) = app.get(&app.analyst, "/v1/admin/models/1/drift").await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{d}");
+    let today = &d["days"][0];
+    assert_eq!(today["scored"], 25, "{d}");
+    assert!(today["psi"].as_f64().unwrap() > 0.25, "{d}");
+    assert_eq!(today["alert"], true);
+    let (s, _) = app.get(&app.analyst, "/v1/admin/models/9/drift").await;
+    assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
 }

@@ -31,7 +31,9 @@ mod views;
 pub use backtest::{BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, decision_index};
 pub use console::{PAGE_LIMIT_MAX, Page};
 pub use dataset::{FeatureTap, OrderOutcome};
-pub use risk_model::{LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelEntryView, load_model};
+pub use risk_model::{
+    LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, load_model,
+};
 pub use score::ScoreView;
 use tick::check_time;
 

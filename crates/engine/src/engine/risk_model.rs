@@ -325,3 +325,66 @@ impl Engine {
             .collect()
     }
 }
+
+/// A model's scores by day against its training distribution, for drift
+/// monitoring (the population stability index is computed by the reader:
+/// it needs logarithms, which have no place in the state machine).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelDrift {
+    /// The score buckets: bucket `i` holds `[edges[i], edges[i+1])`; scores
+    /// below the first edge count in the first bucket, above the last in
+    /// the last.
+    pub edges: Vec<i64>,
+    /// Training rows per bucket (goods and bads).
+    pub expected: Vec<u64>,
+    /// Per JST day (oldest first): decisions scored per bucket.
+    pub days: Vec<(atobarai_core::JstDate, Vec<u64>)>,
+}
+
+impl Engine {
+    /// Model `version`'s scores per day, from the decision records (at most
+    /// the last `days_max` days with a score).
+    pub fn model_drift(&self, version: u32, days_max: usize) -> Option<ModelDrift> {
+        let i = usize::try_from(version).ok()?.checked_sub(1)?;
+        let m = self.models.loaded.get(i)?;
+        let h = &m.model.card().training.histogram;
+        let buckets = h.train_good.len();
+        if buckets == 0 || h.edges.len() < 2 {
+            return None;
+        }
+        let expected: Vec<u64> = h
+            .train_good
+            .iter()
+            .zip(&h.train_bad)
+            .map(|(g, b)| g.saturating_add(*b))
+            .collect();
+        let bucket = |score: i64| {
+            let k = h.edges.partition_point(|&e| e <= score);
+            k.saturating_sub(1).min(buckets.saturating_sub(1))
+        };
+        let mut days: Vec<(atobarai_core::JstDate, Vec<u64>)> = Vec::new();
+        for (oi, rec) in &self.state.risk.records {
+            for s in rec.models.iter().filter(|s| s.model == version) {
+                let Some(order) = self.state.orders.get(*oi as usize) else {
+                    continue;
+                };
+                let day = order.authorized_at.jst_date();
+                if days.last().is_none_or(|(d, _)| *d != day) {
+                    days.push((day, vec![0; buckets]));
+                }
+                if let Some((_, counts)) = days.last_mut()
+                    && let Some(c) = counts.get_mut(bucket(s.score))
+                {
+                    *c = c.saturating_add(1);
+                }
+            }
+        }
+        let skip = days.len().saturating_sub(days_max);
+        days.drain(..skip);
+        Some(ModelDrift {
+            edges: h.edges.clone(),
+            expected,
+            days,
+        })
+    }
+}

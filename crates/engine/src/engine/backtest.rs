@@ -111,16 +111,7 @@ impl Engine {
         let set = Arc::clone(&bt.set);
         set.evaluate_into(features, &mut bt.eval);
         let r = &mut bt.result;
-        for &i in &bt.eval.fired {
-            if let Some(h) = r.trial_hits.get_mut(i) {
-                h[0] = h[0].saturating_add(1);
-            }
-        }
-        for &i in &bt.eval.shadow_fired {
-            if let Some(h) = r.trial_hits.get_mut(i) {
-                h[1] = h[1].saturating_add(1);
-            }
-        }
+        super::risk_rules::count_hits(&mut r.trial_hits, &bt.eval);
         let trial = match decision_of(&bt.eval, amount) {
             RiskAction::Approve => Decision::Approve,
             RiskAction::Review => Decision::Review,

@@ -151,13 +151,7 @@ impl Engine {
                 format!("a model file is at most {MODEL_SOURCE_MAX} bytes"),
             ));
         }
-        if author.is_empty() || author.len() > book::AUTHOR_MAX {
-            return Err(CommandError::invalid(
-                "author_invalid",
-                "author",
-                format!("the author is 1 to {} bytes", book::AUTHOR_MAX),
-            ));
-        }
+        book::check_author(author)?;
         if self.state.risk.models.len() >= MODELS_MAX {
             return Err(CommandError::conflict(
                 "models_full",
@@ -173,11 +167,7 @@ impl Engine {
             shadow,
             at,
             author: author.to_owned(),
-            digest: sha2::Digest::finalize(sha2::Digest::chain_update(
-                <sha2::Sha256 as sha2::Digest>::new(),
-                source.as_bytes(),
-            ))
-            .into(),
+            digest: <sha2::Sha256 as sha2::Digest>::digest(source.as_bytes()).into(),
             source: source.to_owned(),
         });
         let i = self.models.loaded.len();

@@ -46,13 +46,7 @@ impl Engine {
                 format!("a rules file is at most {} bytes", book::SOURCE_MAX),
             ));
         }
-        if author.is_empty() || author.len() > book::AUTHOR_MAX {
-            return Err(CommandError::invalid(
-                "author_invalid",
-                "author",
-                format!("the author is 1 to {} bytes", book::AUTHOR_MAX),
-            ));
-        }
+        book::check_author(author)?;
         if self.state.risk.sets.len() >= book::SETS_MAX {
             return Err(CommandError::conflict(
                 "rule_sets_full",
@@ -130,16 +124,7 @@ impl Engine {
         let version = crate::checked::id32(self.risk.sets.len());
         let mut eval = std::mem::take(&mut self.risk.eval);
         set.evaluate_into(features, &mut eval);
-        for &i in &eval.fired {
-            if let Some(h) = self.risk.hits.get_mut(i) {
-                h[0] = h[0].saturating_add(1);
-            }
-        }
-        for &i in &eval.shadow_fired {
-            if let Some(h) = self.risk.hits.get_mut(i) {
-                h[1] = h[1].saturating_add(1);
-            }
-        }
+        count_hits(&mut self.risk.hits, &eval);
         let action = decision_of(&eval, amount);
         let reasons = if action == RiskAction::Approve {
             Vec::new()
@@ -335,5 +320,16 @@ pub(crate) fn decision_of(eval: &atobarai_rules::Evaluation, amount: Yen) -> Ris
             _ => RiskAction::Approve,
         },
         RuleOutcome::Flag | RuleOutcome::Approve | RuleOutcome::None => RiskAction::Approve,
+    }
+}
+
+/// Count an evaluation's fired rules in `hits` (`[live, shadow]` per rule).
+pub(crate) fn count_hits(hits: &mut [[u64; 2]], eval: &atobarai_rules::Evaluation) {
+    for (fired, slot) in [(&eval.fired, 0), (&eval.shadow_fired, 1)] {
+        for &i in fired {
+            if let Some(h) = hits.get_mut(i) {
+                h[slot] = h[slot].saturating_add(1);
+            }
+        }
     }
 }

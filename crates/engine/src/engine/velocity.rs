@@ -57,7 +57,7 @@ pub(crate) struct Velocity {
     merchant: Vec<VecDeque<Bucket>>,
 }
 
-fn key(s: &str) -> u64 {
+fn key(s: impl Hash) -> u64 {
     let mut h = FxHasher::default();
     s.hash(&mut h);
     h.finish()
@@ -74,14 +74,11 @@ fn net_key(ip: &str) -> Option<u64> {
     match ip.trim().parse::<std::net::IpAddr>().ok()? {
         std::net::IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
-            Some(key(&format!("v4:{a}.{b}.{c}")))
+            Some(key((4u8, [a, b, c])))
         }
         std::net::IpAddr::V6(v6) => {
             let s = v6.segments();
-            Some(key(&format!(
-                "v6:{:x}:{:x}:{:x}:{:x}",
-                s[0], s[1], s[2], s[3]
-            )))
+            Some(key((6u8, [s[0], s[1], s[2], s[3]])))
         }
     }
 }

@@ -18,6 +18,18 @@ pub const SOURCE_MAX: usize = 512 * 1024;
 /// Longest author name, bytes.
 pub const AUTHOR_MAX: usize = 128;
 
+/// An author name a journaled rule set or model may carry.
+pub(crate) fn check_author(author: &str) -> Result<(), crate::error::CommandError> {
+    if author.is_empty() || author.len() > AUTHOR_MAX {
+        return Err(crate::error::CommandError::invalid(
+            "author_invalid",
+            "author",
+            format!("the author is 1 to {AUTHOR_MAX} bytes"),
+        ));
+    }
+    Ok(())
+}
+
 /// One journaled rule set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleSetEntry {

@@ -1,59 +1,17 @@
 //! Crash safety: `kill -9` the server while clients authorize; after a
 //! restart every acknowledged authorization is there, with its decision.
 
+mod serve;
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use serve::start;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-const BIN: &str = env!("CARGO_BIN_EXE_atobarai");
-
-fn add_merchant(dir: &Path) -> String {
-    let out = Command::new(BIN)
-        .args(["merchant", "add", "shop", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string()
-}
-
-/// Start `atobarai serve` on an ephemeral port; returns the child and base URL.
-fn start(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("ATOBARAI_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    (child, url)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_dash_nine_loses_no_acknowledged_authorization() {
     let dir = tempfile::tempdir().unwrap();
-    let key = add_merchant(dir.path());
+    let key = serve::add_key(dir.path(), &["merchant", "add", "shop"]);
     let (mut child, base) = start(dir.path());
     let http = reqwest::Client::new();
 

@@ -2,50 +2,33 @@
 //! and a file with errors refused with their positions, the running set
 //! staying in force.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod serve;
 
-const BIN: &str = env!("CARGO_BIN_EXE_atobarai");
+use serve::{BIN, ok, start};
+use std::path::Path;
+use std::process::Command;
 
 fn admin_key(dir: &Path) -> String {
-    let out = Command::new(BIN)
-        .args(["operator", "add", "ops", "--role", "admin", "--data-dir"])
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string()
+    serve::add_key(dir, &["operator", "add", "ops", "--role", "admin"])
 }
 
-fn start(dir: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
-        .env("ATOBARAI_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    (child, url)
+/// `atobarai model train` on `data` (label `label`, positive `positive`).
+fn train(data: &Path, label: &str, positive: &str, out: &Path) {
+    ok(&Command::new(BIN)
+        .args([
+            "model",
+            "train",
+            "--label",
+            label,
+            "--positive",
+            positive,
+            "--data",
+        ])
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap());
 }
 
 fn apply(file: &Path, url: &str, key: &str) -> std::process::Output {
@@ -124,39 +107,9 @@ fn a_scorecard_is_loaded_on_a_running_server_and_a_foreign_one_is_refused() {
     let key = admin_key(&data);
     let (mut child, url) = start(&data);
 
-    let mut tsv = String::from("cart.total\tcart.gift_card_yen\toutcome\n");
-    for i in 0..600u32 {
-        let gift = (i % 10) * 3_000;
-        let bad = (gift >= 18_000 && i % 5 != 0) || i % 23 == 0;
-        tsv.push_str(&format!(
-            "{}\t{gift}\t{}\n",
-            2_000 + (i % 7) * 1_500 + gift,
-            if bad { "defaulted" } else { "paid_on_time" }
-        ));
-    }
-    let rows = dir.path().join("rows.tsv");
-    std::fs::write(&rows, tsv).unwrap();
+    let rows = Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/data/gift_card_rows.tsv");
     let model = dir.path().join("m.json");
-    let out = Command::new(BIN)
-        .args([
-            "model",
-            "train",
-            "--label",
-            "outcome",
-            "--positive",
-            "defaulted",
-            "--data",
-        ])
-        .arg(&rows)
-        .arg("--out")
-        .arg(&model)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    train(&rows, "outcome", "defaulted", &model);
     let load = |file: &Path| {
         Command::new(BIN)
             .args(["model", "load"])
@@ -179,26 +132,7 @@ fn a_scorecard_is_loaded_on_a_running_server_and_a_foreign_one_is_refused() {
     let german =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/data/german_credit.tsv");
     let foreign = dir.path().join("german.json");
-    let out = Command::new(BIN)
-        .args([
-            "model",
-            "train",
-            "--label",
-            "creditability",
-            "--positive",
-            "bad",
-            "--data",
-        ])
-        .arg(&german)
-        .arg("--out")
-        .arg(&foreign)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    train(&german, "creditability", "bad", &foreign);
     let out = load(&foreign);
     assert!(!out.status.success());
     assert!(

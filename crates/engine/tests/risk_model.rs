@@ -10,19 +10,10 @@ use atobarai_engine::{Command, Decision, Engine, Envelope, Outcome};
 use common::*;
 
 /// A scorecard trained on rows where big gift-card carts went bad: the
-/// attributes are risk feature names, as `atobarai model dataset` writes.
+/// attributes are risk feature names, as `atobarai model dataset` writes
+/// (`crates/model/tests/data/gift_card_rows.tsv`).
 fn model_text() -> String {
-    let mut tsv = String::from("cart.total\tcart.gift_card_yen\toutcome\n");
-    for i in 0..600u32 {
-        let gift = (i % 10) * 3_000;
-        let total = 2_000 + (i % 7) * 1_500 + gift;
-        // Bad mostly when the gift card is large; some noise both ways.
-        let bad = (gift >= 18_000 && i % 5 != 0) || i % 23 == 0;
-        tsv.push_str(&format!(
-            "{total}\t{gift}\t{}\n",
-            if bad { "defaulted" } else { "paid_on_time" }
-        ));
-    }
+    let tsv = include_str!("../../model/tests/data/gift_card_rows.tsv");
     let table = atobarai_model::Table::from_tsv(tsv.as_bytes()).unwrap();
     let spec = atobarai_model::TrainSpec {
         label: "outcome".into(),

@@ -866,6 +866,12 @@ mod tests {
     fn node_at(dir: &std::path::Path, signup_limit: i64) -> Node {
         let mut config = Config::default();
         config.credit.signup_limit_yen = atobarai_core::Yen::new(signup_limit);
+        node_with(dir, config)
+    }
+
+    /// A node on `dir` under `config`, manual clock, a snapshot every two
+    /// commands.
+    fn node_with(dir: &std::path::Path, config: Config) -> Node {
         Node::open(
             NodeOptions {
                 store: StoreSpec::Dir(dir.to_path_buf()),
@@ -988,20 +994,13 @@ mod tests {
     }
 
     fn node_with_risk(dir: &std::path::Path, risk: atobarai_core::config::RiskConfig) -> Node {
-        let config = Config {
-            risk,
-            ..Config::default()
-        };
-        Node::open(
-            NodeOptions {
-                store: StoreSpec::Dir(dir.to_path_buf()),
-                clock: ClockMode::Manual,
-                config,
-                snapshot_every: 2,
+        node_with(
+            dir,
+            Config {
+                risk,
+                ..Config::default()
             },
-            &mut |_, _| {},
         )
-        .unwrap()
     }
 
     fn risk_sets(node: &Node) -> Vec<(u32, String, String)> {

@@ -1,8 +1,11 @@
 //! The HTTP contract of API.md, exercised over real HTTP against a server
 //! on an ephemeral port (one `spawn_app` helper, typed requests).
 
-use atobarai_engine::{Command, Outcome, Role};
-use atobarai_server::{AppState, ClockMode, Node, NodeOptions, StoreSpec, auth};
+mod common;
+
+use atobarai_engine::Role;
+use atobarai_server::{AppState, ClockMode, Node, NodeOptions, StoreSpec};
+use common::add_key;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -31,29 +34,6 @@ fn options(store: StoreSpec) -> NodeOptions {
         config: Default::default(),
         snapshot_every: 50,
     }
-}
-
-fn add_key(node: &Node, name: &str, role: Option<Role>) -> String {
-    let k = auth::mint();
-    let command = match role {
-        None => Command::AddMerchant {
-            name: name.into(),
-            key_id: k.key_id,
-            secret_sha256: k.secret_sha256,
-        },
-        Some(role) => Command::AddOperator {
-            name: name.into(),
-            role,
-            key_id: k.key_id,
-            secret_sha256: k.secret_sha256,
-        },
-    };
-    let applied = node.submit_blocking(None, command).unwrap().unwrap();
-    assert!(matches!(
-        applied.outcome,
-        Outcome::Merchant(_) | Outcome::Operator(_)
-    ));
-    k.key
 }
 
 async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {

@@ -2,9 +2,12 @@
 //! orders, lookups by `external_id` and `merchant_order_id`, their cursor
 //! paging and who may see what.
 
+mod common;
+
 use atobarai_core::ids;
-use atobarai_engine::{Command, Outcome, Role, prefix};
-use atobarai_server::{AppState, ClockMode, Node, NodeOptions, StoreSpec, auth};
+use atobarai_engine::{Role, prefix};
+use atobarai_server::{AppState, ClockMode, Node, NodeOptions, StoreSpec};
+use common::add_key;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -23,29 +26,6 @@ struct TestApp {
     analyst: String,
     payments: String,
     keys: AtomicU64,
-}
-
-fn add_key(node: &Node, name: &str, role: Option<Role>) -> String {
-    let k = auth::mint();
-    let command = match role {
-        None => Command::AddMerchant {
-            name: name.into(),
-            key_id: k.key_id,
-            secret_sha256: k.secret_sha256,
-        },
-        Some(role) => Command::AddOperator {
-            name: name.into(),
-            role,
-            key_id: k.key_id,
-            secret_sha256: k.secret_sha256,
-        },
-    };
-    let applied = node.submit_blocking(None, command).unwrap().unwrap();
-    assert!(matches!(
-        applied.outcome,
-        Outcome::Merchant(_) | Outcome::Operator(_)
-    ));
-    k.key
 }
 
 /// The public id of merchant `index` (the order of `add_key` calls).

@@ -371,18 +371,10 @@ async fn the_limit_follows_the_behaviour_score_and_says_why() {
 }
 
 /// A scorecard trained on rows where large gift-card carts went bad (the
-/// attributes are risk feature names, as `atobarai model dataset` writes).
+/// attributes are risk feature names, as `atobarai model dataset` writes;
+/// `crates/model/tests/data/gift_card_rows.tsv`).
 fn gift_card_scorecard() -> String {
-    let mut tsv = String::from("cart.total\tcart.gift_card_yen\toutcome\n");
-    for i in 0..600u32 {
-        let gift = (i % 10) * 3_000;
-        let total = 2_000 + (i % 7) * 1_500 + gift;
-        let bad = (gift >= 18_000 && i % 5 != 0) || i % 23 == 0;
-        tsv.push_str(&format!(
-            "{total}\t{gift}\t{}\n",
-            if bad { "defaulted" } else { "paid_on_time" }
-        ));
-    }
+    let tsv = include_str!("../../model/tests/data/gift_card_rows.tsv");
     let table = atobarai_model::Table::from_tsv(tsv.as_bytes()).unwrap();
     let spec = atobarai_model::TrainSpec {
         label: "outcome".into(),

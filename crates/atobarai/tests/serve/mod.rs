@@ -1,0 +1,55 @@
+//! The binary as a user runs it: a key added to a data directory, and
+//! `atobarai serve` started on an ephemeral port.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_atobarai");
+
+/// Run `atobarai ARGS…`; its output.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// `output` succeeded (stderr shown otherwise); its stdout.
+pub fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Add a key with `atobarai merchant|operator add …` on `dir` (the server
+/// stopped); the key, the last line printed.
+pub fn add_key(dir: &Path, add: &[&str]) -> String {
+    let dir = dir.to_str().unwrap();
+    let mut args = add.to_vec();
+    args.extend(["--data-dir", dir]);
+    ok(&run(&args)).lines().last().unwrap().to_string()
+}
+
+/// Start `atobarai serve` on an ephemeral port; the child and base URL.
+pub fn start(dir: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .env("ATOBARAI_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    (child, url)
+}

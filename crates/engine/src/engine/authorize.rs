@@ -61,6 +61,9 @@ impl Engine {
 
         let mut rule_record = None;
         let mut model_scores = Vec::new();
+        // Liquid goods (cash-equivalents, resellable electronics) are half
+        // the order's value or more: a behaviour-score event.
+        let mut liquid_heavy = false;
         let mut reasons: Vec<Reason> =
             self.credit_declines(at, merchant, ci, input, amount, cluster.as_ref());
         let decision = if reasons.is_empty() {
@@ -70,6 +73,8 @@ impl Engine {
             let mut features =
                 self.risk_features(at, merchant, ci, input, amount, seen, cluster.as_ref());
             model_scores = self.score_models(&mut features);
+            liquid_heavy =
+                features.int(F::CartLiquidYen) > 0 && features.int(F::CartLiquidShareBp) >= 5_000;
             let ctx = RiskContext {
                 at,
                 order: input,
@@ -120,9 +125,9 @@ impl Engine {
                 };
                 self.emit(at, EventKind::RiskAlert, ci, stored);
             }
-            self.tap_features(id32(self.state.orders.len()), at, &features);
+            let oi = id32(self.state.orders.len());
+            self.tap_features(oi, at, &features);
             if self.backtest.is_some() {
-                let oi = id32(self.state.orders.len());
                 let live_why = self.live_why(rule_record.as_ref(), &reasons);
                 self.backtest_decide(oi, at, &features, amount, decision, || live_why);
             }
@@ -209,7 +214,7 @@ impl Engine {
         if let Some(record) = record {
             self.state.risk.push(oi, record);
         }
-        if decision != Decision::Decline && liquid_heavy(input, amount) {
+        if decision != Decision::Decline && liquid_heavy {
             self.score_event(at, ci, crate::score::ScoreEvent::LiquidHeavyOrder);
         }
         Ok(Outcome::Order(self.order_view(oi)))
@@ -324,17 +329,4 @@ pub(crate) fn order_amount(input: &AuthorizeInput) -> Result<Yen, CommandError> 
         return Err(overflow());
     }
     Ok(total)
-}
-
-/// Liquid goods (cash-equivalents, resellable electronics) are half the
-/// order's value or more.
-fn liquid_heavy(input: &AuthorizeInput, amount: Yen) -> bool {
-    let liquid = input
-        .items
-        .iter()
-        .filter(|i| i.category.liquidity() != atobarai_core::LiquidityClass::Ordinary)
-        .fold(0i64, |sum, i| {
-            sum.saturating_add(i.unit_price.get().saturating_mul(i.quantity))
-        });
-    liquid.saturating_mul(2) >= amount.get() && liquid > 0
 }

@@ -51,8 +51,14 @@ fn cell(v: FeatureValue, out: &mut String) {
     }
 }
 
-/// The rows of a replayed journal with their outcomes, as TSV.
-fn dataset_tsv(engine: &Engine, rows: &[Row], args: &DatasetArgs) -> String {
+/// The rows of a replayed journal with their outcomes, as TSV, and how
+/// many rows each outcome has.
+fn dataset_tsv(
+    engine: &Engine,
+    rows: &[Row],
+    args: &DatasetArgs,
+) -> (String, std::collections::BTreeMap<&'static str, u64>) {
+    let mut counts = std::collections::BTreeMap::new();
     let outcomes = engine.order_outcomes(args.default_after_days);
     let mut out = String::from("order\tat");
     for d in FEATURES {
@@ -64,6 +70,7 @@ fn dataset_tsv(engine: &Engine, rows: &[Row], args: &DatasetArgs) -> String {
         let Some(outcome) = outcomes.get(r.order as usize) else {
             continue;
         };
+        *counts.entry(outcome.as_str()).or_default() += 1;
         let decision = match outcome {
             OrderOutcome::Declined => "decline",
             _ => "approve_or_review",
@@ -82,7 +89,7 @@ fn dataset_tsv(engine: &Engine, rows: &[Row], args: &DatasetArgs) -> String {
             outcome.as_str()
         );
     }
-    out
+    (out, counts)
 }
 
 pub(crate) fn run(args: &DatasetArgs) -> Result<()> {
@@ -114,15 +121,10 @@ pub(crate) fn run(args: &DatasetArgs) -> Result<()> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
-    let text = dataset_tsv(&engine, &rows, args);
+    let (text, counts) = dataset_tsv(&engine, &rows, args);
     let mut file = std::fs::File::create(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     file.write_all(text.as_bytes())?;
-    let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
-    for line in text.lines().skip(1) {
-        let outcome = line.rsplit('\t').nth(1).unwrap_or("");
-        *counts.entry(outcome).or_default() += 1;
-    }
     println!(
         "{} rows from {replayed} journal records written to {}",
         rows.len(),

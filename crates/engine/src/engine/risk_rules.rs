@@ -149,10 +149,7 @@ impl Engine {
     ) -> Vec<String> {
         match record {
             Some(rec) => {
-                let set = usize::try_from(rec.rule_set)
-                    .ok()
-                    .and_then(|v| v.checked_sub(1))
-                    .and_then(|i| self.risk.sets.get(i));
+                let set = self.compiled_set(rec.rule_set);
                 rec.fired
                     .iter()
                     .filter(|f| f.deciding)
@@ -165,6 +162,12 @@ impl Engine {
                 .map(|r| r.code.code().to_owned())
                 .collect(),
         }
+    }
+
+    /// The compiled rule set of book version `version` (1-based).
+    fn compiled_set(&self, version: u32) -> Option<&Arc<RuleSet>> {
+        let i = usize::try_from(version).ok()?.checked_sub(1)?;
+        self.risk.sets.get(i)
     }
 
     /// What operators (and, for the reasons, merchants) see of the rules
@@ -181,11 +184,7 @@ impl Engine {
             }));
         };
         let models = self.model_views(&rec.models);
-        let Some(set) = usize::try_from(rec.rule_set)
-            .ok()
-            .and_then(|v| v.checked_sub(1))
-            .and_then(|i| self.risk.sets.get(i))
-        else {
+        let Some(set) = self.compiled_set(rec.rule_set) else {
             // Only a model scored (no rule set in force).
             return Some(Box::new(OrderRisk {
                 rule_set: 0,

@@ -46,9 +46,10 @@ pub use command::{
     ReviewVerdict, Role, SuspensionInput,
 };
 pub use engine::{
-    Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, Engine, EngineStats, FeatureTap,
-    LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, OrderOutcome,
-    PAGE_LIMIT_MAX, Page, ScoreView, decision_index, load_model,
+    Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, DatasetOptions, DatasetRecorder,
+    DatasetRow, DriftNow, Engine, EngineStats, FeatureTap, LoadedModelInfo, MODEL_SOURCE_MAX,
+    MODELS_MAX, ModelDrift, ModelEntryView, OrderOutcome, PAGE_LIMIT_MAX, Page, ScoreView,
+    decision_index, load_model, write_dataset,
 };
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;

@@ -54,11 +54,14 @@ pub enum EventKind {
     RiskAlert,
     /// A customer's limit moved with their behaviour score.
     LimitChanged,
+    /// A scorecard's day closed with its scores' population stability
+    /// index above 0.25 ([`crate::risk::drift`]).
+    ModelDrift,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::InvoiceIssued,
         EventKind::PaymentReceived,
         EventKind::CustomerOverdue,
@@ -67,6 +70,7 @@ impl EventKind {
         EventKind::DunningStep,
         EventKind::RiskAlert,
         EventKind::LimitChanged,
+        EventKind::ModelDrift,
     ];
 
     /// The API spelling (`invoice.issued`, …).
@@ -80,6 +84,7 @@ impl EventKind {
             EventKind::DunningStep => "dunning.step",
             EventKind::RiskAlert => "risk.alert",
             EventKind::LimitChanged => "limit.changed",
+            EventKind::ModelDrift => "model.drift",
         }
     }
 
@@ -159,6 +164,20 @@ pub enum EventData {
         /// The score event that crossed the step.
         reason: crate::score::ScoreEvent,
     },
+    /// A model's day drifted (the customer is the one whose order opened
+    /// the next day).
+    ModelDrift {
+        /// The model's version.
+        model: u32,
+        /// Scored and recorded only.
+        shadow: bool,
+        /// The JST day that drifted.
+        day: JstDate,
+        /// Decisions scored that day.
+        scored: u64,
+        /// Its population stability index, millionths.
+        psi_micro: u64,
+    },
 }
 
 /// An event as the dispatcher receives it (resolved from state).
@@ -216,6 +235,21 @@ pub enum Stored {
         to: Yen,
         /// The score event that crossed the step.
         reason: crate::score::ScoreEvent,
+    },
+    /// A model's day drifted (the customer is the one whose order opened
+    /// the next day).
+    ModelDrift {
+        /// The model's version.
+        model: u32,
+        /// Scored and recorded only.
+        shadow: bool,
+        /// The JST day that drifted.
+        day: JstDate,
+        /// Decisions scored that day (saturating: the outbox keeps events
+        /// small).
+        scored: u32,
+        /// Its population stability index, millionths (saturating).
+        psi_micro: u32,
     },
 }
 
@@ -574,6 +608,19 @@ impl Engine {
             Stored::LimitChanged { from, to, reason } => {
                 EventData::LimitChanged { from, to, reason }
             }
+            Stored::ModelDrift {
+                model,
+                shadow,
+                day,
+                scored,
+                psi_micro,
+            } => EventData::ModelDrift {
+                model,
+                shadow,
+                day,
+                scored: u64::from(scored),
+                psi_micro: u64::from(psi_micro),
+            },
         };
         Some(Event {
             seq: ev.seq,

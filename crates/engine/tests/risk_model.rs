@@ -166,3 +166,102 @@ fn a_damaged_or_unbound_model_is_refused_and_nothing_changes() {
     assert_eq!(e.digest(), before);
     assert!(atobarai_engine::load_model(&text).is_ok());
 }
+
+/// A live model, a `model.drift` endpoint, `n` customers ordering the same
+/// large gift card on day 1 (every score in one bucket: far from the
+/// training spread), then one order on day 2, which closes day 1.
+fn drifting(n: u32) -> (Engine, u64) {
+    let mut e = engine_with(n);
+    e.apply(&env(
+        day(0),
+        Command::AddWebhookEndpoint {
+            url: "https://ops.example/drift".into(),
+            key_nonce: [3; 16],
+            events: vec![atobarai_engine::webhook::EventKind::ModelDrift],
+        },
+    ))
+    .unwrap();
+    e.apply(&env(
+        day(0),
+        Command::SetModel {
+            source: model_text(),
+            shadow: false,
+            author: "risk-team".into(),
+        },
+    ))
+    .unwrap();
+    // Orders the credit rules decline are never scored.
+    let mut scored = 0;
+    for c in 0..u64::from(n) {
+        if let Outcome::Order(o) = e
+            .apply(&env(day(1), gift_order(c, 27_000)))
+            .unwrap()
+            .outcome
+            && o.risk.is_some_and(|r| !r.models.is_empty())
+        {
+            scored += 1;
+        }
+    }
+    assert!(
+        drift_events(&e).is_empty(),
+        "nothing closes while day 1 runs"
+    );
+    e.apply(&env(day(2), gift_order(0, 1_000))).unwrap();
+    (e, scored)
+}
+
+fn drift_events(e: &Engine) -> Vec<(u32, String, u64, u64)> {
+    e.webhook_batches(10)
+        .into_iter()
+        .flat_map(|b| b.events)
+        .filter_map(|ev| match ev.data {
+            atobarai_engine::webhook::EventData::ModelDrift {
+                model,
+                day,
+                scored,
+                psi_micro,
+                ..
+            } => Some((model, day.to_string(), scored, psi_micro)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_day_whose_scores_drift_raises_one_alert_when_the_next_day_scores() {
+    let (e, scored) = drifting(200);
+    assert!(scored >= 100, "{scored}");
+    let events = drift_events(&e);
+    assert_eq!(events.len(), 1, "{events:?}");
+    let (model, d, n, psi) = events[0].clone();
+    assert_eq!((model, d.as_str(), n), (1, "2026-06-03", scored));
+    assert!(psi > atobarai_engine::risk::drift::PSI_ALERT_MICRO, "{psi}");
+    // The API's day-by-day figures are the same integer PSI.
+    let drift = e.model_drift(1, 90).unwrap();
+    assert_eq!(drift.days.len(), 2);
+    assert_eq!(drift.days[0].1, psi);
+    assert_eq!(drift.days[0].0.scored(), scored);
+    // And so are the metrics' figures: day 1 closed, day 2 counting.
+    let now = e.drift_now();
+    assert_eq!(now.len(), 1);
+    assert_eq!(
+        now[0].last_day.map(|c| (c.scored, c.psi_micro)),
+        Some((scored, psi))
+    );
+    assert_eq!(now[0].today.map(|t| t.1), Some(1));
+    // A restore rebuilds the running drift from the decision records.
+    let restored = Engine::restore(Default::default(), &e.snapshot()).unwrap();
+    assert_eq!(restored.drift_now(), now);
+    assert_eq!(restored.digest(), e.digest());
+}
+
+#[test]
+fn a_day_with_few_scores_reports_its_drift_without_an_alert() {
+    let (e, scored) = drifting(20);
+    assert!(scored > 0);
+    assert!(drift_events(&e).is_empty());
+    let now = e.drift_now();
+    let closed = now[0].last_day.unwrap();
+    assert_eq!(closed.scored, scored);
+    assert!(closed.psi_micro > atobarai_engine::risk::drift::PSI_ALERT_MICRO);
+}

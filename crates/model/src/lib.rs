@@ -21,7 +21,7 @@ pub mod train;
 pub mod woe;
 
 pub use metrics::Metrics;
-pub use model::{Model, Reason, Value};
+pub use model::{Adverse, Lost, Model, Reason, Value};
 pub use table::Table;
 pub use train::{TrainConfig, TrainSpec, train};
 

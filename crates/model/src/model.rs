@@ -408,6 +408,61 @@ pub struct Reason {
     pub points_lost: i64,
 }
 
+/// One attribute's loss against its best bin (see [`Model::score_explained`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lost {
+    /// Attribute position in the card.
+    pub attribute: usize,
+    /// Bin position in the attribute.
+    pub bin: usize,
+    /// Points below the attribute's best bin (> 0).
+    pub points_lost: i64,
+}
+
+/// At most three [`Lost`], largest first (ties: the earlier attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Adverse {
+    top: [Lost; 3],
+    len: usize,
+}
+
+impl Adverse {
+    /// Keep `(attribute, bin, lost)` if it is among the three largest so
+    /// far. Attributes are offered in increasing order, so a tie keeps the
+    /// earlier one ahead.
+    fn offer(&mut self, attribute: usize, bin: usize, points_lost: i64) {
+        if points_lost <= 0 {
+            return;
+        }
+        let at = self.top[..self.len]
+            .iter()
+            .position(|l| points_lost > l.points_lost)
+            .unwrap_or(self.len);
+        if at >= self.top.len() {
+            return;
+        }
+        let end = self.len.min(self.top.len() - 1);
+        self.top.copy_within(at..end, at + 1);
+        self.top[at] = Lost {
+            attribute,
+            bin,
+            points_lost,
+        };
+        self.len = (self.len + 1).min(self.top.len());
+    }
+
+    /// The kept losses, largest first.
+    #[must_use]
+    pub fn as_slice(&self) -> &[Lost] {
+        &self.top[..self.len]
+    }
+
+    /// Iterate the kept losses, largest first.
+    pub fn iter(&self) -> std::slice::Iter<'_, Lost> {
+        self.as_slice().iter()
+    }
+}
+
 /// Columns of an input table matched to the card's attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
@@ -587,26 +642,33 @@ impl Model {
     /// any.
     #[must_use]
     pub fn adverse_reasons(&self, values: &[Value<'_>]) -> Vec<Reason> {
-        let mut lost: Vec<(i64, usize, usize)> = Vec::new();
-        for a in 0..self.points.len() {
-            let v = values.get(a).copied().unwrap_or(Value::Missing);
-            let k = self.bin_index(a, v);
-            let l = self.best[a] - self.points[a][k];
-            if l > 0 {
-                lost.push((l, a, k));
-            }
-        }
-        lost.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-        lost.truncate(3);
-        lost.into_iter()
-            .map(|(l, a, k)| Reason {
-                attribute: self.card.attributes[a].name.clone(),
-                bin: self.card.attributes[a].bins[k].label(),
-                points_lost: l,
+        let (_, adverse) =
+            self.score_explained(|a| values.get(a).copied().unwrap_or(Value::Missing));
+        adverse
+            .iter()
+            .map(|l| Reason {
+                attribute: self.card.attributes[l.attribute].name.clone(),
+                bin: self.card.attributes[l.attribute].bins[l.bin].label(),
+                points_lost: l.points_lost,
             })
             .collect()
     }
 
+    /// The score of a row and its three largest adverse contributions, in
+    /// one pass over the attributes and without allocating: `value(a)` is
+    /// attribute `a`'s value. The same figures as [`Model::score`] and
+    /// [`Model::adverse_reasons`] (what an engine calls per decision).
+    pub fn score_explained<'v>(&self, mut value: impl FnMut(usize) -> Value<'v>) -> (i64, Adverse) {
+        let mut total = self.card.base_points;
+        let mut adverse = Adverse::default();
+        for (a, (pts, best)) in self.points.iter().zip(&self.best).enumerate() {
+            let k = self.bin_index(a, value(a));
+            let p = pts[k];
+            total += p;
+            adverse.offer(a, k, best.saturating_sub(p));
+        }
+        (total, adverse)
+    }
     /// The model file's text (see the module documentation).
     ///
     /// # Errors

@@ -82,6 +82,24 @@ proptest! {
                 .map(|n| Value::Text(&row[table.column(n).expect("column")]))
                 .collect();
             prop_assert_eq!(model.score(&values), s);
+            // The one-pass scorer gives the same score, and the same three
+            // losses as a full sort of every attribute's loss.
+            let (one_pass, adverse) =
+                model.score_explained(|a| values.get(a).copied().unwrap_or(Value::Missing));
+            prop_assert_eq!(one_pass, s);
+            let mut all: Vec<(i64, usize)> = Vec::new();
+            for (a, attr) in model.card().attributes.iter().enumerate() {
+                let best = attr.bins.iter().filter(|b| b.good + b.bad > 0).map(|b| b.points).max().unwrap_or(0);
+                let k = model.bin_index(a, values[a]);
+                let lost = best - attr.bins[k].points;
+                if lost > 0 {
+                    all.push((lost, a));
+                }
+            }
+            all.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+            all.truncate(3);
+            let got: Vec<(i64, usize)> = adverse.iter().map(|l| (l.points_lost, l.attribute)).collect();
+            prop_assert_eq!(got, all);
             prop_assert!(model.adverse_reasons(&values).len() <= 3);
         }
         let back = Model::from_file_text(&model.to_file_text().expect("encodes")).expect("reads back");

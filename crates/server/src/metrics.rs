@@ -87,9 +87,77 @@ impl Collector for RiskRuleHits {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ModelLabels {
+    /// The model's version.
+    model: u32,
+    /// `live` or `shadow`.
+    mode: &'static str,
+}
+
+/// The drift of the scorecards in force, as the engine computes it (read
+/// from the reader at each scrape).
+#[derive(Debug, Default)]
+struct ModelDrift {
+    models: Mutex<Vec<atobarai_engine::DriftNow>>,
+}
+
+impl Collector for ModelDrift {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Ok(models) = self.models.lock() else {
+            return Ok(());
+        };
+        if models.is_empty() {
+            return Ok(());
+        }
+        let label = |m: &atobarai_engine::DriftNow| ModelLabels {
+            model: m.model,
+            mode: if m.shadow { "shadow" } else { "live" },
+        };
+        type Pick = fn(&atobarai_engine::DriftNow) -> Option<f64>;
+        let gauges: [(&str, &str, Pick); 3] = [
+            (
+                "model_psi_last_day",
+                "Population stability index of the last finished JST day's scores against \
+                 training (alert above 0.25)",
+                |m| {
+                    m.last_day
+                        .map(|d| crate::http_models::psi_from_micro(d.psi_micro))
+                },
+            ),
+            (
+                "model_psi_today",
+                "Population stability index of today's scores so far against training",
+                |m| m.today.map(|t| crate::http_models::psi_from_micro(t.2)),
+            ),
+            (
+                "model_scored_today",
+                "Decisions the model scored today (JST)",
+                #[allow(clippy::cast_precision_loss)]
+                |m| m.today.map(|t| t.1 as f64),
+            ),
+        ];
+        for (name, help, pick) in gauges {
+            let mut family = encoder.encode_descriptor(
+                name,
+                help,
+                None,
+                prometheus_client::metrics::MetricType::Gauge,
+            )?;
+            for m in models.iter() {
+                if let Some(v) = pick(m) {
+                    ConstGauge::new(v).encode(family.encode_family(&label(m))?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 pub struct Metrics {
     registry: Mutex<Registry>,
     risk_rule_hits: std::sync::Arc<RiskRuleHits>,
+    model_drift: std::sync::Arc<ModelDrift>,
     pub webhook_attempts: Family<DeliveryLabels, Counter>,
     pub webhook_seconds: Histogram,
     pub webhook_outbox_events: Gauge,
@@ -165,9 +233,12 @@ impl Default for Metrics {
         registry.register("orders", "Orders (all decisions)", orders.clone());
         let risk_rule_hits = std::sync::Arc::new(RiskRuleHits::default());
         registry.register_collector(Box::new(risk_rule_hits.clone()));
+        let model_drift = std::sync::Arc::new(ModelDrift::default());
+        registry.register_collector(Box::new(model_drift.clone()));
         Metrics {
             registry: Mutex::new(registry),
             risk_rule_hits,
+            model_drift,
             webhook_attempts,
             webhook_seconds,
             webhook_outbox_events,
@@ -190,6 +261,13 @@ impl Metrics {
     pub fn set_risk_rule_hits(&self, in_force: Option<(u32, Vec<RuleHits>)>) {
         if let Ok(mut slot) = self.risk_rule_hits.in_force.lock() {
             *slot = in_force;
+        }
+    }
+
+    /// The drift of the models in force, as the next render shows it.
+    pub fn set_model_drift(&self, models: Vec<atobarai_engine::DriftNow>) {
+        if let Ok(mut slot) = self.model_drift.models.lock() {
+            *slot = models;
         }
     }
 

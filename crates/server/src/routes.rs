@@ -249,6 +249,9 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     if let Ok(hits) = read(&app, crate::http_risk::hits_in_force).await {
         app.node.metrics.set_risk_rule_hits(hits);
     }
+    if let Ok(drift) = read(&app, |e| e.drift_now()).await {
+        app.node.metrics.set_model_drift(drift);
+    }
     (
         [(
             header::CONTENT_TYPE,

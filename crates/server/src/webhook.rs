@@ -244,6 +244,20 @@ pub fn payload(e: &Event) -> Vec<u8> {
             "message_ja": reason.text_ja(),
             "message_en": reason.text_en(),
         }),
+        EventData::ModelDrift {
+            model,
+            shadow,
+            day,
+            scored,
+            psi_micro,
+        } => json!({
+            "model": model,
+            "shadow": shadow,
+            "day": day.to_string(),
+            "scored": scored,
+            "psi": crate::http_models::psi_from_micro(*psi_micro),
+            "alert_threshold": crate::http_models::PSI_ALERT,
+        }),
         EventData::RiskAlert(a) => json!({
             "alert": "new_device_liquid_share",
             "liquid_orders_this_hour": a.orders,

@@ -467,6 +467,26 @@ async fn a_scorecard_in_shadow_scores_decisions_for_operators_only() {
     assert_eq!(today["scored"], 25, "{d}");
     assert!(today["psi"].as_f64().unwrap() > 0.25, "{d}");
     assert_eq!(today["alert"], true);
+    // The same figure in /metrics (the day so far; no day has closed yet).
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("atobarai_{name}{{model=\"1\",mode=\"shadow\"}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    assert_eq!(line("model_scored_today"), Some(25.0), "{metrics}");
+    assert_eq!(line("model_psi_today"), today["psi"].as_f64(), "{metrics}");
+    assert_eq!(line("model_psi_last_day"), None, "{metrics}");
     let (s, _) = app.get(&app.analyst, "/v1/admin/models/9/drift").await;
     assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
 }

@@ -5,9 +5,10 @@ use crate::driver::http::Http;
 use crate::driver::in_process::InProcess;
 use crate::personas::Personas;
 use crate::report::{Report, html, json, table};
-use crate::{Options, run};
+use crate::{Options, run, run_labelled};
 use anyhow::{Context, Result, bail};
 use atobarai_core::{Config, JstDate};
+use atobarai_engine::DatasetRecorder;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -66,6 +67,15 @@ pub struct SimulateArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also write a training dataset (in process only): one row per
+    /// authorization with the risk features at decision time and the
+    /// outcome at the market's end (as `atobarai model dataset` writes
+    /// them), plus the market's own labels: `persona`, `target` (screening
+    /// should stop this order) and `abuser` (the person is not in an honest
+    /// group). Train on it with `atobarai model train --label target
+    /// --positive true --split split`.
+    #[arg(long, conflicts_with_all = ["server", "compare"])]
+    pub dataset: Option<PathBuf>,
 }
 
 /// A configuration file: the server's configuration format (TOML),
@@ -181,7 +191,16 @@ fn one(
                 RiskRules::Set { source, .. } => InProcess::with_risk_rules(config, source)
                     .map_err(|e| anyhow::anyhow!("risk rules:\n{e}"))?,
             };
-            (run(opts, &mut driver, &mut progress)?, None)
+            match &args.dataset {
+                None => (run(opts, &mut driver, &mut progress)?, None),
+                Some(path) => {
+                    let recorder = DatasetRecorder::install(driver.engine_mut());
+                    let (report, labels) = run_labelled(opts, &mut driver, &mut progress)?;
+                    let rows = recorder.finish(driver.engine_mut());
+                    write_market_dataset(driver.engine(), &rows, &labels, path)?;
+                    (report, None)
+                }
+            }
         }
         Some(url) => {
             let admin = args
@@ -204,6 +223,56 @@ fn one(
         seconds: started.elapsed().as_secs_f64(),
         requests,
     })
+}
+
+/// The dataset rows of a market with its labels as extra columns.
+fn write_market_dataset(
+    engine: &atobarai_engine::Engine,
+    rows: &[atobarai_engine::DatasetRow],
+    labels: &[crate::report::OrderLabel],
+    path: &Path,
+) -> Result<()> {
+    let mut by_order: Vec<Option<crate::report::OrderLabel>> = Vec::new();
+    for l in labels {
+        let Ok(i) = usize::try_from(l.order) else {
+            continue;
+        };
+        if by_order.len() <= i {
+            by_order.resize(i + 1, None);
+        }
+        by_order[i] = Some(*l);
+    }
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let counts = atobarai_engine::write_dataset(
+        engine,
+        rows,
+        atobarai_engine::DatasetOptions {
+            default_after_days: 60,
+            test_every: 3,
+        },
+        &["persona", "target", "abuser"],
+        &mut |order, line| match by_order.get(order as usize).copied().flatten() {
+            Some(l) => {
+                line.push('\t');
+                line.push_str(l.persona.as_str());
+                line.push_str(if l.target { "\ttrue" } else { "\tfalse" });
+                line.push_str(if l.persona.is_honest_group() {
+                    "\tfalse"
+                } else {
+                    "\ttrue"
+                });
+            }
+            None => line.push_str("\t\t\t"),
+        },
+        file,
+    )
+    .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {} ({} rows)", path.display(), rows.len());
+    for (outcome, n) in counts {
+        eprintln!("  {outcome:<18} {n}");
+    }
+    Ok(())
 }
 
 fn rate(n: u64, seconds: f64) -> f64 {

@@ -79,6 +79,17 @@ pub fn run<D: Driver>(
     driver: &mut D,
     progress: &mut dyn FnMut(u32),
 ) -> Result<Report, MarketError> {
+    run_labelled(opts, driver, progress).map(|(report, _)| report)
+}
+
+/// [`run`], also handing back the simulator's label of every order the
+/// engine numbered (for a training dataset: the market's own ground
+/// truth, which the engine never sees).
+pub fn run_labelled<D: Driver>(
+    opts: &Options,
+    driver: &mut D,
+    progress: &mut dyn FnMut(u32),
+) -> Result<(Report, Vec<report::OrderLabel>), MarketError> {
     let mut scenario = Scenario::new(MarketSpec {
         customers: opts.customers,
         days: opts.days,
@@ -103,5 +114,6 @@ pub fn run<D: Driver>(
         opts.rules_name.clone(),
         &opts.personas,
     );
-    Ok(col.finish(meta, &personas_of, &rules))
+    let labels = col.take_order_labels();
+    Ok((col.finish(meta, &personas_of, &rules), labels))
 }

@@ -19,6 +19,7 @@ fn args(dir: &std::path::Path) -> SimulateArgs {
         compare: None,
         start: atobarai_sim::DEFAULT_START.into(),
         quiet: true,
+        dataset: None,
     }
 }
 
@@ -201,4 +202,50 @@ fn bad_files_are_errors_not_panics() {
     let mut a = args(dir.path());
     a.customers = 0;
     assert!(run_cli(a).is_err());
+}
+
+#[test]
+fn a_market_writes_a_training_dataset_with_its_own_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("market.tsv");
+    let mut a = args(dir.path());
+    a.dataset = Some(path.clone());
+    run_cli(a).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split('\t').collect();
+    assert_eq!(&header[..2], ["order", "at"]);
+    assert_eq!(
+        &header[header.len() - 6..],
+        [
+            "decision", "outcome", "split", "persona", "target", "abuser"
+        ]
+    );
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert!(rows.len() > 300, "{}", rows.len());
+    for r in &rows {
+        assert_eq!(r.len(), header.len(), "{r:?}");
+    }
+    let targets = rows
+        .iter()
+        .filter(|r| r[header.len() - 2] == "true")
+        .count();
+    assert!(targets > 0 && targets < rows.len(), "{targets}");
+    // The file trains as it is: the market's own label against the
+    // features at decision time.
+    let table = atobarai_model::Table::from_tsv(text.as_bytes()).unwrap();
+    let spec = atobarai_model::TrainSpec {
+        label: "target".into(),
+        positive: "true".into(),
+        split: Some("split".into()),
+        ignore: ["order", "at", "decision", "outcome", "persona", "abuser"]
+            .map(String::from)
+            .to_vec(),
+    };
+    let model = atobarai_model::train(&table, &spec, &Default::default()).unwrap();
+    let test = model.card().training.test.as_ref().unwrap();
+    assert!(test.auc > 0.7, "test AUC {}", test.auc);
 }

@@ -111,6 +111,7 @@ impl Engine {
                 RiskAction::Review => Decision::Review,
                 RiskAction::Decline => Decision::Decline,
             };
+            self.observe_drift(at, ci, &model_scores);
             if features.int(F::CartLiquidYen) > 0
                 && let Some(alert) = self
                     .state

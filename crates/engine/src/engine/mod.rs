@@ -30,9 +30,11 @@ mod views;
 
 pub use backtest::{BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, decision_index};
 pub use console::{PAGE_LIMIT_MAX, Page};
-pub use dataset::{FeatureTap, OrderOutcome};
+pub use dataset::{
+    DatasetOptions, DatasetRecorder, DatasetRow, FeatureTap, OrderOutcome, write_dataset,
+};
 pub use risk_model::{
-    LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, load_model,
+    DriftNow, LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, load_model,
 };
 pub use score::ScoreView;
 use tick::check_time;

@@ -9,9 +9,11 @@
 use super::Engine;
 use crate::error::CommandError;
 use crate::risk::book::{self, ModelEntry, ModelScore};
+use crate::risk::drift::{ClosedDay, DayCounts, DriftTrack, psi_micro};
 use crate::risk::features::{F, FEATURES, FeatureValue, Features};
 use crate::view::Outcome;
-use atobarai_core::At;
+use crate::webhook::{EventKind, Stored};
+use atobarai_core::{At, JstDate};
 use atobarai_model::{Model, Value};
 use std::sync::Arc;
 
@@ -25,9 +27,8 @@ pub(crate) struct LoadedModel {
     pub(crate) model: Model,
     /// Per attribute: its feature's position in [`FEATURES`].
     features: Vec<usize>,
-    /// Per attribute: each bin's points, and the best among bins with
-    /// training rows (what an adverse reason is measured against).
-    points: Vec<(Vec<i64>, i64)>,
+    /// Training rows per score bucket (drift's baseline).
+    expected: Vec<u64>,
 }
 
 /// Loaded scorecards (derived from the risk book; rebuilt on restore).
@@ -38,6 +39,8 @@ pub(crate) struct ModelRuntime {
     /// Positions in `loaded` of the models in force.
     pub(crate) live: Option<usize>,
     pub(crate) shadow: Option<usize>,
+    /// By book version − 1: each model's running drift.
+    pub(crate) drift: Vec<DriftTrack>,
 }
 
 /// Check a model file and bind its attributes to risk features.
@@ -69,27 +72,13 @@ fn bind(source: &str) -> Result<LoadedModel, String> {
             .ok_or_else(|| format!("attribute {name:?} is not a risk feature"))?;
         features.push(pos);
     }
-    let points = model
-        .card()
-        .attributes
-        .iter()
-        .map(|a| {
-            let points: Vec<i64> = a.bins.iter().map(|b| b.points).collect();
-            let best = a
-                .bins
-                .iter()
-                .filter(|b| b.good.saturating_add(b.bad) > 0)
-                .map(|b| b.points)
-                .max()
-                .unwrap_or(0);
-            (points, best)
-        })
-        .collect();
-    Ok(LoadedModel {
+    let mut loaded = LoadedModel {
         model,
         features,
-        points,
-    })
+        expected: Vec::new(),
+    };
+    loaded.expected = loaded.expected();
+    Ok(loaded)
 }
 
 fn value(v: FeatureValue) -> Value<'static> {
@@ -105,28 +94,18 @@ fn value(v: FeatureValue) -> Value<'static> {
 
 impl LoadedModel {
     fn score(&self, version: u32, shadow: bool, f: &Features) -> ModelScore {
-        let values: Vec<Value<'static>> = self
-            .features
-            .iter()
-            .map(|&p| f.by_index(p).map_or(Value::Missing, value))
-            .collect();
-        let score = self.model.score(&values);
-        // The three attributes that lost the most points against their best
-        // bin (ties: the earlier attribute), without formatting anything.
-        let mut lost: Vec<(i64, u16, u16)> = Vec::with_capacity(self.points.len());
-        for (a, (points, best)) in self.points.iter().enumerate() {
-            let v = values.get(a).copied().unwrap_or(Value::Missing);
-            let k = self.model.bin_index(a, v);
-            let l = best.saturating_sub(points.get(k).copied().unwrap_or(*best));
-            if l > 0
-                && let (Ok(a), Ok(k)) = (u16::try_from(a), u16::try_from(k))
-            {
-                lost.push((l, a, k));
+        let (score, lost) = self.model.score_explained(|a| {
+            self.features
+                .get(a)
+                .and_then(|&p| f.by_index(p))
+                .map_or(Value::Missing, value)
+        });
+        let mut adverse = Vec::with_capacity(lost.as_slice().len());
+        for l in lost.iter() {
+            if let (Ok(a), Ok(k)) = (u16::try_from(l.attribute), u16::try_from(l.bin)) {
+                adverse.push((a, k, l.points_lost));
             }
         }
-        lost.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-        lost.truncate(3);
-        let adverse = lost.into_iter().map(|(l, a, k)| (a, k, l)).collect();
         ModelScore {
             model: version,
             shadow,
@@ -172,6 +151,7 @@ impl Engine {
         });
         let i = self.models.loaded.len();
         self.models.loaded.push(Arc::new(loaded));
+        self.models.drift.push(DriftTrack::default());
         if shadow {
             self.models.shadow = Some(i);
         } else {
@@ -203,6 +183,7 @@ impl Engine {
             }
         }
         self.models = runtime;
+        self.rebuild_drift();
         Ok(())
     }
 
@@ -316,9 +297,8 @@ impl Engine {
     }
 }
 
-/// A model's scores by day against its training distribution, for drift
-/// monitoring (the population stability index is computed by the reader:
-/// it needs logarithms, which have no place in the state machine).
+/// A model's scores by day against its training distribution, with each
+/// day's population stability index ([`crate::risk::drift`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelDrift {
     /// The score buckets: bucket `i` holds `[edges[i], edges[i+1])`; scores
@@ -327,54 +307,184 @@ pub struct ModelDrift {
     pub edges: Vec<i64>,
     /// Training rows per bucket (goods and bads).
     pub expected: Vec<u64>,
-    /// Per JST day (oldest first): decisions scored per bucket.
-    pub days: Vec<(atobarai_core::JstDate, Vec<u64>)>,
+    /// Per JST day (oldest first): decisions scored per bucket, and the
+    /// day's PSI in millionths.
+    pub days: Vec<(DayCounts, u64)>,
 }
 
-impl Engine {
-    /// Model `version`'s scores per day, from the decision records (at most
-    /// the last `days_max` days with a score).
-    pub fn model_drift(&self, version: u32, days_max: usize) -> Option<ModelDrift> {
-        let i = usize::try_from(version).ok()?.checked_sub(1)?;
-        let m = self.models.loaded.get(i)?;
-        let h = &m.model.card().training.histogram;
-        let buckets = h.train_good.len();
-        if buckets == 0 || h.edges.len() < 2 {
-            return None;
+/// The drift of a model in force now, for `/metrics`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriftNow {
+    /// The model's version.
+    pub model: u32,
+    /// Scored and recorded only.
+    pub shadow: bool,
+    /// The day being counted: the day, decisions scored so far, PSI so far
+    /// (millionths).
+    pub today: Option<(JstDate, u64, u64)>,
+    /// The last finished day with scores.
+    pub last_day: Option<ClosedDay>,
+}
+
+impl LoadedModel {
+    /// Training rows per score bucket (empty when the card has no
+    /// histogram, and then nothing is tracked).
+    fn expected(&self) -> Vec<u64> {
+        let h = &self.model.card().training.histogram;
+        if h.edges.len() < 2 {
+            return Vec::new();
         }
-        let expected: Vec<u64> = h
-            .train_good
+        h.train_good
             .iter()
             .zip(&h.train_bad)
             .map(|(g, b)| g.saturating_add(*b))
-            .collect();
-        let bucket = |score: i64| {
-            let k = h.edges.partition_point(|&e| e <= score);
-            k.saturating_sub(1).min(buckets.saturating_sub(1))
+            .collect()
+    }
+
+    fn bucket(&self, score: i64, buckets: usize) -> usize {
+        let edges = &self.model.card().training.histogram.edges;
+        let k = edges.partition_point(|&e| e <= score);
+        k.saturating_sub(1).min(buckets.saturating_sub(1))
+    }
+}
+
+impl Engine {
+    /// Model `i`'s scores per day from the decision records, oldest first:
+    /// the last `days_max` days with a score (walked from the newest record
+    /// back, so a restore that needs two days reads two days).
+    fn scored_days(&self, i: usize, days_max: usize) -> Vec<DayCounts> {
+        let Some(m) = self.models.loaded.get(i) else {
+            return Vec::new();
         };
-        let mut days: Vec<(atobarai_core::JstDate, Vec<u64>)> = Vec::new();
-        for (oi, rec) in &self.state.risk.records {
+        let buckets = m.expected.len();
+        let version = crate::checked::id32(i).saturating_add(1);
+        let mut days: Vec<DayCounts> = Vec::new();
+        if buckets == 0 {
+            return days;
+        }
+        for (oi, rec) in self.state.risk.records.iter().rev() {
             for s in rec.models.iter().filter(|s| s.model == version) {
                 let Some(order) = self.state.orders.get(*oi as usize) else {
                     continue;
                 };
                 let day = order.authorized_at.jst_date();
-                if days.last().is_none_or(|(d, _)| *d != day) {
-                    days.push((day, vec![0; buckets]));
+                if days.last().is_none_or(|d| d.day != day) {
+                    if days.len() >= days_max {
+                        days.reverse();
+                        return days;
+                    }
+                    days.push(DayCounts {
+                        day,
+                        counts: vec![0; buckets],
+                    });
                 }
-                if let Some((_, counts)) = days.last_mut()
-                    && let Some(c) = counts.get_mut(bucket(s.score))
+                if let Some(c) = days
+                    .last_mut()
+                    .and_then(|d| d.counts.get_mut(m.bucket(s.score, buckets)))
                 {
                     *c = c.saturating_add(1);
                 }
             }
         }
-        let skip = days.len().saturating_sub(days_max);
-        days.drain(..skip);
+        days.reverse();
+        days
+    }
+
+    /// Model `version`'s scores per day, from the decision records (at most
+    /// the last `days_max` days with a score).
+    pub fn model_drift(&self, version: u32, days_max: usize) -> Option<ModelDrift> {
+        let i = usize::try_from(version).ok()?.checked_sub(1)?;
+        let m = self.models.loaded.get(i)?;
+        if m.expected.is_empty() {
+            return None;
+        }
+        let days = self
+            .scored_days(i, days_max)
+            .into_iter()
+            .map(|d| {
+                let psi = psi_micro(&m.expected, &d.counts);
+                (d, psi)
+            })
+            .collect();
         Some(ModelDrift {
-            edges: h.edges.clone(),
-            expected,
+            edges: m.model.card().training.histogram.edges.clone(),
+            expected: m.expected.clone(),
             days,
         })
+    }
+
+    /// The drift of the models in force (live first).
+    pub fn drift_now(&self) -> Vec<DriftNow> {
+        [(self.models.live, false), (self.models.shadow, true)]
+            .into_iter()
+            .filter_map(|(slot, shadow)| {
+                let i = slot?;
+                let m = self.models.loaded.get(i)?;
+                let track = self.models.drift.get(i)?;
+                Some(DriftNow {
+                    model: crate::checked::id32(i).saturating_add(1),
+                    shadow,
+                    today: track
+                        .current
+                        .as_ref()
+                        .map(|c| (c.day, c.scored(), psi_micro(&m.expected, &c.counts))),
+                    last_day: track.closed,
+                })
+            })
+            .collect()
+    }
+
+    /// Count the order's model scores into each model's day; a day that
+    /// closes with its PSI above the alert line raises `model.drift`
+    /// (customer: the one whose order opened the next day).
+    pub(crate) fn observe_drift(&mut self, at: At, ci: u32, scores: &[ModelScore]) {
+        let day = at.jst_date();
+        for s in scores {
+            let Some(i) = usize::try_from(s.model).ok().and_then(|v| v.checked_sub(1)) else {
+                continue;
+            };
+            let (Some(m), Some(track)) = (self.models.loaded.get(i), self.models.drift.get_mut(i))
+            else {
+                continue;
+            };
+            let buckets = m.expected.len();
+            if buckets == 0 {
+                continue;
+            }
+            let bucket = m.bucket(s.score, buckets);
+            if let Some(closed) = track.observe(day, bucket, buckets, &m.expected)
+                && closed.alerts()
+            {
+                let stored = Stored::ModelDrift {
+                    model: s.model,
+                    shadow: s.shadow,
+                    day: closed.day,
+                    scored: u32::try_from(closed.scored).unwrap_or(u32::MAX),
+                    psi_micro: u32::try_from(closed.psi_micro).unwrap_or(u32::MAX),
+                };
+                self.emit(at, EventKind::ModelDrift, ci, stored);
+            }
+        }
+    }
+
+    /// Each model's running drift from the decision records (after a
+    /// restore): the newest day counted, the one before closed.
+    fn rebuild_drift(&mut self) {
+        let tracks = (0..self.models.loaded.len())
+            .map(|i| {
+                let Some(m) = self.models.loaded.get(i) else {
+                    return DriftTrack::default();
+                };
+                let mut days = self.scored_days(i, 2);
+                let current = days.pop();
+                let closed = days.pop().map(|d| ClosedDay {
+                    day: d.day,
+                    scored: d.scored(),
+                    psi_micro: psi_micro(&m.expected, &d.counts),
+                });
+                DriftTrack { current, closed }
+            })
+            .collect();
+        self.models.drift = tracks;
     }
 }

@@ -9,6 +9,7 @@
 //! containing cash-equivalents, are held for an analyst.
 
 pub mod book;
+pub mod drift;
 pub mod features;
 pub mod rules;
 pub mod wave;

@@ -102,6 +102,11 @@ impl InProcess {
         &self.engine
     }
 
+    /// The engine, to install a feature tap before a market runs.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
     fn apply(
         &mut self,
         at: At,

@@ -131,6 +131,19 @@ pub struct Collector {
     person_clusters: Vec<(u32, u64)>,
     /// Per rule id: where it fired.
     rules: BTreeMap<String, RuleTally>,
+    /// Every numbered order's label, in the order they were answered.
+    order_labels: Vec<OrderLabel>,
+}
+
+/// The simulator's label of one order the engine numbered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderLabel {
+    /// The engine's dense order index.
+    pub order: u64,
+    /// The persona of the person behind it.
+    pub persona: Persona,
+    /// Whether screening should stop it.
+    pub target: bool,
 }
 
 fn add(a: &mut i64, b: Yen) {
@@ -159,7 +172,13 @@ impl Collector {
             clusters: BTreeMap::new(),
             person_clusters: Vec::new(),
             rules: BTreeMap::new(),
+            order_labels: Vec::new(),
         }
+    }
+
+    /// The labels of the orders answered so far (taken out).
+    pub fn take_order_labels(&mut self) -> Vec<OrderLabel> {
+        std::mem::take(&mut self.order_labels)
     }
 
     fn tally_rules(&mut self, label: Label, out: &AuthOutcome) {
@@ -201,6 +220,13 @@ impl Collector {
 
     /// An authorization was answered.
     pub fn order(&mut self, label: Label, amount: Yen, liquid: bool, out: &AuthOutcome) {
+        if let Some(o) = out.order {
+            self.order_labels.push(OrderLabel {
+                order: o.0,
+                persona: label.persona,
+                target: label.target,
+            });
+        }
         if !out.fired.is_empty() {
             self.tally_rules(label, out);
         }

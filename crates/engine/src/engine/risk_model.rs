@@ -187,10 +187,11 @@ impl Engine {
         Ok(())
     }
 
-    /// Score the order with the models in force: the live one's score
-    /// becomes `model.score` (−1 without one); every score is returned for
-    /// the decision record.
-    pub(crate) fn score_models(&self, features: &mut Features) -> Vec<ModelScore> {
+    /// Score an order's risk features with the models in force, as every
+    /// authorization past the credit rules does: the live model's score
+    /// becomes `model.score` with `model.live` true (0 and false without
+    /// one); every score is returned, as the decision record keeps it.
+    pub fn score_models(&self, features: &mut Features) -> Vec<ModelScore> {
         let mut out = Vec::new();
         features.set_int(F::ModelScore, 0);
         features.set_bool(F::ModelLive, false);

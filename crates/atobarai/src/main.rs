@@ -41,7 +41,9 @@ struct StoreArgs {
     /// Directory of the embedded store (journal and snapshots).
     #[arg(long, default_value = "./atobarai-data", env = "ATOBARAI_DATA_DIR")]
     data_dir: PathBuf,
-    /// PostgreSQL URL for the journal instead of the embedded store.
+    /// PostgreSQL URL for the journal instead of the embedded store, or a
+    /// NATS JetStream one: `nats://host:port[/stream]` (stream `ATOBARAI`
+    /// by default).
     #[arg(long, env = "ATOBARAI_DATABASE")]
     database: Option<String>,
     /// PostgreSQL schema holding the journal tables (with --database).
@@ -196,6 +198,23 @@ fn load_config(path: Option<&PathBuf>) -> Result<Config> {
     Ok(cfg)
 }
 
+/// `nats://host:port[/stream]`: the server URL and the journal's stream
+/// (`ATOBARAI` when the URL names none).
+fn nats_spec(url: &str) -> StoreSpec {
+    let rest = url.trim_start_matches("nats://");
+    let (server, stream) = match rest.split_once('/') {
+        Some((server, stream)) if !stream.trim_matches('/').is_empty() => {
+            (server, stream.trim_matches('/'))
+        }
+        Some((server, _)) => (server, "ATOBARAI"),
+        None => (rest, "ATOBARAI"),
+    };
+    StoreSpec::Nats {
+        url: format!("nats://{server}"),
+        stream: stream.to_string(),
+    }
+}
+
 fn open_node(store: &StoreArgs, clock: ClockMode, snapshot_every: u64) -> Result<Node> {
     let mut config = load_config(store.config.as_ref())?;
     // The identity secret stays in the shell: the engine sees only hashes.
@@ -214,6 +233,7 @@ fn open_node(store: &StoreArgs, clock: ClockMode, snapshot_every: u64) -> Result
     };
     let opts = NodeOptions {
         store: match &store.database {
+            Some(url) if url.starts_with("nats://") => nats_spec(url),
             Some(url) => StoreSpec::Postgres {
                 url: url.clone(),
                 schema: store.schema.clone(),
@@ -389,8 +409,16 @@ fn serve(
             .await
             .with_context(|| format!("binding {listen}"))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, clock = clock.as_str(), postgres = store.database.is_some(), "listening");
-        println!("atobarai listening on http://{addr} (clock: {})", clock.as_str());
+        let nats = store
+            .database
+            .as_ref()
+            .is_some_and(|d| d.starts_with("nats://"));
+        let postgres = store.database.is_some() && !nats;
+        tracing::info!(%addr, clock = clock.as_str(), postgres, nats, "listening");
+        println!(
+            "atobarai listening on http://{addr} (clock: {})",
+            clock.as_str()
+        );
         if clock == ClockMode::System {
             tokio::spawn(day_ticker(node.clone()));
         }

@@ -84,6 +84,8 @@ pub enum StoreSpec {
     Dir(PathBuf),
     /// PostgreSQL: a connection URL and the schema holding the tables.
     Postgres { url: String, schema: String },
+    /// NATS JetStream: a server URL and the journal's stream name.
+    Nats { url: String, stream: String },
 }
 
 /// An open journal and whatever keeps it exclusively ours (the data-dir
@@ -104,6 +106,12 @@ fn open_store(spec: &StoreSpec) -> Result<OpenStore, StoreError> {
         }
         StoreSpec::Postgres { url, schema } => Ok(OpenStore {
             journal: Box::new(atobarai_store::PgJournal::open(url, schema)?),
+            _lock: None,
+        }),
+        // One writer per stream is enforced by the server's
+        // expected-last-sequence check on every append.
+        StoreSpec::Nats { url, stream } => Ok(OpenStore {
+            journal: Box::new(atobarai_store::NatsJournal::open(url, stream)?),
             _lock: None,
         }),
     }

@@ -10,13 +10,26 @@
 //!
 //! A data directory is used by one process at a time: [`DataDir::open`]
 //! takes an exclusive lock on `DIR/LOCK` for as long as the value lives.
+//!
+//! Three backends implement [`Journal`] and pass the same conformance
+//! suite: [`SqliteJournal`] (embedded, one node), [`PgJournal`] (tables in a
+//! PostgreSQL schema, guarded by an advisory lock; the database's
+//! replication gives standbys; TLS by the URL's `sslmode`) and
+//! [`NatsJournal`] (one NATS JetStream stream whose message sequence is the
+//! record's, so a replicated stream is a replicated journal; every append
+//! is fenced by the server's expected-last-sequence check, so two writers
+//! can never both append the same record). The networked backends set
+//! explicit connect and request timeouts: a server that stops answering
+//! fails the call, and the node stops (fail-stop) rather than hang.
 
 #![deny(missing_docs, unreachable_pub)]
 
+mod nats;
 mod postgres;
 mod snapshot;
 mod sqlite;
 
+pub use nats::NatsJournal;
 pub use postgres::PgJournal;
 pub use snapshot::{MemorySnapshots, SNAPSHOT_CHUNK_MAX, SnapshotWriter};
 pub use sqlite::SqliteJournal;
@@ -54,6 +67,10 @@ pub enum StoreError {
     /// error type does not cross its worker thread).
     #[error("postgres: {0}")]
     Postgres(String),
+    /// The NATS JetStream backend reported an error (as text, like
+    /// [`StoreError::Postgres`]).
+    #[error("nats: {0}")]
+    Nats(String),
 }
 
 /// One journaled command: its sequence number (1, 2, 3 … with no gaps) and

@@ -16,6 +16,7 @@ mod admin_http;
 mod backtest_cli;
 mod dataset_cli;
 mod identity_cli;
+mod journal_tools;
 mod model_cli;
 mod replay;
 mod rules_cli;
@@ -114,6 +115,16 @@ enum Cmd {
         #[command(subcommand)]
         command: model_cli::ModelCmd,
     },
+    /// Replay a journal read only and check it: every record decodes and
+    /// applies, every recorded decision is reproduced, every invariant
+    /// holds, the newest snapshot's digest matches; prints the digest.
+    Verify(Box<journal_tools::VerifyArgs>),
+    /// Write a journal to a portable, checksummed file (records only:
+    /// snapshots are a cache, rebuilt from the journal).
+    Export(Box<journal_tools::ExportArgs>),
+    /// Load a file written by `export` into an empty journal (checked
+    /// whole before anything is written), then replay it and print the digest.
+    Import(Box<journal_tools::ImportArgs>),
 }
 
 /// Connection limits of `serve` (each also read from the environment).
@@ -484,5 +495,8 @@ fn main() -> Result<()> {
         Cmd::Rules { command } => rules_cli::run(command),
         Cmd::Backtest(args) => backtest_cli::run(*args),
         Cmd::Model { command } => model_cli::run(command),
+        Cmd::Verify(args) => journal_tools::verify(&args),
+        Cmd::Export(args) => journal_tools::export(&args),
+        Cmd::Import(args) => journal_tools::import(&args),
     }
 }

@@ -128,6 +128,20 @@ pub trait Journal: Send {
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 }
 
+/// Refuse `records` unless they are consecutive from `last_seq + 1`: the
+/// check every backend makes before writing anything of a batch.
+pub(crate) fn check_consecutive(last_seq: u64, records: &[Record]) -> Result<(), StoreError> {
+    for (expected, r) in (last_seq + 1..).zip(records) {
+        if r.seq != expected {
+            return Err(StoreError::Sequence {
+                expected,
+                got: r.seq,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// An opened, exclusively locked data directory.
 pub struct DataDir {
     path: PathBuf,

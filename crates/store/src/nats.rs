@@ -417,14 +417,7 @@ impl Journal for NatsJournal {
                 "journal handle stopped after a failed append ({why}); reopen it"
             )));
         }
-        for (expected, r) in (self.last_seq + 1..).zip(records) {
-            if r.seq != expected {
-                return Err(StoreError::Sequence {
-                    expected,
-                    got: r.seq,
-                });
-            }
-        }
+        crate::check_consecutive(self.last_seq, records)?;
         let (Some(first), Some(last)) = (records.first(), records.last()) else {
             return Ok(());
         };

@@ -756,14 +756,7 @@ impl SnapshotWriter for PgSnapshots {
 
 impl Journal for PgJournal {
     fn append(&mut self, records: &[Record]) -> Result<(), StoreError> {
-        for (expected, r) in (self.last_seq + 1..).zip(records) {
-            if r.seq != expected {
-                return Err(StoreError::Sequence {
-                    expected,
-                    got: r.seq,
-                });
-            }
-        }
+        crate::check_consecutive(self.last_seq, records)?;
         if records.is_empty() {
             return Ok(());
         }

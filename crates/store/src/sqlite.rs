@@ -214,14 +214,7 @@ fn seq_i64(seq: u64) -> i64 {
 
 impl Journal for SqliteJournal {
     fn append(&mut self, records: &[Record]) -> Result<(), StoreError> {
-        for (expected, r) in (self.last_seq + 1..).zip(records) {
-            if r.seq != expected {
-                return Err(StoreError::Sequence {
-                    expected,
-                    got: r.seq,
-                });
-            }
-        }
+        crate::check_consecutive(self.last_seq, records)?;
         let tx = self.conn.transaction()?;
         {
             let mut stmt =

@@ -244,12 +244,15 @@ async fn healthz(State(app): State<AppState>) -> Result<Json<serde_json::Value>,
 }
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    // The risk rules' hit counts are the engine's: read them (on the
-    // reader, like any read) just before rendering.
-    if let Ok(hits) = read(&app, crate::http_risk::hits_in_force).await {
+    // The risk rules' hit counts and the models' drift are the engine's:
+    // read them (on the reader, like any read, in one trip) just before
+    // rendering.
+    if let Ok((hits, drift)) = read(&app, |e| {
+        (crate::http_risk::hits_in_force(e), e.drift_now())
+    })
+    .await
+    {
         app.node.metrics.set_risk_rule_hits(hits);
-    }
-    if let Ok(drift) = read(&app, |e| e.drift_now()).await {
         app.node.metrics.set_model_drift(drift);
     }
     (

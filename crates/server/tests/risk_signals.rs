@@ -468,15 +468,7 @@ async fn a_scorecard_in_shadow_scores_decisions_for_operators_only() {
     assert!(today["psi"].as_f64().unwrap() > 0.25, "{d}");
     assert_eq!(today["alert"], true);
     // The same figure in /metrics (the day so far; no day has closed yet).
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     let line = |name: &str| {
         metrics
             .lines()

@@ -72,13 +72,12 @@ fn bind(source: &str) -> Result<LoadedModel, String> {
             .ok_or_else(|| format!("attribute {name:?} is not a risk feature"))?;
         features.push(pos);
     }
-    let mut loaded = LoadedModel {
+    let expected = training_counts(&model);
+    Ok(LoadedModel {
         model,
         features,
-        expected: Vec::new(),
-    };
-    loaded.expected = loaded.expected();
-    Ok(loaded)
+        expected,
+    })
 }
 
 fn value(v: FeatureValue) -> Value<'static> {
@@ -327,21 +326,21 @@ pub struct DriftNow {
     pub last_day: Option<ClosedDay>,
 }
 
-impl LoadedModel {
-    /// Training rows per score bucket (empty when the card has no
-    /// histogram, and then nothing is tracked).
-    fn expected(&self) -> Vec<u64> {
-        let h = &self.model.card().training.histogram;
-        if h.edges.len() < 2 {
-            return Vec::new();
-        }
-        h.train_good
-            .iter()
-            .zip(&h.train_bad)
-            .map(|(g, b)| g.saturating_add(*b))
-            .collect()
+/// A card's training rows per score bucket (empty when the card has no
+/// histogram, and then nothing is tracked).
+fn training_counts(model: &Model) -> Vec<u64> {
+    let h = &model.card().training.histogram;
+    if h.edges.len() < 2 {
+        return Vec::new();
     }
+    h.train_good
+        .iter()
+        .zip(&h.train_bad)
+        .map(|(g, b)| g.saturating_add(*b))
+        .collect()
+}
 
+impl LoadedModel {
     fn bucket(&self, score: i64, buckets: usize) -> usize {
         let edges = &self.model.card().training.histogram.edges;
         let k = edges.partition_point(|&e| e <= score);

@@ -28,11 +28,13 @@ mod nats;
 mod postgres;
 mod snapshot;
 mod sqlite;
+mod vault;
 
 pub use nats::NatsJournal;
-pub use postgres::PgJournal;
+pub use postgres::{Member, PgJournal};
 pub use snapshot::{MemorySnapshots, SNAPSHOT_CHUNK_MAX, SnapshotWriter};
 pub use sqlite::SqliteJournal;
+pub use vault::{MemoryVault, PgVault, SqliteVault, Vault, WrappedKey};
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -71,6 +73,53 @@ pub enum StoreError {
     /// [`StoreError::Postgres`]).
     #[error("nats: {0}")]
     Nats(String),
+    /// Another member took the journal over (a higher epoch): this handle
+    /// may not append any more. Nothing of the refused batch was written.
+    #[error("journal leadership (epoch {epoch}) was taken over by another member; not appending")]
+    Fenced {
+        /// The epoch this handle held.
+        epoch: u64,
+    },
+    /// This handle does not lead the journal (another member does): only
+    /// the leader appends.
+    #[error("this member does not lead the journal; {0}")]
+    NotLeader(String),
+    /// The key vault refused or could not do what was asked.
+    #[error("vault: {0}")]
+    Vault(String),
+}
+
+impl StoreError {
+    /// Whether the error says another member leads the journal (so the
+    /// caller should follow rather than retry).
+    pub fn is_leadership(&self) -> bool {
+        matches!(self, StoreError::Fenced { .. } | StoreError::NotLeader(_))
+    }
+}
+
+/// Who leads a journal that several processes share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaderInfo {
+    /// The leader's epoch (fencing token): it rises with every takeover.
+    pub epoch: u64,
+    /// The leading member's id.
+    pub holder: String,
+    /// Where the leader answers (its advertised base URL).
+    pub address: String,
+}
+
+/// The answer to [`Journal::lead`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lead {
+    /// This handle leads the journal under `epoch`: its appends are fenced
+    /// by it, so once another member takes over they fail with
+    /// [`StoreError::Fenced`].
+    Leader {
+        /// The epoch written into every record this handle appends.
+        epoch: u64,
+    },
+    /// Another live member leads (if the journal knows which).
+    Follower(Option<LeaderInfo>),
 }
 
 /// One journaled command: its sequence number (1, 2, 3 … with no gaps) and
@@ -126,6 +175,35 @@ pub trait Journal: Send {
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError>;
     /// Set (or replace) the setting `key`, durably.
     fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Claim (or keep) the right to append. Backends with one writer by
+    /// construction (the embedded store's directory lock, JetStream's
+    /// expected-last-sequence check) always lead; the PostgreSQL journal
+    /// shares its schema between members and grants a lease with an epoch
+    /// to one of them. After a successful claim [`Journal::last_seq`] is
+    /// the stored journal's end.
+    fn lead(&mut self) -> Result<Lead, StoreError> {
+        Ok(Lead::Leader { epoch: 0 })
+    }
+
+    /// Wait at most `within` for another member to append records after
+    /// `after` (a follower tailing the journal). Returns early when told
+    /// of new records; may also return with none.
+    fn wait_for_records(
+        &mut self,
+        after: u64,
+        within: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let _ = after;
+        std::thread::sleep(within);
+        Ok(())
+    }
+
+    /// The highest sequence number in storage, read afresh (what a
+    /// follower measures its lag against).
+    fn stored_last_seq(&self) -> Result<u64, StoreError> {
+        self.last_seq()
+    }
 }
 
 /// Refuse `records` unless they are consecutive from `last_seq + 1`: the

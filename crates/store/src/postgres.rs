@@ -1,7 +1,23 @@
 //! The PostgreSQL journal, for production: the journal lives in the
 //! database (its replication gives standbys). Tables are created in a schema
-//! of their own (`atobarai` by default). One engine at a time per schema:
-//! the connection holds a session advisory lock for as long as it lives.
+//! of their own (`atobarai` by default).
+//!
+//! **Leadership.** Several members (processes) may open one schema; one of
+//! them leads and appends, the others follow. The `leader` table holds one
+//! row: the leader's `epoch` (fencing token), its member id, its advertised
+//! address, the backend pid of its lease connection and `lease_until`. A
+//! member claims the lead when the lease has run out, when the leader's
+//! lease connection is gone from `pg_stat_activity` (the process died: its
+//! sockets closed), or when it held it itself; every claim raises the epoch.
+//! The leader renews the lease from a heartbeat thread (every quarter of the
+//! lease) and in every append: the append's transaction first updates the
+//! leader row *where the epoch is still its own* and writes nothing if it
+//! is not, so a deposed leader that wakes up (a paused process, a stalled
+//! machine) cannot append, however late it resumes. Every record stores the
+//! epoch it was appended under, and every append notifies the channel
+//! `atobarai_<schema>` on commit (LISTEN/NOTIFY), which followers wait on
+//! instead of polling. The server's clock decides leases, so members'
+//! clocks may disagree.
 //!
 //! The synchronous `postgres` client must not run inside an async runtime,
 //! so it lives on a dedicated thread and the trait methods talk to it over a
@@ -36,7 +52,9 @@
 //! timeout; the handle is then closed (the node is fail-stop).
 
 use crate::snapshot::{SNAPSHOTS_KEPT, join_chunks, newest};
-use crate::{Journal, Record, SNAPSHOT_CHUNK_MAX, Snapshot, SnapshotWriter, StoreError};
+use crate::{
+    Journal, Lead, LeaderInfo, Record, SNAPSHOT_CHUNK_MAX, Snapshot, SnapshotWriter, StoreError,
+};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -48,6 +66,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How much longer than the statement timeout a journal call waits.
 const ANSWER_GRACE: Duration = Duration::from_secs(10);
+/// The lease a member holds when none is configured.
+const LEASE_DEFAULT: Duration = Duration::from_secs(3);
+/// How long [`PgJournal::open`] keeps trying to claim a journal whose
+/// leader looks alive (a process just killed leaves its backend for a
+/// moment).
+const OPEN_CLAIM_GRACE: Duration = Duration::from_secs(2);
 
 /// How to use TLS (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -613,7 +637,88 @@ pub struct PgJournal {
     url: String,
     schema: String,
     last_seq: u64,
+    member: Member,
+    /// Held while this handle leads.
+    lease: Option<Lease>,
+    /// A follower's LISTEN connection, opened on first wait.
+    listener: Option<Conn>,
 }
+
+/// One process sharing a PostgreSQL journal: who it is and how long its
+/// lease lasts when it leads.
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// Unique per process (a restarted process is a new member).
+    pub holder: String,
+    /// The base URL where this member answers, shown to clients that ask
+    /// a follower to write.
+    pub address: String,
+    /// How long a lease lasts without renewal: the longest a paused
+    /// leader blocks a takeover.
+    pub lease: Duration,
+}
+
+impl Member {
+    /// A member with a fresh id, no address and the default lease (tools
+    /// and tests that open a journal by itself).
+    pub fn solo() -> Member {
+        Member::new(String::new(), LEASE_DEFAULT)
+    }
+
+    /// A member with a fresh id (host, pid and start time) answering at
+    /// `address`.
+    pub fn new(address: String, lease: Duration) -> Member {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+        Member {
+            holder: format!("{host}:{}:{nanos:x}", std::process::id()),
+            address,
+            lease: lease.max(Duration::from_millis(200)),
+        }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// A held lead: the epoch and the heartbeat that renews the lease.
+struct Lease {
+    epoch: u64,
+    /// Set by the heartbeat when a renewal found the epoch gone.
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Dropped to stop the heartbeat.
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // The heartbeat gives the lease up on its way out, so the next
+        // member need not wait for it to run out.
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The SQL that claims the lead: granted when the lease ran out, when the
+/// leader's lease connection is gone, or to the member that holds it.
+const CLAIM: &str = "INSERT INTO leader (id, epoch, holder, address, pid, lease_until)
+     VALUES (1, 1, $1, $2, pg_backend_pid(), clock_timestamp() + $3::BIGINT * INTERVAL '1 millisecond')
+     ON CONFLICT (id) DO UPDATE SET epoch = leader.epoch + 1, holder = excluded.holder,
+       address = excluded.address, pid = excluded.pid, lease_until = excluded.lease_until
+     WHERE leader.lease_until < clock_timestamp() OR leader.holder = excluded.holder
+        OR NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = leader.pid)
+     RETURNING epoch";
+
+/// Renew the lease if the epoch is still ours (0 rows: deposed).
+const RENEW: &str =
+    "UPDATE leader SET lease_until = clock_timestamp() + $3::BIGINT * INTERVAL '1 millisecond'
+     WHERE id = 1 AND epoch = $1 AND holder = $2";
 
 fn pg(e: postgres::Error) -> StoreError {
     StoreError::Postgres(e.to_string())
@@ -628,9 +733,32 @@ fn valid_schema(schema: &str) -> bool {
 }
 
 impl PgJournal {
-    /// Connect, create the schema and tables if needed, and take the
-    /// schema's advisory lock (refusing if another engine holds it).
+    /// Connect, create the schema and tables if needed, and claim the lead
+    /// as a member of its own ([`Member::solo`]): refused with
+    /// [`StoreError::Locked`] while another live member leads.
     pub fn open(url: &str, schema: &str) -> Result<PgJournal, StoreError> {
+        let mut journal = PgJournal::open_member(url, schema, Member::solo())?;
+        let started = std::time::Instant::now();
+        loop {
+            match journal.lead()? {
+                Lead::Leader { .. } => return Ok(journal),
+                Lead::Follower(leader) if started.elapsed() >= OPEN_CLAIM_GRACE => {
+                    let by = leader.map_or_else(String::new, |l| {
+                        format!(", led by member {} (epoch {})", l.holder, l.epoch)
+                    });
+                    return Err(StoreError::Locked(
+                        format!("postgres schema {schema}{by}").into(),
+                    ));
+                }
+                Lead::Follower(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Connect as `member` and create the schema and tables if needed,
+    /// without claiming anything: the handle reads, and appends only once
+    /// [`Journal::lead`] made it the leader.
+    pub fn open_member(url: &str, schema: &str, member: Member) -> Result<PgJournal, StoreError> {
         if !valid_schema(schema) {
             return Err(StoreError::Postgres(format!(
                 "schema name {schema:?} must be 1-48 of [a-z0-9_]"
@@ -639,40 +767,112 @@ impl PgJournal {
         let name = schema.to_string();
         let (conn, last_seq) = Conn::spawn("journal-pg", url, move |client| {
             let schema = name;
+            // Members starting together would race on CREATE … IF NOT
+            // EXISTS: one at a time, under a transaction-scoped lock.
+            let mut tx = client.transaction().map_err(pg)?;
+            tx.query_one(
+                "SELECT pg_advisory_xact_lock(hashtext('atobarai-setup:' || $1))",
+                &[&schema],
+            )
+            .map_err(pg)?;
+            tx.batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema};
+                 SET LOCAL search_path TO {schema};
+                 CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, payload BYTEA NOT NULL);
+                 ALTER TABLE journal ADD COLUMN IF NOT EXISTS epoch BIGINT NOT NULL DEFAULT 0;
+                 CREATE TABLE IF NOT EXISTS snapshot (seq BIGINT PRIMARY KEY, digest BYTEA NOT NULL, len BIGINT NOT NULL, chunks BIGINT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS snapshot_chunk (seq BIGINT NOT NULL, idx BIGINT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (seq, idx));
+                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE IF NOT EXISTS leader (id INT PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL,
+                   holder TEXT NOT NULL, address TEXT NOT NULL, pid INT NOT NULL, lease_until TIMESTAMPTZ NOT NULL);"
+            ))
+            .map_err(pg)?;
+            tx.commit().map_err(pg)?;
             client
-                .batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {schema};
-                     SET search_path TO {schema};
-                     CREATE TABLE IF NOT EXISTS journal (seq BIGINT PRIMARY KEY, payload BYTEA NOT NULL);
-                     CREATE TABLE IF NOT EXISTS snapshot (seq BIGINT PRIMARY KEY, digest BYTEA NOT NULL, len BIGINT NOT NULL, chunks BIGINT NOT NULL);
-                     CREATE TABLE IF NOT EXISTS snapshot_chunk (seq BIGINT NOT NULL, idx BIGINT NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (seq, idx));
-                     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                ))
+                .batch_execute(&format!("SET search_path TO {schema}"))
                 .map_err(pg)?;
-            let locked: bool = client
-                .query_one(
-                    "SELECT pg_try_advisory_lock(hashtext('atobarai:' || $1))",
-                    &[&schema],
-                )
-                .map_err(pg)?
-                .get(0);
-            if !locked {
-                return Err(StoreError::Locked(
-                    format!("postgres schema {schema}").into(),
-                ));
-            }
-            let last: Option<i64> = client
-                .query_one("SELECT MAX(seq) FROM journal", &[])
-                .map_err(pg)?
-                .get(0);
-            Ok(last.map_or(0, |s| s as u64))
+            max_seq(client)
         })?;
         Ok(PgJournal {
             conn,
             url: url.to_string(),
             schema: schema.to_string(),
             last_seq,
+            member,
+            lease: None,
+            listener: None,
         })
+    }
+
+    /// The member this handle is.
+    pub fn member(&self) -> &Member {
+        &self.member
+    }
+
+    /// Who leads the journal now, as the leader table says (whether or not
+    /// its lease still runs).
+    pub fn leader(&self) -> Result<Option<LeaderInfo>, StoreError> {
+        self.run_bounded(|client| {
+            Ok(client
+                .query_opt(
+                    "SELECT epoch, holder, address FROM leader WHERE id = 1",
+                    &[],
+                )
+                .map_err(pg)?
+                .map(|row| LeaderInfo {
+                    epoch: row.get::<_, i64>(0) as u64,
+                    holder: row.get(1),
+                    address: row.get(2),
+                }))
+        })
+    }
+
+    /// The epoch this handle appends under, if it leads and has not been
+    /// told it was deposed.
+    fn epoch(&self) -> Option<u64> {
+        self.lease
+            .as_ref()
+            .filter(|l| !l.lost.load(std::sync::atomic::Ordering::Relaxed))
+            .map(|l| l.epoch)
+    }
+
+    /// Open the lease connection and claim the lead on it (its backend
+    /// pid is the one followers watch); on success start the heartbeat.
+    fn claim(&self) -> Result<Option<Lease>, StoreError> {
+        let schema = self.schema.clone();
+        let member = self.member.clone();
+        let (conn, epoch) = Conn::spawn("lease-pg", &self.url, move |client| {
+            client
+                .batch_execute(&format!("SET search_path TO {schema}"))
+                .map_err(pg)?;
+            Ok(client
+                .query_opt(
+                    CLAIM,
+                    &[&member.holder, &member.address, &member.lease_ms()],
+                )
+                .map_err(pg)?
+                .map(|row| row.get::<_, i64>(0) as u64))
+        })?;
+        let Some(epoch) = epoch else {
+            return Ok(None);
+        };
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (stop_tx, stop_rx) = mpsc::channel::<()>();
+        let member = self.member.clone();
+        let flag = lost.clone();
+        let thread = std::thread::Builder::new()
+            .name("lease-heartbeat".into())
+            .spawn(move || heartbeat(conn, epoch, &member, &flag, &stop_rx))
+            .map_err(|e| StoreError::Io {
+                path: "lease-heartbeat".into(),
+                source: e,
+            })?;
+        Ok(Some(Lease {
+            epoch,
+            lost,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }))
     }
 
     fn run<R: Send + 'static>(
@@ -701,6 +901,61 @@ impl PgJournal {
                 .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
                 .map_err(pg)
         })
+    }
+}
+
+/// The highest stored sequence number (0 when empty).
+fn max_seq(client: &mut postgres::Client) -> Result<u64, StoreError> {
+    let last: Option<i64> = client
+        .query_one("SELECT MAX(seq) FROM journal", &[])
+        .map_err(pg)?
+        .get(0);
+    Ok(last.map_or(0, |s| s as u64))
+}
+
+/// Renew the lease every quarter of it until told to stop or deposed; on
+/// stopping, give the lease up so the next member need not wait it out.
+fn heartbeat(
+    conn: Conn,
+    epoch: u64,
+    member: &Member,
+    lost: &std::sync::atomic::AtomicBool,
+    stop: &mpsc::Receiver<()>,
+) {
+    let every = member.lease / 4;
+    let (holder, lease_ms) = (member.holder.clone(), member.lease_ms());
+    let epoch_i = epoch as i64;
+    loop {
+        match stop.recv_timeout(every) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            _ => {
+                let holder = holder.clone();
+                let _ = conn.run_bounded(move |client| {
+                    client
+                        .execute(
+                            "UPDATE leader SET lease_until = '-infinity' WHERE id = 1 AND epoch = $1 AND holder = $2",
+                            &[&epoch_i, &holder],
+                        )
+                        .map_err(pg)
+                });
+                return;
+            }
+        }
+        let h = holder.clone();
+        let renewed = conn.run_bounded(move |client| {
+            client
+                .execute(RENEW, &[&epoch_i, &h, &lease_ms])
+                .map_err(pg)
+        });
+        match renewed {
+            Ok(1) => {}
+            // Deposed, or the server is gone (its backend with it, so a
+            // follower may already have taken over): appends will say so.
+            Ok(_) | Err(_) => {
+                lost.store(true, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+        }
     }
 }
 
@@ -756,6 +1011,12 @@ impl SnapshotWriter for PgSnapshots {
 
 impl Journal for PgJournal {
     fn append(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        let Some(epoch) = self.epoch() else {
+            return Err(match &self.lease {
+                Some(l) => StoreError::Fenced { epoch: l.epoch },
+                None => StoreError::NotLeader("claim the lead before appending".into()),
+            });
+        };
         crate::check_consecutive(self.last_seq, records)?;
         if records.is_empty() {
             return Ok(());
@@ -763,18 +1024,92 @@ impl Journal for PgJournal {
         let seqs: Vec<i64> = records.iter().map(|r| r.seq as i64).collect();
         let payloads: Vec<Vec<u8>> = records.iter().map(|r| r.payload.clone()).collect();
         let last = records[records.len() - 1].seq;
-        self.run_bounded(move |client| {
+        let (holder, lease_ms) = (self.member.holder.clone(), self.member.lease_ms());
+        let channel = format!("atobarai_{}", self.schema);
+        let epoch_i = epoch as i64;
+        let fenced = self.run_bounded(move |client| {
             // One round trip for the whole batch; the commit is the fsync.
             let mut tx = client.transaction().map_err(pg)?;
+            // The fence: renew the lease only if the epoch is still ours;
+            // the row lock orders this append against any takeover.
+            if tx
+                .execute(RENEW, &[&epoch_i, &holder, &lease_ms])
+                .map_err(pg)?
+                != 1
+            {
+                tx.rollback().map_err(pg)?;
+                return Ok(true);
+            }
             tx.execute(
-                "INSERT INTO journal (seq, payload) SELECT * FROM UNNEST($1::BIGINT[], $2::BYTEA[])",
-                &[&seqs, &payloads],
+                "INSERT INTO journal (seq, payload, epoch)
+                 SELECT s, p, $3 FROM UNNEST($1::BIGINT[], $2::BYTEA[]) AS u(s, p)",
+                &[&seqs, &payloads, &epoch_i],
             )
             .map_err(pg)?;
-            tx.commit().map_err(pg)
+            tx.execute("SELECT pg_notify($1, $2)", &[&channel, &last.to_string()])
+                .map_err(pg)?;
+            tx.commit().map_err(pg)?;
+            Ok(false)
         })?;
+        if fenced {
+            if let Some(l) = &self.lease {
+                l.lost.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            return Err(StoreError::Fenced { epoch });
+        }
         self.last_seq = last;
         Ok(())
+    }
+
+    fn lead(&mut self) -> Result<Lead, StoreError> {
+        if let Some(epoch) = self.epoch() {
+            return Ok(Lead::Leader { epoch });
+        }
+        // A lost lease is dropped (its heartbeat stopped) before claiming
+        // again: a new claim is a new epoch.
+        self.lease = None;
+        match self.claim()? {
+            Some(lease) => {
+                let epoch = lease.epoch;
+                self.lease = Some(lease);
+                // Whatever the last leader appended is ours to continue.
+                self.last_seq = self.run_bounded(max_seq)?;
+                Ok(Lead::Leader { epoch })
+            }
+            None => Ok(Lead::Follower(self.leader()?)),
+        }
+    }
+
+    fn wait_for_records(&mut self, after: u64, within: Duration) -> Result<(), StoreError> {
+        if self.listener.is_none() {
+            let listen = format!("LISTEN atobarai_{}", self.schema);
+            let (conn, ()) = Conn::spawn("listen-pg", &self.url, move |client| {
+                client.batch_execute(&listen).map_err(pg)
+            })?;
+            self.listener = Some(conn);
+            // Records appended before LISTEN took effect raise no
+            // notification: the caller reads after this anyway.
+            return Ok(());
+        }
+        let _ = after;
+        let listener = self.listener.as_ref().expect("set above");
+        let waited = listener.run_bounded(move |client| {
+            use postgres::fallible_iterator::FallibleIterator;
+            let mut n = client.notifications();
+            let got = n.timeout_iter(within).next().map_err(pg)?.is_some();
+            // Drain what else arrived: one read covers them all.
+            while n.iter().next().map_err(pg)?.is_some() {}
+            Ok(got)
+        });
+        if let Err(e) = waited {
+            self.listener = None;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn stored_last_seq(&self) -> Result<u64, StoreError> {
+        self.run_bounded(max_seq)
     }
 
     fn last_seq(&self) -> Result<u64, StoreError> {

@@ -195,6 +195,100 @@ fn postgres_conforms_and_locks_its_schema() {
     atobarai_store::PgJournal::drop_schema(&url, &schema).unwrap();
 }
 
+/// Runs `sql` on its own connection (a thread: the sync client must not
+/// share a runtime), returning the rows' first two BIGINT columns.
+fn pg_exec(url: &str, sql: &str) -> Vec<(i64, i64)> {
+    let (u, q) = (url.to_string(), sql.to_string());
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&u, postgres::NoTls).unwrap();
+        c.query(&q, &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    })
+    .join()
+    .unwrap()
+}
+
+/// Leadership on PostgreSQL: one member leads at a time, a follower is
+/// told who leads and is woken by NOTIFY, and a leader deposed while it
+/// was stalled (its lease ran out and another member claimed the lead)
+/// cannot append when it resumes — the fence is the epoch, checked inside
+/// the append's own transaction.
+#[test]
+fn postgres_members_lead_one_at_a_time_and_a_deposed_leader_cannot_append() {
+    use atobarai_store::{Lead, Member, PgJournal};
+    use std::time::{Duration, Instant};
+    let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+        eprintln!(
+            "SKIPPED postgres_members_lead_one_at_a_time_and_a_deposed_leader_cannot_append: \
+             TEST_DATABASE_URL is not set"
+        );
+        return;
+    };
+    let schema = format!("atb_lead_{}", std::process::id());
+    PgJournal::drop_schema(&url, &schema).unwrap();
+    // A long lease: nothing renews or expires behind the test's back.
+    let member = |address: &str| Member::new(address.into(), Duration::from_secs(60));
+    let mut a = PgJournal::open_member(&url, &schema, member("http://a")).unwrap();
+    assert_eq!(a.lead().unwrap(), Lead::Leader { epoch: 1 });
+    a.append(&[rec(1, "a"), rec(2, "b")]).unwrap();
+
+    let mut b = PgJournal::open_member(&url, &schema, member("http://b")).unwrap();
+    let Lead::Follower(Some(leader)) = b.lead().unwrap() else {
+        panic!("a second member must follow while the first leads");
+    };
+    assert_eq!((leader.epoch, leader.address.as_str()), (1, "http://a"));
+    assert!(matches!(
+        b.append(&[rec(3, "x")]),
+        Err(StoreError::NotLeader(_))
+    ));
+    assert_eq!(all_after(&b, 0), vec![rec(1, "a"), rec(2, "b")]);
+    assert_eq!(b.stored_last_seq().unwrap(), 2);
+
+    // The follower is woken by the leader's append, not by its timeout.
+    b.wait_for_records(2, Duration::ZERO).unwrap(); // starts listening
+    a.append(&[rec(3, "c")]).unwrap();
+    let started = Instant::now();
+    b.wait_for_records(2, Duration::from_secs(20)).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "woken after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(all_after(&b, 2), vec![rec(3, "c")]);
+
+    // `a` stalls past its lease (as a paused process would); `b` claims.
+    pg_exec(
+        &url,
+        &format!("UPDATE {schema}.leader SET lease_until = '-infinity' RETURNING epoch, epoch"),
+    );
+    assert_eq!(b.lead().unwrap(), Lead::Leader { epoch: 2 });
+    assert_eq!(b.last_seq().unwrap(), 3);
+    // `a` resumes: its append is refused and writes nothing.
+    assert!(matches!(
+        a.append(&[rec(4, "stale")]),
+        Err(StoreError::Fenced { epoch: 1 })
+    ));
+    b.append(&[rec(4, "d")]).unwrap();
+    assert!(matches!(a.lead().unwrap(), Lead::Follower(Some(l)) if l.epoch == 2));
+    assert_eq!(
+        pg_exec(
+            &url,
+            &format!("SELECT seq, epoch FROM {schema}.journal ORDER BY seq")
+        ),
+        vec![(1, 1), (2, 1), (3, 1), (4, 2)]
+    );
+    // A leader that goes away gives its lease up: the next claims at once.
+    drop(b);
+    assert_eq!(a.lead().unwrap(), Lead::Leader { epoch: 3 });
+    assert_eq!(a.last_seq().unwrap(), 4);
+    a.append(&[rec(5, "e")]).unwrap();
+    drop(a);
+    PgJournal::drop_schema(&url, &schema).unwrap();
+}
+
 /// A NATS server with JetStream for the tests: the one at `TEST_NATS_URL`
 /// (default `nats://127.0.0.1:4222`) if it answers, else a `nats-server -js`
 /// started on a free port with a store directory of its own (stopped when

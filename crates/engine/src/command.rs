@@ -310,6 +310,32 @@ pub enum Command {
         /// Who loaded it.
         author: String,
     },
+    /// Register a customer whose personal data arrives sealed: the shell
+    /// encrypted it under the customer's own data key before building the
+    /// command, so the journal, the state and snapshots hold ciphertext
+    /// only. Only what the engine reads is in clear: the merchant's id for
+    /// the customer and the date of birth (the age rule, on replay too).
+    RegisterSealedCustomer {
+        /// Index of the merchant registering the customer.
+        merchant: u32,
+        /// The engine-visible part of the registration and the sealed rest.
+        profile: SealedProfile,
+        /// How the customer pays its invoices.
+        payment_method: PaymentMethod,
+        /// Keyed hashes of the normalized phone, e-mail, address and name,
+        /// computed by the shell from the clear data before sealing.
+        identity: IdentityKeys,
+    },
+    /// Erase a customer's personal data on request: the shell has shredded
+    /// the customer's data key (sealed data becomes unreadable forever);
+    /// the engine marks the customer erased and drops any clear profile
+    /// from state. Money, orders, the ledger and identity keys are untouched.
+    EraseCustomerPii {
+        /// Who asked (an operator, or the command line).
+        principal: Principal,
+        /// Index of the customer.
+        customer: u64,
+    },
 }
 
 impl Command {
@@ -331,6 +357,7 @@ impl Command {
     /// | 10 | `AdvanceClock` | 21 | `SetRules` |
     /// | 11 | `AddSuspension` | 22 | `SetRiskRules` |
     /// | | | 23 | `SetModel` |
+    /// | 24 | `RegisterSealedCustomer` | 25 | `EraseCustomerPii` |
     pub const fn tag(&self) -> u16 {
         use tag::*;
         match self {
@@ -357,6 +384,8 @@ impl Command {
             Command::SetRules { .. } => SET_RULES,
             Command::SetRiskRules { .. } => SET_RISK_RULES,
             Command::SetModel { .. } => SET_MODEL,
+            Command::RegisterSealedCustomer { .. } => REGISTER_SEALED_CUSTOMER,
+            Command::EraseCustomerPii { .. } => ERASE_CUSTOMER_PII,
         }
     }
 
@@ -386,6 +415,8 @@ impl Command {
             Command::SetRules { .. } => "set_rules",
             Command::SetRiskRules { .. } => "set_risk_rules",
             Command::SetModel { .. } => "set_model",
+            Command::RegisterSealedCustomer { .. } => "register_sealed_customer",
+            Command::EraseCustomerPii { .. } => "erase_customer_pii",
         }
     }
 }
@@ -438,6 +469,10 @@ pub(crate) mod tag {
     pub(crate) const SET_RISK_RULES: u16 = 22;
     /// `Command::SetModel`.
     pub(crate) const SET_MODEL: u16 = 23;
+    /// `Command::RegisterSealedCustomer`.
+    pub(crate) const REGISTER_SEALED_CUSTOMER: u16 = 24;
+    /// `Command::EraseCustomerPii`.
+    pub(crate) const ERASE_CUSTOMER_PII: u16 = 25;
 }
 
 /// A customer's registration data, already validated by the shell.
@@ -459,6 +494,38 @@ pub struct CustomerProfile {
     pub postal_code: String,
     /// Postal address.
     pub address: String,
+}
+
+/// A registration whose personal data is sealed: what the engine reads in
+/// clear, and the rest as ciphertext it never opens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedProfile {
+    /// The merchant's own id for the customer (unique per merchant).
+    pub external_id: String,
+    /// Date of birth (JST calendar date): the age rule reads it at
+    /// registration, and a replay must decide the same.
+    pub birth_date: JstDate,
+    /// Name, kana, phone, e-mail, postal code and address, sealed.
+    pub pii: SealedPii,
+}
+
+/// Personal data sealed by the shell with an AEAD under a per-customer
+/// data key. The engine stores and hands it back; it cannot open it.
+///
+/// Scheme 1: XChaCha20-Poly1305; the key is the customer's data key
+/// (kept, wrapped by a key-encryption key, in the shell's vault under
+/// `subject`); the associated data binds the ciphertext to its subject.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedPii {
+    /// How it was sealed (1: XChaCha20-Poly1305, plaintext encoding 1).
+    pub scheme: u8,
+    /// Random id of the customer's data key in the vault (not derived from
+    /// any personal data).
+    pub subject: [u8; 16],
+    /// The AEAD nonce.
+    pub nonce: [u8; 24],
+    /// Ciphertext with its authentication tag.
+    pub ciphertext: Vec<u8>,
 }
 
 /// One line of an order: a product bought in some quantity.

@@ -30,6 +30,7 @@ mod exposure;
 pub mod format;
 mod idem;
 mod identity;
+mod pii;
 pub mod reason;
 pub mod risk;
 pub mod score;
@@ -43,7 +44,7 @@ pub mod webhook;
 pub use atobarai_identity::{KeyHash, LinkKind, Strength};
 pub use command::{
     AuthorizeInput, Command, CustomerProfile, Envelope, Idem, LineItem, PaymentInput, Principal,
-    ReviewVerdict, Role, SuspensionInput,
+    ReviewVerdict, Role, SealedPii, SealedProfile, SuspensionInput,
 };
 pub use engine::{
     Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, DatasetOptions, DatasetRecorder,
@@ -57,6 +58,7 @@ pub use identity::{
     EvidenceStep, HubFeatures, HubKeyView, IdentityKeys, IdentityLink, IdentityMember,
     IdentityView, SessionKeys,
 };
+pub use pii::PersonalData;
 pub use reason::{Reason, ReasonCode};
 pub use state::{CustomerStatus, Decision, OrderStatus, Reversal};
 pub use view::{

@@ -12,8 +12,8 @@ use atobarai_engine::format::snapshot;
 use atobarai_engine::webhook::EventKind;
 use atobarai_engine::{
     AuthorizeInput, Command, CustomerProfile, Decision, Engine, Envelope, FormatError, Idem,
-    IdentityKeys, KeyHash, LineItem, Outcome, PaymentInput, Principal, ReviewVerdict, Role,
-    SessionKeys, SuspensionInput,
+    IdentityKeys, KeyHash, LineItem, Outcome, PaymentInput, PersonalData, Principal, ReviewVerdict,
+    Role, SealedPii, SealedProfile, SessionKeys, SuspensionInput,
 };
 use proptest::prelude::*;
 use std::path::PathBuf;
@@ -331,6 +331,38 @@ fn samples() -> Vec<(&'static str, Envelope, Option<Decision>)> {
             None,
             None,
         ),
+        (
+            Command::RegisterSealedCustomer {
+                merchant: 3,
+                profile: SealedProfile {
+                    external_id: "c-43".into(),
+                    birth_date: JstDate::parse("1991-05-02").unwrap(),
+                    pii: SealedPii {
+                        scheme: 1,
+                        subject: [0x21; 16],
+                        nonce: [0x22; 24],
+                        ciphertext: vec![0x23, 0x24, 0x25, 0x26],
+                    },
+                },
+                payment_method: PaymentMethod::PaperBill,
+                identity: IdentityKeys {
+                    phone: Some(kh(0x31)),
+                    email: Some(kh(0x32)),
+                    address_unit: None,
+                    name: Some(kh(0x34)),
+                },
+            },
+            idem.clone(),
+            None,
+        ),
+        (
+            Command::EraseCustomerPii {
+                principal: Principal::Operator(1, Role::Admin),
+                customer: 42,
+            },
+            None,
+            None,
+        ),
     ];
     cmds.into_iter()
         .map(|(command, idem, decision)| (command.name(), Envelope { at, idem, command }, decision))
@@ -348,7 +380,7 @@ const LEGACY_TAG_MAX: u16 = 21;
 #[test]
 fn the_samples_cover_every_command_tag_once() {
     let tags: Vec<u16> = samples().iter().map(|(_, e, _)| e.command.tag()).collect();
-    assert_eq!(tags, (1..=23).collect::<Vec<u16>>());
+    assert_eq!(tags, (1..=25).collect::<Vec<u16>>());
 }
 
 /// Every golden record of every version decodes, forever, to the envelope
@@ -415,8 +447,50 @@ fn write_golden_records() {
 fn write_golden_snapshot() {
     let path = golden().join(format!("snapshot/v{}.bin", snapshot::CURRENT));
     if !path.exists() {
-        std::fs::write(path, legacy_journal_with_risk_rules().snapshot()).unwrap();
+        std::fs::write(path, legacy_journal_with_personal_data().snapshot()).unwrap();
     }
+}
+
+/// The state of snapshot version 4, then a sealed registration (customer
+/// 2) and the erasure of customer 0's clear profile: the state of snapshot
+/// version 5.
+fn legacy_journal_with_personal_data() -> Engine {
+    let mut engine = legacy_journal_with_risk_rules();
+    let at = engine.now();
+    let (_, Envelope { command, .. }, _) = samples()
+        .into_iter()
+        .find(|(name, ..)| *name == "register_sealed_customer")
+        .unwrap();
+    let Command::RegisterSealedCustomer {
+        profile,
+        payment_method,
+        identity,
+        ..
+    } = command
+    else {
+        unreachable!()
+    };
+    for command in [
+        Command::RegisterSealedCustomer {
+            merchant: 0,
+            profile,
+            payment_method,
+            identity,
+        },
+        Command::EraseCustomerPii {
+            principal: Principal::System,
+            customer: 0,
+        },
+    ] {
+        engine
+            .apply(&Envelope {
+                at,
+                idem: None,
+                command,
+            })
+            .unwrap();
+    }
+    engine
 }
 
 /// A small rule set the version-4 snapshot carries: one live flag and one
@@ -648,7 +722,7 @@ fn malformed_records_are_refused_with_a_reason() {
 
 // ----- round trip and fuzz ---------------------------------------------------
 
-/// A command of variant `i` (0..23) built from a few random values.
+/// A command of variant `i` (0..25) built from a few random values.
 fn build(i: u16, n: u64, m: u32, s: String, flag: bool) -> Command {
     let (_, env, _) = samples().swap_remove(usize::from(i));
     let principal = if flag {
@@ -792,6 +866,25 @@ fn build(i: u16, n: u64, m: u32, s: String, flag: bool) -> Command {
             shadow: flag,
             author: m.to_string(),
         },
+        Command::RegisterSealedCustomer {
+            mut profile,
+            identity,
+            ..
+        } => {
+            profile.external_id = s.clone();
+            profile.pii.subject = [m as u8; 16];
+            profile.pii.ciphertext = s.into_bytes();
+            Command::RegisterSealedCustomer {
+                merchant: m,
+                profile,
+                payment_method: PaymentMethod::ConvenienceStore,
+                identity,
+            }
+        }
+        Command::EraseCustomerPii { .. } => Command::EraseCustomerPii {
+            principal,
+            customer: n,
+        },
     }
 }
 
@@ -800,7 +893,7 @@ proptest! {
 
     #[test]
     fn records_round_trip(
-        i in 0..23u16,
+        i in 0..25u16,
         n in any::<u64>(),
         m in any::<u32>(),
         s in "[a-zA-Z0-9ぁ-ん]{0,40}",
@@ -951,6 +1044,63 @@ fn a_version_4_snapshot_restores_its_rule_sets_and_records() {
     );
     assert!(risk.fired[1].shadow);
     assert!(risk.reasons.is_empty(), "a flag gives no reason");
+}
+
+/// The version-5 snapshot keeps sealed personal data as ciphertext and
+/// an erasure: restored, customer 2 is sealed (the engine holds its
+/// ciphertext, not its name), customer 0 is erased with its money history
+/// unchanged, and the state is the one the same commands reach today. The
+/// version-4 snapshot upgrades to version 5 with every profile clear.
+#[test]
+fn a_version_5_snapshot_restores_sealed_and_erased_personal_data() {
+    let v5 = std::fs::read(golden().join("snapshot/v5.bin")).unwrap();
+    assert_eq!(&v5[..8], b"ATBSNAP5");
+    let engine = Engine::restore(Default::default(), &v5).unwrap();
+    check_journal_outcomes(&engine);
+    assert_eq!(
+        engine.digest(),
+        legacy_journal_with_personal_data().digest()
+    );
+    let cus = |n| atobarai_core::ids::encode("cus", n);
+    match engine.personal_data(Principal::System, &cus(2)).unwrap() {
+        PersonalData::Sealed {
+            external_id, pii, ..
+        } => {
+            assert_eq!(external_id, "c-43");
+            assert_eq!(pii.subject, [0x21; 16]);
+            assert_eq!(pii.ciphertext, [0x23, 0x24, 0x25, 0x26]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        engine
+            .personal_data(Principal::System, &cus(0))
+            .unwrap()
+            .state(),
+        "erased"
+    );
+    assert_eq!(
+        engine
+            .personal_data(Principal::System, &cus(1))
+            .unwrap()
+            .state(),
+        "clear"
+    );
+
+    let v4 = std::fs::read(golden().join("snapshot/v4.bin")).unwrap();
+    let upgraded = snapshot::open(&v4).unwrap();
+    let v4_body = snapshot::decode(&v4).unwrap().1;
+    assert_eq!(upgraded.len(), v4_body.len() + 1, "an empty book appended");
+    let engine = Engine::restore(Default::default(), &v4).unwrap();
+    for n in 0..2 {
+        assert_eq!(
+            engine
+                .personal_data(Principal::System, &cus(n))
+                .unwrap()
+                .state(),
+            "clear"
+        );
+    }
 }
 
 #[test]

@@ -86,6 +86,9 @@ pub(crate) struct State {
     /// Behaviour scores. The snapshot upgrade from version 3 appends the
     /// empty encodings of `risk` and `scores`: keep them the LAST fields.
     pub(crate) scores: crate::score::ScoreBook,
+    /// Sealed and erased personal data (snapshot version 5 appended it:
+    /// keep it last, see `format::snapshot`).
+    pub(crate) pii: crate::pii::PiiBook,
 }
 
 /// Lookup tables derived from [`State`]; rebuilt after a restore.
@@ -361,6 +364,18 @@ impl Engine {
             } => self
                 .register_customer(at, *merchant, profile, *payment_method, identity)
                 .map(changed),
+            Command::RegisterSealedCustomer {
+                merchant,
+                profile,
+                payment_method,
+                identity,
+            } => self
+                .register_sealed_customer(at, *merchant, profile, *payment_method, identity)
+                .map(changed),
+            Command::EraseCustomerPii {
+                principal,
+                customer,
+            } => self.erase_customer_pii(at, *principal, *customer),
             Command::Authorize {
                 merchant,
                 input,

@@ -3,9 +3,10 @@
 
 use super::Engine;
 use crate::checked::id32;
-use crate::command::{CustomerProfile, Principal, Role};
+use crate::command::{CustomerProfile, Principal, Role, SealedPii, SealedProfile};
 use crate::error::CommandError;
 use crate::identity::IdentityKeys;
+use crate::pii::{PersonalData, PiiEntry};
 use crate::prefix;
 use crate::state::{Customer, CustomerStatus, Merchant, Operator};
 use crate::view::{KeyGrant, Outcome};
@@ -78,6 +79,49 @@ impl Engine {
         payment_method: PaymentMethod,
         identity: &IdentityKeys,
     ) -> Result<Outcome, CommandError> {
+        self.register(at, merchant, profile, None, payment_method, identity)
+    }
+
+    /// A registration whose personal data the shell sealed: the profile in
+    /// state holds only the external id and the birth date, the sealed
+    /// fields go to the personal-data book.
+    pub(crate) fn register_sealed_customer(
+        &mut self,
+        at: At,
+        merchant: u32,
+        profile: &SealedProfile,
+        payment_method: PaymentMethod,
+        identity: &IdentityKeys,
+    ) -> Result<Outcome, CommandError> {
+        let clear = CustomerProfile {
+            external_id: profile.external_id.clone(),
+            name: String::new(),
+            name_kana: String::new(),
+            birth_date: profile.birth_date,
+            phone: String::new(),
+            email: String::new(),
+            postal_code: String::new(),
+            address: String::new(),
+        };
+        self.register(
+            at,
+            merchant,
+            &clear,
+            Some(&profile.pii),
+            payment_method,
+            identity,
+        )
+    }
+
+    fn register(
+        &mut self,
+        at: At,
+        merchant: u32,
+        profile: &CustomerProfile,
+        sealed: Option<&SealedPii>,
+        payment_method: PaymentMethod,
+        identity: &IdentityKeys,
+    ) -> Result<Outcome, CommandError> {
         self.merchant(merchant)?;
         let key = (merchant, Box::<str>::from(profile.external_id.as_str()));
         if self.idx.customer_by_external.contains_key(&key) {
@@ -137,8 +181,83 @@ impl Engine {
             billing: None,
         });
         self.idx.customer_by_external.insert(key, idx);
+        if let Some(sealed) = sealed {
+            self.state
+                .pii
+                .entries
+                .insert(idx, PiiEntry::Sealed(sealed.clone()));
+        }
         self.score_linked(at, idx);
         Ok(Outcome::Customer(self.customer_view_at(idx, at)))
+    }
+
+    /// Erase a customer's personal data (providers only: operators and the
+    /// command line). The shell has already shredded the data key of a
+    /// sealed profile; here the ciphertext and any clear fields leave the
+    /// state. Nothing that counts money changes. Erasing an erased
+    /// customer changes nothing.
+    pub(crate) fn erase_customer_pii(
+        &mut self,
+        at: At,
+        principal: Principal,
+        customer: u64,
+    ) -> Result<(Outcome, bool), CommandError> {
+        let ci = self.customer_index_for_provider(
+            principal,
+            customer,
+            "only an operator may erase a customer's personal data",
+        )?;
+        if let Some(PiiEntry::Erased { .. }) = self.state.pii.entries.get(&ci) {
+            return Ok((Outcome::Customer(self.customer_view_at(ci, at)), false));
+        }
+        let c = &mut self.state.customers[ci as usize];
+        let external_id = std::mem::take(&mut c.profile.external_id);
+        *c.profile = CustomerProfile {
+            external_id,
+            name: String::new(),
+            name_kana: String::new(),
+            birth_date: crate::pii::erased_birth_date(),
+            phone: String::new(),
+            email: String::new(),
+            postal_code: String::new(),
+            address: String::new(),
+        };
+        self.state.pii.entries.insert(ci, PiiEntry::Erased { at });
+        Ok((Outcome::Customer(self.customer_view_at(ci, at)), true))
+    }
+
+    /// A customer's personal data as the state holds it: clear (registered
+    /// before sealing), sealed (for the shell to open) or erased. Operators
+    /// only; `id` is the public id (`cus_…`).
+    pub fn personal_data(
+        &self,
+        principal: Principal,
+        id: &str,
+    ) -> Result<PersonalData, CommandError> {
+        if !matches!(
+            principal,
+            Principal::Operator(_, Role::Admin | Role::Analyst) | Principal::System
+        ) {
+            return Err(CommandError::forbidden("personal data is for operators"));
+        }
+        let customer = ids::decode(prefix::CUSTOMER, id)
+            .ok_or_else(|| CommandError::not_found("customer_not_found", "id", "customer"))?;
+        let ci = self
+            .customer_index(principal, customer)
+            .map_err(|e| e.field("id"))?;
+        let profile = &self.state.customers[ci as usize].profile;
+        Ok(match self.state.pii.entries.get(&ci) {
+            None => PersonalData::Clear((**profile).clone()),
+            Some(PiiEntry::Sealed(pii)) => PersonalData::Sealed {
+                external_id: profile.external_id.clone(),
+                birth_date: profile.birth_date,
+                pii: pii.clone(),
+            },
+            Some(PiiEntry::Erased { at }) => PersonalData::Erased {
+                external_id: profile.external_id.clone(),
+                at: *at,
+            },
+        })
     }
 
     pub(crate) fn limit_for(&self, method: PaymentMethod) -> Yen {

@@ -262,6 +262,16 @@ fn encode_body(command: &Command, out: &mut Vec<u8>) {
             shadow,
             author,
         } => put_section(out, &(source, shadow, author)),
+        Command::RegisterSealedCustomer {
+            merchant,
+            profile,
+            payment_method,
+            identity,
+        } => put_section(out, &(merchant, profile, payment_method, identity)),
+        Command::EraseCustomerPii {
+            principal,
+            customer,
+        } => put_section(out, &(principal, customer)),
     }
 }
 
@@ -422,6 +432,22 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
                 source,
                 shadow,
                 author,
+            }
+        }
+        tag::REGISTER_SEALED_CUSTOMER => {
+            let (merchant, profile, payment_method, identity) = from_section(body, B)?;
+            Command::RegisterSealedCustomer {
+                merchant,
+                profile,
+                payment_method,
+                identity,
+            }
+        }
+        tag::ERASE_CUSTOMER_PII => {
+            let (principal, customer) = from_section(body, B)?;
+            Command::EraseCustomerPii {
+                principal,
+                customer,
             }
         }
         other => return Err(FormatError::UnknownCommandTag(other)),

@@ -18,12 +18,16 @@
 //!   did not pay, so a version-2 snapshot is too old and the node replays
 //!   the journal once (it is never pruned). From 3 on, every layout change
 //!   comes with its step.
-//! - **4** (current): the container of 3; the state gained a last field,
+//! - **4**: the container of 3; the state gained a last field,
 //!   the risk book (rule sets, decision records, the phishing-wave
 //!   detector) and the behaviour scores. Step 3 → 4: append the encodings
 //!   of an empty risk book and an empty score book
 //!   ([`EMPTY_RISK_BOOK_V4`], [`EMPTY_SCORE_BOOK_V4`]; accounts without a
 //!   score are at the start value).
+//! - **5** (current): the container of 3; the state gained a last field,
+//!   the personal-data book (sealed and erased personal data). Step
+//!   4 → 5: append the encoding of an empty book ([`EMPTY_PII_BOOK_V5`]:
+//!   every customer of a version-4 state has a clear profile).
 //!
 //! # The rule
 //!
@@ -47,7 +51,7 @@ use std::borrow::Cow;
 
 const FAMILY: &[u8; 7] = b"ATBSNAP";
 /// The version [`encode`] writes.
-pub const CURRENT: u32 = 4;
+pub const CURRENT: u32 = 5;
 /// The oldest version [`upgrade`] can bring to [`CURRENT`].
 pub const OLDEST: u32 = 3;
 /// Header (8) + body length (8) + SHA-256 (32).
@@ -92,7 +96,7 @@ pub fn decode(bytes: &[u8]) -> Result<(u32, &[u8]), FormatError> {
     };
     match version {
         2 => Ok((2, rest)),
-        3 | 4 => {
+        3..=5 => {
             if rest.len() < V3_HEADER_LEN - 8 {
                 return Err(FormatError::SnapshotLength);
             }
@@ -119,6 +123,7 @@ pub fn upgrade(from: u32, body: Vec<u8>) -> Result<Vec<u8>, FormatError> {
     // The steps, oldest first.
     match from {
         3 => Ok(v3_to_v4(body)),
+        4 => Ok(v4_to_v5(body)),
         v if v < OLDEST => Err(FormatError::SnapshotTooOld(v)),
         v => Err(FormatError::SnapshotTooNew(v)),
     }
@@ -134,6 +139,15 @@ pub const EMPTY_SCORE_BOOK_V4: [u8; 1] = [0];
 fn v3_to_v4(mut body: Vec<u8>) -> Vec<u8> {
     body.extend_from_slice(&EMPTY_RISK_BOOK_V4);
     body.extend_from_slice(&EMPTY_SCORE_BOOK_V4);
+    body
+}
+
+/// The encoding of an empty version-5 personal-data book (frozen likewise).
+pub const EMPTY_PII_BOOK_V5: [u8; 1] = [0];
+
+/// 4 → 5: the state's new last field, the personal-data book, empty.
+fn v4_to_v5(mut body: Vec<u8>) -> Vec<u8> {
+    body.extend_from_slice(&EMPTY_PII_BOOK_V5);
     body
 }
 

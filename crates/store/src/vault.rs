@@ -1,0 +1,560 @@
+//! The key vault: each customer's data key (DEK), wrapped by a
+//! key-encryption key (KEK) of the shell's keyring, under a random
+//! 16-byte *subject* that the sealed record in the journal names.
+//!
+//! The journal is immutable; the vault is not. Deleting a subject's row
+//! (*crypto-shredding*) makes every ciphertext sealed under that key
+//! unreadable forever, wherever the journal, its snapshots and their
+//! backups went, while the records themselves stay and replay unchanged.
+//! Rotating the KEK never touches the journal either: a DEK is re-wrapped
+//! in place ([`Vault::rewrap`]).
+//!
+//! Like the journal, the vault stores opaque bytes: it never sees a clear
+//! key or any personal data (wrapping happens in the shell).
+//!
+//! Backends: [`SqliteVault`] (`vault.sqlite` in the data directory,
+//! `secure_delete` on, the WAL checkpointed and truncated after every
+//! deletion), [`PgVault`] (a table in the journal's PostgreSQL schema) and
+//! [`MemoryVault`] (tests, benchmarks).
+
+use crate::StoreError;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// A data key as the vault keeps it: wrapped, with the id of the KEK that
+/// wrapped it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrappedKey {
+    /// The id of the key-encryption key in the keyring.
+    pub kek_id: String,
+    /// The wrapped data key (nonce, ciphertext and tag; opaque here).
+    pub wrapped: Vec<u8>,
+}
+
+/// Per-subject wrapped data keys. Every call is blocking I/O: call it off
+/// the async runtime (`spawn_blocking`).
+pub trait Vault: Send + Sync {
+    /// Keep `key` for `subject`, durably, before returning. A subject
+    /// already present is an error (subjects are random and never reused).
+    fn put(&self, subject: &[u8; 16], key: &WrappedKey) -> Result<(), StoreError>;
+    /// The key of `subject`, or `None` when it was never stored or was shredded.
+    fn get(&self, subject: &[u8; 16]) -> Result<Option<WrappedKey>, StoreError>;
+    /// Shred `subject`'s key; `true` if there was one. Idempotent.
+    fn delete(&self, subject: &[u8; 16]) -> Result<bool, StoreError>;
+    /// How many keys each KEK wraps, by KEK id (ascending).
+    fn count_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Up to `limit` subjects whose key `kek_id` wraps, with their keys.
+    fn wrapped_with(
+        &self,
+        kek_id: &str,
+        limit: usize,
+    ) -> Result<Vec<([u8; 16], WrappedKey)>, StoreError>;
+    /// Replace `subject`'s key with `to` if it is still wrapped by
+    /// `from_kek` (so a concurrent shredding is never undone); `true` if
+    /// replaced.
+    fn rewrap(
+        &self,
+        subject: &[u8; 16],
+        from_kek: &str,
+        to: &WrappedKey,
+    ) -> Result<bool, StoreError>;
+}
+
+fn subject_of(bytes: &[u8]) -> Option<[u8; 16]> {
+    bytes.try_into().ok()
+}
+
+fn limit_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+// ----- memory ----------------------------------------------------------------
+
+/// A vault in memory (tests and benchmarks): gone when dropped.
+#[derive(Default)]
+pub struct MemoryVault {
+    keys: Mutex<std::collections::BTreeMap<[u8; 16], WrappedKey>>,
+}
+
+impl MemoryVault {
+    /// An empty vault.
+    pub fn new() -> MemoryVault {
+        MemoryVault::default()
+    }
+
+    fn keys(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<[u8; 16], WrappedKey>> {
+        // A panic while holding the lock cannot leave the map half-changed
+        // (each call makes one change): keep using it.
+        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Vault for MemoryVault {
+    fn put(&self, subject: &[u8; 16], key: &WrappedKey) -> Result<(), StoreError> {
+        let mut keys = self.keys();
+        if keys.contains_key(subject) {
+            return Err(StoreError::Vault("subject already has a key".into()));
+        }
+        keys.insert(*subject, key.clone());
+        Ok(())
+    }
+
+    fn get(&self, subject: &[u8; 16]) -> Result<Option<WrappedKey>, StoreError> {
+        Ok(self.keys().get(subject).cloned())
+    }
+
+    fn delete(&self, subject: &[u8; 16]) -> Result<bool, StoreError> {
+        Ok(self.keys().remove(subject).is_some())
+    }
+
+    fn count_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        for k in self.keys().values() {
+            let n = counts.entry(k.kek_id.clone()).or_default();
+            *n = n.saturating_add(1);
+        }
+        Ok(counts.into_iter().collect())
+    }
+
+    fn wrapped_with(
+        &self,
+        kek_id: &str,
+        limit: usize,
+    ) -> Result<Vec<([u8; 16], WrappedKey)>, StoreError> {
+        Ok(self
+            .keys()
+            .iter()
+            .filter(|(_, k)| k.kek_id == kek_id)
+            .take(limit)
+            .map(|(s, k)| (*s, k.clone()))
+            .collect())
+    }
+
+    fn rewrap(
+        &self,
+        subject: &[u8; 16],
+        from_kek: &str,
+        to: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let mut keys = self.keys();
+        match keys.get_mut(subject) {
+            Some(k) if k.kek_id == from_kek => {
+                *k = to.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+// ----- SQLite ----------------------------------------------------------------
+
+/// The vault of the embedded backend: its own SQLite file (`vault.sqlite`
+/// in the data directory), apart from the journal so that shredding a key
+/// never rewrites a journal page. `secure_delete` overwrites a deleted
+/// key's bytes in the file; the WAL is checkpointed and truncated after
+/// each deletion so no copy stays in it.
+pub struct SqliteVault {
+    conn: Mutex<rusqlite::Connection>,
+    path: PathBuf,
+}
+
+const SQLITE_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS data_keys (
+    subject BLOB PRIMARY KEY CHECK (length(subject) = 16),
+    kek_id TEXT NOT NULL,
+    wrapped BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS data_keys_by_kek ON data_keys (kek_id);";
+
+impl SqliteVault {
+    /// The file name in a data directory.
+    pub const FILE: &'static str = "vault.sqlite";
+
+    /// Open (creating) `DIR/vault.sqlite`.
+    pub fn open_dir(dir: &Path) -> Result<SqliteVault, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        SqliteVault::open(&dir.join(SqliteVault::FILE))
+    }
+
+    /// Open (creating) the vault file at `path`.
+    pub fn open(path: &Path) -> Result<SqliteVault, StoreError> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SQLITE_SCHEMA)?;
+        restrict_permissions(path);
+        Ok(SqliteVault {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Where the vault lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+        // rusqlite rolls back an unfinished statement on its own.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Owner-only permissions on a file holding keys (best effort: not every
+/// file system has modes).
+fn restrict_permissions(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+impl Vault for SqliteVault {
+    fn put(&self, subject: &[u8; 16], key: &WrappedKey) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO data_keys (subject, kek_id, wrapped) VALUES (?1, ?2, ?3)",
+            rusqlite::params![&subject[..], key.kek_id, key.wrapped],
+        )?;
+        Ok(())
+    }
+
+    fn get(&self, subject: &[u8; 16]) -> Result<Option<WrappedKey>, StoreError> {
+        use rusqlite::OptionalExtension;
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT kek_id, wrapped FROM data_keys WHERE subject = ?1",
+                [&subject[..]],
+                |row| {
+                    Ok(WrappedKey {
+                        kek_id: row.get(0)?,
+                        wrapped: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn delete(&self, subject: &[u8; 16]) -> Result<bool, StoreError> {
+        let conn = self.conn();
+        let n = conn.execute("DELETE FROM data_keys WHERE subject = ?1", [&subject[..]])?;
+        // Copy the zeroed pages back and empty the WAL, which still held
+        // the page with the key.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(n > 0)
+    }
+
+    fn count_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT kek_id, COUNT(*) FROM data_keys GROUP BY kek_id ORDER BY kek_id")?;
+        let rows = stmt.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, n) = row?;
+            out.push((id, u64::try_from(n).unwrap_or(0)));
+        }
+        Ok(out)
+    }
+
+    fn wrapped_with(
+        &self,
+        kek_id: &str,
+        limit: usize,
+    ) -> Result<Vec<([u8; 16], WrappedKey)>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT subject, wrapped FROM data_keys WHERE kek_id = ?1 ORDER BY subject LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![kek_id, limit_i64(limit)], |row| {
+            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Vec<u8>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (subject, wrapped) = row?;
+            let subject = subject_of(&subject)
+                .ok_or_else(|| StoreError::Vault("a stored subject is not 16 bytes".into()))?;
+            out.push((
+                subject,
+                WrappedKey {
+                    kek_id: kek_id.to_string(),
+                    wrapped,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    fn rewrap(
+        &self,
+        subject: &[u8; 16],
+        from_kek: &str,
+        to: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn().execute(
+            "UPDATE data_keys SET kek_id = ?1, wrapped = ?2 WHERE subject = ?3 AND kek_id = ?4",
+            rusqlite::params![to.kek_id, to.wrapped, &subject[..], from_kek],
+        )?;
+        Ok(n > 0)
+    }
+}
+
+// ----- PostgreSQL --------------------------------------------------------------
+
+/// The vault of the PostgreSQL backend: table `data_keys` in the journal's
+/// schema, on its own connection (the journal's connection is the
+/// writer's). TLS follows the URL's `sslmode` (`disable` or, for any other
+/// mode, TLS verified against the bundled web roots); a statement timeout
+/// of 30 s bounds every call.
+pub struct PgVault {
+    client: Mutex<postgres::Client>,
+}
+
+fn pg(e: postgres::Error) -> StoreError {
+    StoreError::Postgres(e.to_string())
+}
+
+fn valid_schema(schema: &str) -> bool {
+    !schema.is_empty()
+        && schema.len() <= 48
+        && schema
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl PgVault {
+    /// Connect and create `SCHEMA.data_keys` if needed. Blocking: call it
+    /// off the async runtime.
+    pub fn open(url: &str, schema: &str) -> Result<PgVault, StoreError> {
+        if !valid_schema(schema) {
+            return Err(StoreError::Postgres(format!(
+                "schema name {schema:?} must be 1-48 of [a-z0-9_]"
+            )));
+        }
+        let disable = url.contains("sslmode=disable");
+        let cleaned = strip_setting(url, "sslmode");
+        let mut config: postgres::Config = cleaned
+            .parse()
+            .map_err(|e: postgres::Error| StoreError::Postgres(format!("bad URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(5));
+        }
+        let mut client = if disable {
+            config.connect(postgres::NoTls).map_err(pg)?
+        } else {
+            config.ssl_mode(postgres::config::SslMode::Prefer);
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| StoreError::Postgres(format!("TLS setup: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            config
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+                .map_err(pg)?
+        };
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = 30000;
+                 CREATE SCHEMA IF NOT EXISTS {schema};
+                 SET search_path TO {schema};
+                 CREATE TABLE IF NOT EXISTS data_keys (
+                     subject BYTEA PRIMARY KEY CHECK (length(subject) = 16),
+                     kek_id TEXT NOT NULL,
+                     wrapped BYTEA NOT NULL
+                 );
+                 CREATE INDEX IF NOT EXISTS data_keys_by_kek ON data_keys (kek_id);"
+            ))
+            .map_err(pg)?;
+        Ok(PgVault {
+            client: Mutex::new(client),
+        })
+    }
+
+    fn client(&self) -> std::sync::MutexGuard<'_, postgres::Client> {
+        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `url` without the `key=value` setting `key` (URL query or keyword form).
+fn strip_setting(url: &str, key: &str) -> String {
+    if let Some((base, query)) = url.split_once('?') {
+        let kept: Vec<&str> = query
+            .split('&')
+            .filter(|kv| kv.split('=').next() != Some(key))
+            .collect();
+        if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        }
+    } else {
+        url.split_whitespace()
+            .filter(|kv| kv.split('=').next() != Some(key))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl Vault for PgVault {
+    fn put(&self, subject: &[u8; 16], key: &WrappedKey) -> Result<(), StoreError> {
+        self.client()
+            .execute(
+                "INSERT INTO data_keys (subject, kek_id, wrapped) VALUES ($1, $2, $3)",
+                &[&&subject[..], &key.kek_id, &key.wrapped],
+            )
+            .map_err(pg)?;
+        Ok(())
+    }
+
+    fn get(&self, subject: &[u8; 16]) -> Result<Option<WrappedKey>, StoreError> {
+        let row = self
+            .client()
+            .query_opt(
+                "SELECT kek_id, wrapped FROM data_keys WHERE subject = $1",
+                &[&&subject[..]],
+            )
+            .map_err(pg)?;
+        Ok(row.map(|r| WrappedKey {
+            kek_id: r.get(0),
+            wrapped: r.get(1),
+        }))
+    }
+
+    fn delete(&self, subject: &[u8; 16]) -> Result<bool, StoreError> {
+        let n = self
+            .client()
+            .execute("DELETE FROM data_keys WHERE subject = $1", &[&&subject[..]])
+            .map_err(pg)?;
+        Ok(n > 0)
+    }
+
+    fn count_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT kek_id, COUNT(*) FROM data_keys GROUP BY kek_id ORDER BY kek_id",
+                &[],
+            )
+            .map_err(pg)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<_, String>(0),
+                    u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+                )
+            })
+            .collect())
+    }
+
+    fn wrapped_with(
+        &self,
+        kek_id: &str,
+        limit: usize,
+    ) -> Result<Vec<([u8; 16], WrappedKey)>, StoreError> {
+        let rows = self
+            .client()
+            .query(
+                "SELECT subject, wrapped FROM data_keys WHERE kek_id = $1 ORDER BY subject LIMIT $2",
+                &[&kek_id, &limit_i64(limit)],
+            )
+            .map_err(pg)?;
+        rows.iter()
+            .map(|r| {
+                let subject: Vec<u8> = r.get(0);
+                let subject = subject_of(&subject)
+                    .ok_or_else(|| StoreError::Vault("a stored subject is not 16 bytes".into()))?;
+                Ok((
+                    subject,
+                    WrappedKey {
+                        kek_id: kek_id.to_string(),
+                        wrapped: r.get(1),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    fn rewrap(
+        &self,
+        subject: &[u8; 16],
+        from_kek: &str,
+        to: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .client()
+            .execute(
+                "UPDATE data_keys SET kek_id = $1, wrapped = $2 WHERE subject = $3 AND kek_id = $4",
+                &[&to.kek_id, &to.wrapped, &&subject[..], &from_kek],
+            )
+            .map_err(pg)?;
+        Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shredded_key_leaves_no_bytes_in_the_file_or_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = SqliteVault::open_dir(dir.path()).unwrap();
+        let secret = [0xC7u8; 72];
+        v.put(
+            &[9; 16],
+            &WrappedKey {
+                kek_id: "k3".into(),
+                wrapped: secret.to_vec(),
+            },
+        )
+        .unwrap();
+        let found = |dir: &Path| {
+            std::fs::read_dir(dir).unwrap().any(|f| {
+                let bytes = std::fs::read(f.unwrap().path()).unwrap_or_default();
+                bytes.windows(secret.len()).any(|w| w == secret)
+            })
+        };
+        assert!(found(dir.path()), "the key is stored");
+        assert!(v.delete(&[9; 16]).unwrap());
+        assert!(!found(dir.path()), "no copy in the file or the WAL");
+        drop(v);
+        let again = SqliteVault::open_dir(dir.path()).unwrap();
+        assert_eq!(again.get(&[9; 16]).unwrap(), None);
+        assert_eq!(again.count_by_kek().unwrap(), vec![]);
+    }
+
+    #[test]
+    fn settings_are_stripped_from_either_url_form() {
+        assert_eq!(
+            strip_setting(
+                "postgres://u@h/db?sslmode=disable&application_name=x",
+                "sslmode"
+            ),
+            "postgres://u@h/db?application_name=x"
+        );
+        assert_eq!(
+            strip_setting("postgres://u@h/db?sslmode=require", "sslmode"),
+            "postgres://u@h/db"
+        );
+        assert_eq!(
+            strip_setting("host=h sslmode=disable dbname=test", "sslmode"),
+            "host=h dbname=test"
+        );
+    }
+}

@@ -17,6 +17,7 @@ mod backtest_cli;
 mod dataset_cli;
 mod identity_cli;
 mod journal_tools;
+mod keys_cli;
 mod model_cli;
 mod replay;
 mod rules_cli;
@@ -125,6 +126,11 @@ enum Cmd {
     /// Load a file written by `export` into an empty journal (checked
     /// whole before anything is written), then replay it and print the digest.
     Import(Box<journal_tools::ImportArgs>),
+    /// Keys that protect personal data at rest: rotate, list, retire.
+    Keys {
+        #[command(subcommand)]
+        command: keys_cli::KeysCmd,
+    },
 }
 
 /// Connection limits of `serve` (each also read from the environment).
@@ -385,7 +391,10 @@ fn serve(
             "identity.key_secret is the published development value; set ATOBARAI__IDENTITY__KEY_SECRET in production"
         );
     }
-    let identity = atobarai_server::IdentitySecret::new(&config.identity.key_secret);
+    // Personal fields are sealed before they are journaled (issue 12, item 4).
+    let privacy = keys_cli::open_privacy(&store, &config)?;
+    let identity =
+        atobarai_server::IdentitySecret::new(&config.identity.key_secret).with_privacy(privacy);
     let limits = Arc::new(config.limits);
     let webhooks = config.webhooks;
     if webhooks.is_development_key() {
@@ -498,5 +507,6 @@ fn main() -> Result<()> {
         Cmd::Verify(args) => journal_tools::verify(&args),
         Cmd::Export(args) => journal_tools::export(&args),
         Cmd::Import(args) => journal_tools::import(&args),
+        Cmd::Keys { command } => keys_cli::run(command),
     }
 }

@@ -16,6 +16,19 @@ pub struct Config {
     pub dunning: DunningConfig,
     pub webhooks: WebhookConfig,
     pub risk: RiskConfig,
+    pub encryption: EncryptionConfig,
+}
+
+/// Personal data encrypted at rest (`[encryption]`): where the keyring of
+/// key-encryption keys is. The keys themselves never go in this file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct EncryptionConfig {
+    /// The keyring file (`atobarai keys rotate` writes it). Unset: `keyring`
+    /// in the data directory, created with one random key at the first
+    /// start, with a warning: production keeps the keyring apart from the
+    /// data (a backup of both together protects nothing).
+    pub keyring: Option<std::path::PathBuf>,
 }
 
 /// The risk rule set the server puts in force at start (`[risk]`).

@@ -388,6 +388,11 @@ pub async fn create_customer(
     JsonBody(body): JsonBody<CreateCustomer>,
 ) -> Result<impl IntoResponse, ApiError> {
     let command = body.into_command(merchant, &app.limits, &app.identity)?;
+    // With sealing configured, the personal fields are encrypted before
+    // the command exists for the journal (`crate::privacy`).
+    if let Some(privacy) = app.identity.privacy() {
+        return crate::http_privacy::register_sealed(&app, privacy, caller.0, key, command).await;
+    }
     expect_customer(
         submit(&app, caller.0, key, command).await?,
         StatusCode::CREATED,

@@ -13,17 +13,53 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa::ToSchema;
 
-/// The identity HMAC secret (`identity.key_secret`).
+/// The shell's protection of personal data: the identity HMAC secret
+/// (`identity.key_secret`) and, when configured, the sealing of personal
+/// fields at rest ([`crate::privacy`]: keyring and key vault). Without
+/// sealing, registrations are journaled in clear (the pre-sealing format);
+/// `atobarai serve` always configures it.
 #[derive(Clone)]
-pub struct IdentitySecret(Arc<[u8]>);
+pub struct IdentitySecret {
+    secret: Arc<[u8]>,
+    privacy: Option<Arc<crate::privacy::Privacy>>,
+}
 
 impl IdentitySecret {
     pub fn new(secret: &str) -> IdentitySecret {
-        IdentitySecret(Arc::from(secret.as_bytes()))
+        IdentitySecret {
+            secret: Arc::from(secret.as_bytes()),
+            privacy: None,
+        }
+    }
+
+    /// The same secret, sealing personal data with `privacy`.
+    pub fn with_privacy(mut self, privacy: Arc<crate::privacy::Privacy>) -> IdentitySecret {
+        self.privacy = Some(privacy);
+        self
+    }
+
+    /// The sealing of personal data, if configured.
+    pub fn privacy(&self) -> Option<&Arc<crate::privacy::Privacy>> {
+        self.privacy.as_ref()
+    }
+
+    /// A request fingerprint keyed with the secret (HMAC-SHA256, first 16
+    /// bytes): what idempotency records keep of a request carrying
+    /// personal data, so no unkeyed hash of it reaches the state.
+    pub fn keyed_fingerprint(&self, fingerprint: &[u8; 16]) -> [u8; 16] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(b"atobarai/idempotency/");
+        mac.update(fingerprint);
+        let tag = mac.finalize().into_bytes();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&tag[..16]);
+        out
     }
 
     fn hash(&self, link: LinkKind, n: &Normalized, name: KeyName) -> Option<KeyHash> {
-        n.key(name).map(|k| key_hash(&self.0, link, k))
+        n.key(name).map(|k| key_hash(&self.secret, link, k))
     }
 
     /// The registration keys. `address` is the address with its postal code

@@ -243,6 +243,7 @@ impl Modify for Contract {
         http_risk::put_rules, http_risk::list_rules, http_risk::get_rules,
         crate::http_models::put_model, crate::http_models::list_models,
         crate::http_models::model_drift,
+        crate::http_privacy::get_personal_data, crate::http_privacy::erase_personal_data,
     ),
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,
@@ -255,6 +256,7 @@ impl Modify for Contract {
         http_billing::CreateWebhookBody, crate::webhook::EndpointJson,
         crate::render::CreditNoteJson, crate::render::PaymentReversal,
         http_console::OrderPage, http_console::CustomerPage,
+        crate::http_privacy::PersonalDataJson, crate::http_privacy::ProfileJson,
         crate::error::ErrorPosition, crate::render::FiredRule, crate::render::FeatureValue,
         http_risk::PutRulesBody, http_risk::RuleJson, http_risk::RuleSetJson,
         http_risk::RuleSetSource, http_risk::RuleSetList,

@@ -1,0 +1,179 @@
+//! `atobarai keys`: the keyring of key-encryption keys that wrap each
+//! customer's data key (see `atobarai_server::privacy`), and the opening of
+//! the keyring and key vault for `serve`.
+
+use anyhow::{Context, Result, bail};
+use atobarai_core::Config;
+use atobarai_server::privacy::{Keyring, Privacy, rewrap_all};
+use atobarai_store::{PgVault, SqliteVault, Vault};
+use clap::Subcommand;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Subcommand)]
+pub(crate) enum KeysCmd {
+    /// Add a new key and make it active: data keys of new registrations are
+    /// wrapped with it; older ones stay readable with their key until it is
+    /// retired. Nothing in the journal is rewritten. Creates the keyring if
+    /// there is none. A running server picks the change up by itself.
+    Rotate {
+        #[command(flatten)]
+        store: super::StoreArgs,
+        /// The keyring file (default: `[encryption] keyring`, else DATA_DIR/keyring).
+        #[arg(long)]
+        keyring: Option<PathBuf>,
+    },
+    /// List the keys, the active one, and how many data keys each wraps.
+    List {
+        #[command(flatten)]
+        store: super::StoreArgs,
+        /// The keyring file.
+        #[arg(long)]
+        keyring: Option<PathBuf>,
+    },
+    /// Retire a key: re-wrap every data key it wraps with the active key
+    /// (the vault only; the journal is not touched), then remove it from
+    /// the keyring. The active key cannot be retired: rotate first.
+    Retire {
+        /// The key id.
+        id: String,
+        #[command(flatten)]
+        store: super::StoreArgs,
+        /// The keyring file.
+        #[arg(long)]
+        keyring: Option<PathBuf>,
+    },
+}
+
+/// The keyring file in use: `--keyring`, else the configuration's, else
+/// `keyring` in the data directory.
+fn keyring_path(store: &super::StoreArgs, config: &Config, given: Option<PathBuf>) -> PathBuf {
+    given
+        .or_else(|| config.encryption.keyring.clone())
+        .unwrap_or_else(|| store.data_dir.join("keyring"))
+}
+
+/// The vault beside the journal: a table in the PostgreSQL schema, else
+/// `vault.sqlite` in the data directory (also with NATS, whose key-value
+/// buckets are not used for keys yet: the vault is then local to the node).
+pub(crate) fn open_vault(store: &super::StoreArgs) -> Result<Arc<dyn Vault>> {
+    Ok(match &store.database {
+        Some(url) if !url.starts_with("nats://") => Arc::new(
+            PgVault::open(url, &store.schema).context("opening the key vault in PostgreSQL")?,
+        ),
+        other => {
+            if other.is_some() {
+                tracing::warn!(
+                    dir = %store.data_dir.display(),
+                    "with NATS the key vault is vault.sqlite in the data directory of this node"
+                );
+            }
+            Arc::new(SqliteVault::open_dir(&store.data_dir).context("opening the key vault")?)
+        }
+    })
+}
+
+/// The keyring and vault `serve` seals personal data with. Without a
+/// keyring file one is created (one random key) with a loud warning.
+pub(crate) fn open_privacy(store: &super::StoreArgs, config: &Config) -> Result<Arc<Privacy>> {
+    let path = keyring_path(store, config, None);
+    if !path.exists() {
+        if config.encryption.keyring.is_some() {
+            bail!(
+                "the configured keyring {} does not exist; create it with `atobarai keys rotate --keyring {}`",
+                path.display(),
+                path.display()
+            );
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+        Keyring::generate("k1").save(&path)?;
+        tracing::warn!(
+            keyring = %path.display(),
+            "no [encryption] keyring configured: created one with a random key in the data directory. \
+             Keep a copy apart from the data (losing it loses every customer's personal data; \
+             a backup holding both protects nothing) and set [encryption] keyring in production"
+        );
+    }
+    let vault = open_vault(store)?;
+    Ok(Arc::new(Privacy::from_file(&path, vault)?))
+}
+
+pub(crate) fn run(command: KeysCmd) -> Result<()> {
+    match command {
+        KeysCmd::Rotate { store, keyring } => {
+            let config = super::load_config(store.config.as_ref())?;
+            let path = keyring_path(&store, &config, keyring);
+            let mut ring = if path.exists() {
+                Keyring::load(&path)?
+            } else {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                Keyring::generate("k0")
+            };
+            let fresh = !path.exists();
+            let id = ring.rotate();
+            if fresh {
+                ring.remove("k0").ok();
+            }
+            ring.save(&path)?;
+            println!("{id}");
+            eprintln!(
+                "key {id} is active in {}; keys kept: {}",
+                path.display(),
+                ring.ids().join(", ")
+            );
+            Ok(())
+        }
+        KeysCmd::List { store, keyring } => {
+            let config = super::load_config(store.config.as_ref())?;
+            let path = keyring_path(&store, &config, keyring);
+            let ring = Keyring::load(&path)?;
+            let counts = open_vault(&store)?.count_by_kek()?;
+            for id in ring.ids() {
+                let n = counts.iter().find(|(k, _)| *k == id).map_or(0, |(_, n)| *n);
+                let active = if id == ring.active_id() {
+                    " (active)"
+                } else {
+                    ""
+                };
+                println!("{id}{active}\t{n} data keys");
+            }
+            for (id, n) in counts.iter().filter(|(k, _)| !ring.ids().contains(k)) {
+                println!("{id} (MISSING from the keyring)\t{n} data keys");
+            }
+            Ok(())
+        }
+        KeysCmd::Retire { id, store, keyring } => {
+            let config = super::load_config(store.config.as_ref())?;
+            let path = keyring_path(&store, &config, keyring);
+            let mut ring = Keyring::load(&path)?;
+            if id == ring.active_id() {
+                bail!("{id} is the active key: `atobarai keys rotate` first");
+            }
+            if !ring.ids().contains(&id) {
+                bail!("{id} is not in {}", path.display());
+            }
+            let vault = open_vault(&store)?;
+            let moved = rewrap_all(&ring, vault.as_ref(), &id)?;
+            let left = vault
+                .count_by_kek()?
+                .into_iter()
+                .find(|(k, _)| *k == id)
+                .map_or(0, |(_, n)| n);
+            if left > 0 {
+                bail!("{left} data keys are still wrapped with {id}; run retire again");
+            }
+            ring.remove(&id).map_err(anyhow::Error::msg)?;
+            ring.save(&path)?;
+            println!(
+                "{id} retired; {moved} data keys re-wrapped with {}",
+                ring.active_id()
+            );
+            Ok(())
+        }
+    }
+}

@@ -72,6 +72,10 @@ enum Op {
     Rules {
         low: bool,
     },
+    /// An operator erases a customer's personal data (money untouched).
+    Erase {
+        customer: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -93,6 +97,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..4u8).prop_map(|nonce| Op::Hook { nonce }),
         1 => (0..30u64, any::<bool>()).prop_map(|(through, failed)| Op::Ack { through, failed }),
         1 => any::<bool>().prop_map(|low| Op::Rules { low }),
+        1 => (0..CUSTOMERS as u64).prop_map(|customer| Op::Erase { customer }),
     ]
 }
 
@@ -198,6 +203,10 @@ fn command(op: &Op, now: At) -> Command {
                 rules: Box::new(config.rules()),
             }
         }
+        Op::Erase { customer } => Command::EraseCustomerPii {
+            principal: Principal::System,
+            customer,
+        },
     }
 }
 

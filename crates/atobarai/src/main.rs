@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use atobarai_core::{Config, ids};
 use atobarai_engine::{Command, Outcome, Role, prefix};
 use atobarai_server::node::NodeError;
-use atobarai_server::{AppState, ClockMode, Node, NodeOptions, StoreSpec};
+use atobarai_server::{AppState, ClockMode, ClusterOptions, Node, NodeOptions, StoreSpec};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
@@ -73,6 +73,8 @@ enum Cmd {
         snapshot_every: u64,
         #[command(flatten)]
         limits: ServeLimits,
+        #[command(flatten)]
+        cluster: ClusterArgs,
     },
     /// Manage merchants.
     Merchant {
@@ -156,6 +158,22 @@ struct ServeLimits {
     max_connections: u64,
 }
 
+/// Several nodes on one PostgreSQL journal: one leads, the others follow
+/// (serve reads, refuse writes naming the leader) and take over when it
+/// dies.
+#[derive(clap::Args, Clone)]
+struct ClusterArgs {
+    /// The base URL other nodes give clients that send them writes
+    /// (default: `http://` and the address listened on).
+    #[arg(long, env = "ATOBARAI_ADVERTISE")]
+    advertise: Option<String>,
+    /// Milliseconds the leader's lease lasts without renewal: the longest
+    /// a stalled (not dead) leader holds up a takeover.
+    #[arg(long, default_value_t = 3_000, env = "ATOBARAI_LEASE_MS",
+          value_parser = clap::value_parser!(u64).range(200..=600_000))]
+    lease_ms: u64,
+}
+
 #[derive(Subcommand)]
 enum MerchantCmd {
     /// Add a merchant; prints its API key as the last line.
@@ -232,7 +250,14 @@ fn nats_spec(url: &str) -> StoreSpec {
     }
 }
 
-fn open_node(store: &StoreArgs, clock: ClockMode, snapshot_every: u64) -> Result<Node> {
+fn open_node(
+    store: &StoreArgs,
+    clock: ClockMode,
+    snapshot_every: u64,
+    cluster: Option<ClusterOptions>,
+) -> Result<Node> {
+    // Administrative commands write: they need the journal to themselves.
+    let exclusive = cluster.is_none();
     let mut config = load_config(store.config.as_ref())?;
     // The identity secret stays in the shell: the engine sees only hashes.
     config.identity.key_secret.clear();
@@ -260,14 +285,23 @@ fn open_node(store: &StoreArgs, clock: ClockMode, snapshot_every: u64) -> Result
         clock,
         config,
         snapshot_every,
+        cluster: cluster.unwrap_or_default(),
+    };
+    let in_use = |what: &str| {
+        anyhow::anyhow!(
+            "{what} is in use by a running atobarai; stop it, or add merchants with POST /v1/admin/merchants"
+        )
     };
     let node = Node::open(opts, &mut progress).map_err(|e| match e {
-        NodeError::Store(atobarai_store::StoreError::Locked(what)) => anyhow::anyhow!(
-            "{} is in use by a running atobarai; stop it, or add merchants with POST /v1/admin/merchants",
-            what.display()
-        ),
+        NodeError::Store(atobarai_store::StoreError::Locked(what)) => {
+            in_use(&what.display().to_string())
+        }
         other => anyhow::Error::new(other),
     })?;
+    if exclusive && !node.is_leader() {
+        node.shutdown();
+        return Err(in_use(&format!("postgres schema {}", store.schema)));
+    }
     bar.finish_and_clear();
     Ok(node)
 }
@@ -275,7 +309,7 @@ fn open_node(store: &StoreArgs, clock: ClockMode, snapshot_every: u64) -> Result
 fn add_key(store: &StoreArgs, name: &str, role: Option<Role>) -> Result<()> {
     // Keys are stamped with the engine's own clock, never wall time, so
     // adding a key does not move a manual-clock store forward.
-    let node = open_node(store, ClockMode::Manual, u64::MAX)?;
+    let node = open_node(store, ClockMode::Manual, u64::MAX, None)?;
     let minted = atobarai_server::auth::mint();
     let command = match role {
         None => Command::AddMerchant {
@@ -319,7 +353,7 @@ fn tick(store: &StoreArgs, until: &str) -> Result<()> {
             anyhow::anyhow!("--until {until:?} is neither YYYY-MM-DD nor an RFC 3339 time")
         })?,
     };
-    let node = open_node(store, ClockMode::Manual, u64::MAX)?;
+    let node = open_node(store, ClockMode::Manual, u64::MAX, None)?;
     let spinner = ProgressBar::new_spinner();
     spinner.set_message(format!("billing every day up to {}", to.to_rfc3339_jst()));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -348,7 +382,9 @@ async fn day_ticker(node: Arc<Node>) {
                 // A request stamped a later instant first: the day is
                 // already being processed; try again next round.
                 Ok(Err(e)) => tracing::debug!(error = %e, "day tick skipped"),
-                Err(_) => return,
+                Err(atobarai_server::node::Unavailable::Stopped) => return,
+                // Following, or the journal is down: the leader ticks.
+                Err(_) => {}
             }
         }
         tokio::time::sleep(std::time::Duration::from_secs(30)).await;
@@ -379,12 +415,26 @@ fn serve(
     clock: Clock,
     snapshot_every: u64,
     limits_args: ServeLimits,
+    cluster: ClusterArgs,
 ) -> Result<()> {
     let clock = match clock {
         Clock::System => ClockMode::System,
         Clock::Manual => ClockMode::Manual,
     };
-    let node = Arc::new(open_node(&store, clock, snapshot_every)?);
+    // Bound before the node opens: a follower names its own address, and
+    // the port may be chosen by the system.
+    let listener =
+        std::net::TcpListener::bind(&listen).with_context(|| format!("binding {listen}"))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let cluster = ClusterOptions {
+        advertise: cluster
+            .advertise
+            .unwrap_or_else(|| format!("http://{addr}")),
+        lease: std::time::Duration::from_millis(cluster.lease_ms),
+        ..ClusterOptions::default()
+    };
+    let node = Arc::new(open_node(&store, clock, snapshot_every, Some(cluster))?);
     let config = load_config(store.config.as_ref())?;
     if config.identity.is_development_secret() {
         tracing::warn!(
@@ -425,16 +475,14 @@ fn serve(
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&listen)
-            .await
-            .with_context(|| format!("binding {listen}"))?;
-        let addr = listener.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let nats = store
             .database
             .as_ref()
             .is_some_and(|d| d.starts_with("nats://"));
         let postgres = store.database.is_some() && !nats;
-        tracing::info!(%addr, clock = clock.as_str(), postgres, nats, "listening");
+        let role = node.role().role;
+        tracing::info!(%addr, clock = clock.as_str(), postgres, nats, role, "listening");
         println!(
             "atobarai listening on http://{addr} (clock: {})",
             clock.as_str()
@@ -482,7 +530,8 @@ fn main() -> Result<()> {
             clock,
             snapshot_every,
             limits,
-        } => serve(store, listen, clock, snapshot_every, limits),
+            cluster,
+        } => serve(store, listen, clock, snapshot_every, limits, cluster),
         Cmd::Merchant {
             command: MerchantCmd::Add { name, store },
         } => add_key(&store, &name, None),

@@ -81,6 +81,7 @@ fn main() {
                 // Registration is not measured: snapshots start with the
                 // authorizations (see below).
                 snapshot_every: u64::MAX,
+                cluster: Default::default(),
             },
             &mut |_, _| {},
         )

@@ -71,6 +71,7 @@ fn main() {
                     clock: ClockMode::System,
                     config: Default::default(),
                     snapshot_every: u64::MAX,
+                    cluster: Default::default(),
                 },
                 &mut |_, _| {},
             )

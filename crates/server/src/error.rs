@@ -17,6 +17,8 @@ pub struct ApiError {
     /// Every problem found in a submitted file (`rules_invalid`), each
     /// with its position.
     pub details: Option<Vec<ErrorPosition>>,
+    /// With `not_leader`: the address of the node that leads.
+    pub leader: Option<String>,
 }
 
 /// One problem in a submitted file (a rules file): 1-based line and column
@@ -45,6 +47,11 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub details: Option<Vec<ErrorPosition>>,
+    /// With `not_leader`: the base URL of the node that takes writes, when
+    /// known. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub leader: Option<String>,
 }
 
 impl ApiError {
@@ -55,6 +62,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             details: None,
+            leader: None,
         }
     }
 
@@ -122,6 +130,36 @@ impl From<CommandError> for ApiError {
             message: e.message,
             field: e.field.map(str::to_string),
             details: None,
+            leader: None,
+        }
+    }
+}
+
+impl From<crate::node::Unavailable> for ApiError {
+    fn from(u: crate::node::Unavailable) -> ApiError {
+        use crate::node::Unavailable;
+        match u {
+            Unavailable::Stopped => ApiError::unavailable(),
+            Unavailable::JournalDown => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "journal_unavailable",
+                "the journal cannot be written just now and nothing was kept; \
+                 retry with the same Idempotency-Key",
+            ),
+            Unavailable::NotLeader(leader) => {
+                let message = match &leader {
+                    Some(at) => {
+                        format!("this node follows the journal; send writes to the leader at {at}")
+                    }
+                    None => "this node follows the journal and no leader is known yet; \
+                             retry shortly"
+                        .to_string(),
+                };
+                ApiError {
+                    leader,
+                    ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_leader", message)
+                }
+            }
         }
     }
 }
@@ -134,8 +172,18 @@ impl IntoResponse for ApiError {
                 message: self.message,
                 field: self.field,
                 details: self.details,
+                leader: self.leader,
             },
         };
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 is temporary: say when to come back.
+            return (
+                self.status,
+                [(axum::http::header::RETRY_AFTER, "1")],
+                Json(body),
+            )
+                .into_response();
+        }
         (self.status, Json(body)).into_response()
     }
 }

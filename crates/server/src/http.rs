@@ -319,7 +319,7 @@ pub(crate) async fn submit(
         request_hash: command.fingerprint(),
     };
     match app.node.submit(Some(idem), command).await {
-        Err(_) => Err(ApiError::unavailable()),
+        Err(u) => Err(u.into()),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(applied)) => Ok(applied),
     }
@@ -329,7 +329,7 @@ pub(crate) async fn read<R: Send + 'static>(
     app: &AppState,
     f: impl FnOnce(&atobarai_engine::Engine) -> R + Send + 'static,
 ) -> Result<R, ApiError> {
-    app.node.read(f).await.map_err(|_| ApiError::unavailable())
+    app.node.read(f).await.map_err(ApiError::from)
 }
 
 /// The reply to an applied command: `pick` renders the outcome it expects
@@ -744,7 +744,7 @@ pub async fn lift_suspension(
         .submit(None, Command::LiftSuspension { suspension })
         .await
     {
-        Err(_) => Err(ApiError::unavailable()),
+        Err(u) => Err(u.into()),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(Applied {
             outcome: Outcome::Suspension(s),
@@ -805,7 +805,7 @@ pub async fn create_merchant(
         secret_sha256: minted.secret_sha256,
     };
     match app.node.submit(Some(idem), command).await {
-        Err(_) => Err(ApiError::unavailable()),
+        Err(u) => Err(u.into()),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(Applied {
             outcome: Outcome::Merchant(KeyGrant { index, name }),

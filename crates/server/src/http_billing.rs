@@ -321,7 +321,7 @@ pub async fn create_webhook(
         events,
     };
     match app.node.submit(Some(idem), command).await {
-        Err(_) => Err(ApiError::unavailable()),
+        Err(u) => Err(u.into()),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(Applied {
             outcome: Outcome::Webhook(v),

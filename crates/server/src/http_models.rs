@@ -108,7 +108,7 @@ pub async fn put_model(
         author: crate::http_risk::author(caller.0),
     };
     let version = match app.node.submit(None, command).await {
-        Err(_) => return Err(ApiError::unavailable()),
+        Err(u) => return Err(u.into()),
         Ok(Err(e)) => return Err(e.into()),
         Ok(Ok(applied)) => match applied.outcome {
             Outcome::ModelLoaded { version, .. } => version,

@@ -86,7 +86,7 @@ pub(crate) async fn register_sealed(
     };
     let subject = sealed.subject;
     let answer = match app.node.submit(Some(idem), sealed.command).await {
-        Err(_) => Err(ApiError::unavailable()),
+        Err(u) => Err(ApiError::from(u)),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(applied)) => Ok(applied),
     };

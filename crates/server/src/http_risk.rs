@@ -299,7 +299,7 @@ pub async fn put_rules(
         author: author(caller.0),
     };
     match app.node.submit(None, command).await {
-        Err(_) => Err(ApiError::unavailable()),
+        Err(u) => Err(u.into()),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(applied)) => match &applied.outcome {
             Outcome::RiskRules(view) => Ok(Json(RuleSetJson::new(view, true))),

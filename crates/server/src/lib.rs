@@ -31,6 +31,6 @@ pub mod webhook;
 
 pub use http::AppState;
 pub use identity::IdentitySecret;
-pub use node::{ClockMode, Node, NodeOptions, StoreSpec};
+pub use node::{ClockMode, ClusterOptions, Node, NodeOptions, RoleView, StoreSpec, Unavailable};
 pub use routes::router;
 pub use serve::{ServeOptions, serve};

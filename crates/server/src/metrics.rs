@@ -167,6 +167,8 @@ pub struct Metrics {
     pub journal_commit_seconds: Histogram,
     pub journal_batch_records: Histogram,
     pub journal_records: Counter,
+    /// Appends that failed (their batches refused; the node recovered).
+    pub journal_failures: Counter,
     pub snapshot_save_seconds: Histogram,
     pub customers: Gauge,
     pub orders: Gauge,
@@ -179,6 +181,7 @@ impl Default for Metrics {
         let journal_commit_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
         let journal_batch_records = Histogram::new(exponential_buckets(1.0, 2.0, 14));
         let journal_records = Counter::default();
+        let journal_failures = Counter::default();
         let snapshot_save_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         let customers = Gauge::default();
         let orders = Gauge::default();
@@ -225,6 +228,11 @@ impl Default for Metrics {
             journal_records.clone(),
         );
         registry.register(
+            "journal_failures",
+            "Journal appends that failed (batch refused with 503, node recovering)",
+            journal_failures.clone(),
+        );
+        registry.register(
             "snapshot_save_seconds",
             "Time to save one snapshot (apart from the journal)",
             snapshot_save_seconds.clone(),
@@ -248,6 +256,7 @@ impl Default for Metrics {
             journal_commit_seconds,
             journal_batch_records,
             journal_records,
+            journal_failures,
             snapshot_save_seconds,
             customers,
             orders,

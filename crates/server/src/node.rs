@@ -36,14 +36,34 @@
 //! the state in memory and the apply work done twice (the reader's share is
 //! small next to HTTP and fsync).
 //!
-//! If the journal cannot be written the process stops (fail-stop): engine
-//! state would otherwise run ahead of the journal.
+//! **When the journal cannot be written** (the database restarted, the disk
+//! is full), the batches not yet durable are refused (their callers get
+//! `503` with `Retry-After` and retry with the same idempotency key), and the
+//! node enters *recovery*: the engine refuses commands at once (fail fast)
+//! while reads go on from the reader, the journal thread reconnects with
+//! backoff, reads back whatever of the failed batch did reach the journal
+//! (a commit whose answer was lost), claims the journal again, proves it
+//! writable, and resets the engine thread to a copy of the reader's state —
+//! exactly what is durable. Writes then resume without a restart.
+//!
+//! **Leader and followers** (a PostgreSQL journal shared by several
+//! nodes): one node leads (see `atobarai_store::PgJournal`'s leases and
+//! epochs) and appends; the others follow: their journal thread waits on
+//! the journal's notifications, feeds what the leader appended to their
+//! reader (which answers reads as on the leader), and claims the lead when
+//! the leader's lease runs out or its connection is gone. A follower's
+//! engine thread holds no state and refuses commands naming the leader; on
+//! taking over, it gets a copy of the reader's state (caught up to the end
+//! of the journal first). A leader whose append is fenced (another node took
+//! over while it was stalled) refuses that batch and becomes a follower.
 
 use crate::auth::KeyCache;
 use crate::metrics::{CommandLabels, DecisionLabels, Metrics};
 use atobarai_core::{At, Config};
 use atobarai_engine::{Applied, Command, CommandError, Engine, Envelope, Idem, Outcome};
-use atobarai_store::{DataDir, Journal, Record, Snapshot, SnapshotWriter, StoreError};
+use atobarai_store::{
+    DataDir, Journal, Lead, Member, Record, Snapshot, SnapshotWriter, StoreError,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -95,7 +115,7 @@ struct OpenStore {
     _lock: Option<DataDir>,
 }
 
-fn open_store(spec: &StoreSpec) -> Result<OpenStore, StoreError> {
+fn open_store(spec: &StoreSpec, member: &Member) -> Result<OpenStore, StoreError> {
     match spec {
         StoreSpec::Dir(path) => {
             let dir = DataDir::open(path)?;
@@ -105,7 +125,11 @@ fn open_store(spec: &StoreSpec) -> Result<OpenStore, StoreError> {
             })
         }
         StoreSpec::Postgres { url, schema } => Ok(OpenStore {
-            journal: Box::new(atobarai_store::PgJournal::open(url, schema)?),
+            journal: Box::new(atobarai_store::PgJournal::open_member(
+                url,
+                schema,
+                member.clone(),
+            )?),
             _lock: None,
         }),
         // One writer per stream is enforced by the server's
@@ -124,6 +148,8 @@ pub struct NodeOptions {
     pub config: Config,
     /// Take a snapshot after this many journaled commands.
     pub snapshot_every: u64,
+    /// Sharing the journal with other nodes (PostgreSQL).
+    pub cluster: ClusterOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,12 +179,139 @@ pub enum NodeError {
     },
 }
 
-/// The node is gone (shut down, or stopped after a journal failure).
-#[derive(Debug, Clone, Copy)]
-pub struct Unavailable;
+/// Why the node did not take a command (or a read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The node is shutting down.
+    Stopped,
+    /// The journal cannot be written just now; the node is reconnecting.
+    /// Nothing of the command was kept: retry it (same idempotency key).
+    JournalDown,
+    /// Another node leads the journal; the leader's address if known.
+    NotLeader(Option<String>),
+}
+
+/// How a node takes part in a shared journal, as `GET /healthz` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleView {
+    /// `leader`, `follower` or `recovering`.
+    pub role: &'static str,
+    /// The epoch of the lead this node holds or follows (0: unshared).
+    pub epoch: u64,
+    /// The leader's advertised address, when another node leads.
+    pub leader: Option<String>,
+    /// Records in the journal that this node's reader has not applied.
+    pub lag: u64,
+}
+
+const LEADER: u8 = 0;
+const FOLLOWER: u8 = 1;
+const RECOVERING: u8 = 2;
+
+/// What the node's threads share about its part in the journal.
+#[derive(Default)]
+struct ClusterState {
+    role: std::sync::atomic::AtomicU8,
+    epoch: std::sync::atomic::AtomicU64,
+    leader: std::sync::Mutex<Option<atobarai_store::LeaderInfo>>,
+    /// The journal's end as last seen, and what the reader was given.
+    stored: std::sync::atomic::AtomicU64,
+    durable: std::sync::atomic::AtomicU64,
+}
+
+impl ClusterState {
+    fn role(&self) -> u8 {
+        self.role.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn set_role(&self, role: u8) {
+        self.role.store(role, std::sync::atomic::Ordering::Release);
+    }
+
+    fn set_leader(&self, leader: Option<atobarai_store::LeaderInfo>) {
+        if let Some(l) = &leader {
+            self.epoch
+                .store(l.epoch, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Ok(mut g) = self.leader.lock() {
+            *g = leader;
+        }
+    }
+
+    fn leader_address(&self) -> Option<String> {
+        self.leader
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|l| l.address.clone()))
+            .filter(|a| !a.is_empty())
+    }
+
+    /// Why a command is refused when this node does not lead.
+    fn refusal(&self) -> Unavailable {
+        match self.role() {
+            FOLLOWER => Unavailable::NotLeader(self.leader_address()),
+            _ => Unavailable::JournalDown,
+        }
+    }
+
+    fn view(&self) -> RoleView {
+        use std::sync::atomic::Ordering::Relaxed;
+        let role = self.role();
+        RoleView {
+            role: match role {
+                LEADER => "leader",
+                FOLLOWER => "follower",
+                _ => "recovering",
+            },
+            epoch: self.epoch.load(Relaxed),
+            leader: if role == LEADER {
+                None
+            } else {
+                self.leader_address()
+            },
+            lag: self
+                .stored
+                .load(Relaxed)
+                .saturating_sub(self.durable.load(Relaxed)),
+        }
+    }
+}
+
+/// How this node shares a journal with others (PostgreSQL only; other
+/// backends have one writer by construction).
+#[derive(Clone, Debug)]
+pub struct ClusterOptions {
+    /// The base URL this node answers at, shown by followers to clients
+    /// that ask them to write.
+    pub advertise: String,
+    /// How long the leader's lease lasts without renewal.
+    pub lease: std::time::Duration,
+    /// How long a follower waits on the journal's notifications before it
+    /// looks again (and checks whether the leader is still there).
+    pub follow_poll: std::time::Duration,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            advertise: String::new(),
+            lease: std::time::Duration::from_secs(3),
+            follow_poll: std::time::Duration::from_millis(200),
+        }
+    }
+}
 
 type Reply = Box<dyn FnOnce() + Send>;
 type ReadFn = Box<dyn FnOnce(&Engine) -> Reply + Send>;
+/// What a command's caller gets: the engine's answer once durable, or why
+/// the node did not take it.
+type Answer = Result<Result<Applied, CommandError>, Unavailable>;
+
+/// A command's answer waiting for its batch to be durable.
+struct Pending {
+    reply: tokio::sync::oneshot::Sender<Answer>,
+    result: Result<Applied, CommandError>,
+}
 
 // Nearly every message is a command, so boxing it would only add an
 // allocation per request.
@@ -167,9 +320,15 @@ enum Msg {
     Command {
         idem: Option<Idem>,
         command: Command,
-        reply: tokio::sync::oneshot::Sender<Result<Applied, CommandError>>,
+        reply: tokio::sync::oneshot::Sender<Answer>,
     },
     Shutdown(tokio::sync::oneshot::Sender<()>),
+    /// Lead from this state (exactly what is durable) on: the journal
+    /// thread took the lead or recovered. Batches carry `generation`.
+    Reset {
+        engine: Box<Engine>,
+        generation: u64,
+    },
 }
 
 /// What the engine thread hands the writer: records to make durable, the
@@ -178,7 +337,10 @@ enum Msg {
 struct Batch {
     records: Vec<Record>,
     envelopes: Vec<Envelope>,
-    replies: Vec<Reply>,
+    replies: Vec<Pending>,
+    /// The engine state's generation: batches applied to a state the
+    /// journal thread has since given up on are refused.
+    generation: u64,
     keys: Vec<(String, atobarai_engine::Principal, [u8; 32])>,
     /// Set on the last batch: answered once the reader's final snapshot
     /// is saved.
@@ -214,6 +376,7 @@ pub struct Node {
     tx: flume::Sender<Msg>,
     read_tx: flume::Sender<ToReader>,
     reads: Arc<tokio::sync::Semaphore>,
+    cluster: Arc<ClusterState>,
     snapshot_every: Arc<std::sync::atomic::AtomicU64>,
     pub keys: Arc<KeyCache>,
     pub metrics: Arc<Metrics>,
@@ -384,11 +547,39 @@ fn risk_rules_to_journal(
 impl Node {
     /// Open the data directory, load the engine and start the threads.
     pub fn open(opts: NodeOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<Node, NodeError> {
-        let mut store = open_store(&opts.store)?;
+        let member = Member::new(opts.cluster.advertise.clone(), opts.cluster.lease);
+        let mut store = open_store(&opts.store, &member)?;
+        let lead = store.journal.lead()?;
+        let cluster = Arc::new(ClusterState::default());
+        let leading = match lead {
+            Lead::Leader { epoch } => {
+                cluster.set_role(LEADER);
+                cluster
+                    .epoch
+                    .store(epoch, std::sync::atomic::Ordering::Relaxed);
+                true
+            }
+            Lead::Follower(leader) => {
+                tracing::info!(leader = ?leader, "another node leads the journal; following it");
+                cluster.set_role(FOLLOWER);
+                cluster.set_leader(leader);
+                false
+            }
+        };
         let engine = load_engine(store.journal.as_ref(), opts.config.clone(), progress)?;
-        let rules_journaled = engine.rules_journaled(&opts.config.rules());
-        let risk_rules = risk_rules_to_journal(&engine, &opts.config.risk)?;
-        store.journal.set_meta("clock", opts.clock.as_str())?;
+        let rules_journaled = !leading || engine.rules_journaled(&opts.config.rules());
+        let risk_rules = risk_rules_to_journal(&engine, &opts.config.risk)?.filter(|_| leading);
+        if leading {
+            store.journal.set_meta("clock", opts.clock.as_str())?;
+        }
+        let durable = engine.applied();
+        cluster
+            .durable
+            .store(durable, std::sync::atomic::Ordering::Relaxed);
+        cluster.stored.store(
+            store.journal.stored_last_seq()?,
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let keys = Arc::new(KeyCache::default());
         for (id, principal, hash) in engine.keys() {
             keys.insert(id, principal, hash);
@@ -400,18 +591,13 @@ impl Node {
 
         // The reader starts from the same state: a copy through the
         // snapshot encoding (checked against the digest like any restore).
-        let (copy, digest) = engine.snapshot_with_digest();
-        let follower =
-            Engine::restore(opts.config.clone(), &copy).map_err(|e| NodeError::Corrupt {
-                seq: engine.applied(),
-                reason: format!("the reader's copy of the state: {e}"),
-            })?;
-        drop(copy);
-        if follower.digest() != digest {
-            return Err(NodeError::SnapshotDigest {
-                seq: engine.applied(),
-            });
-        }
+        // A follower's engine thread holds no state until it leads.
+        let (engine, follower) = if leading {
+            let follower = copy_engine(&engine, &opts.config)?;
+            (Some(engine), follower)
+        } else {
+            (None, engine)
+        };
 
         let snapshots = store.journal.snapshot_writer()?;
         let (tx, rx) = flume::bounded::<Msg>(ENGINE_QUEUE_MAX);
@@ -420,16 +606,38 @@ impl Node {
         let engine_thread = {
             let (metrics, wtx) = (metrics.clone(), wtx.clone());
             let clock = opts.clock;
+            let cluster = cluster.clone();
             std::thread::Builder::new()
                 .name("engine".into())
-                .spawn(move || engine_loop(engine, rx, wtx, clock, &metrics))
+                .spawn(move || engine_loop(engine, rx, wtx, clock, &metrics, &cluster))
                 .map_err(NodeError::Thread)?
         };
         let writer_thread = {
-            let (keys, metrics, read_tx) = (keys.clone(), metrics.clone(), read_tx.clone());
+            let journaler = Journaler {
+                spec: opts.store.clone(),
+                member,
+                config: opts.config.clone(),
+                store: Some(store),
+                wrx,
+                read_tx: read_tx.clone(),
+                etx: tx.clone(),
+                cluster: cluster.clone(),
+                keys: keys.clone(),
+                metrics: metrics.clone(),
+                poll: opts.cluster.follow_poll,
+                durable,
+                generation: 0,
+                shutdown: None,
+            };
             std::thread::Builder::new()
                 .name("journal".into())
-                .spawn(move || writer_loop(store, wrx, read_tx, &keys, &metrics))
+                .spawn(move || {
+                    journaler.run(if leading {
+                        Mode::Leading
+                    } else {
+                        Mode::Following
+                    })
+                })
                 .map_err(NodeError::Thread)?
         };
         let snapshot_every = Arc::new(std::sync::atomic::AtomicU64::new(
@@ -438,9 +646,10 @@ impl Node {
         let (stx, srx) = flume::bounded::<ToSaver>(1);
         let saver_thread = {
             let metrics = metrics.clone();
+            let spec = opts.store.clone();
             std::thread::Builder::new()
                 .name("snapshots".into())
-                .spawn(move || saver_loop(snapshots, srx, wtx, &metrics))
+                .spawn(move || saver_loop(snapshots, &spec, srx, wtx, &metrics))
                 .map_err(NodeError::Thread)?
         };
         let reader_thread = {
@@ -454,6 +663,7 @@ impl Node {
             tx,
             read_tx,
             reads: Arc::new(tokio::sync::Semaphore::new(READS_IN_FLIGHT_MAX)),
+            cluster,
             snapshot_every,
             keys,
             metrics,
@@ -478,7 +688,7 @@ impl Node {
             ) {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => return Err(NodeError::Rules(e.to_string())),
-                Err(_) => return Err(NodeError::Rules("the node stopped".into())),
+                Err(e) => return Err(NodeError::Rules(format!("not journaled: {e:?}"))),
             }
         }
         if let Some(source) = risk_rules {
@@ -492,7 +702,7 @@ impl Node {
             ) {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => return Err(NodeError::RiskRules(e.to_string())),
-                Err(_) => return Err(NodeError::RiskRules("the node stopped".into())),
+                Err(e) => return Err(NodeError::RiskRules(format!("not journaled: {e:?}"))),
             }
         }
         Ok(node)
@@ -512,8 +722,8 @@ impl Node {
                 reply,
             })
             .await
-            .map_err(|_| Unavailable)?;
-        rx.await.map_err(|_| Unavailable)
+            .map_err(|_| Unavailable::Stopped)?;
+        rx.await.map_err(|_| Unavailable::Stopped)?
     }
 
     /// The same as [`Node::submit`] for callers outside an async runtime.
@@ -529,8 +739,18 @@ impl Node {
                 command,
                 reply,
             })
-            .map_err(|_| Unavailable)?;
-        rx.blocking_recv().map_err(|_| Unavailable)
+            .map_err(|_| Unavailable::Stopped)?;
+        rx.blocking_recv().map_err(|_| Unavailable::Stopped)?
+    }
+
+    /// This node's part in the journal (leader, follower, recovering).
+    pub fn role(&self) -> RoleView {
+        self.cluster.view()
+    }
+
+    /// Whether this node leads (appends to) the journal now.
+    pub fn is_leader(&self) -> bool {
+        self.cluster.role() == LEADER
     }
 
     /// Read engine state on the reader thread (never the engine thread):
@@ -541,7 +761,11 @@ impl Node {
         R: Send + 'static,
         F: FnOnce(&Engine) -> R + Send + 'static,
     {
-        let _permit = self.reads.acquire().await.map_err(|_| Unavailable)?;
+        let _permit = self
+            .reads
+            .acquire()
+            .await
+            .map_err(|_| Unavailable::Stopped)?;
         let (reply, rx) = tokio::sync::oneshot::channel();
         let read: ReadFn = Box::new(move |engine: &Engine| {
             let value = f(engine);
@@ -551,8 +775,8 @@ impl Node {
         });
         self.read_tx
             .send(ToReader::Read(read))
-            .map_err(|_| Unavailable)?;
-        rx.await.map_err(|_| Unavailable)
+            .map_err(|_| Unavailable::Stopped)?;
+        rx.await.map_err(|_| Unavailable::Stopped)
     }
 
     /// Take a snapshot every `n` journaled commands from now on (benchmarks
@@ -604,15 +828,36 @@ fn result_label(r: &Result<Applied, CommandError>) -> &'static str {
     }
 }
 
+/// A copy of `engine` through the snapshot encoding, checked against its
+/// digest like any restore.
+fn copy_engine(engine: &Engine, config: &Config) -> Result<Engine, NodeError> {
+    let (bytes, digest) = engine.snapshot_with_digest();
+    let copy = Engine::restore(config.clone(), &bytes).map_err(|e| NodeError::Corrupt {
+        seq: engine.applied(),
+        reason: format!("a copy of the state: {e}"),
+    })?;
+    if copy.digest() != digest {
+        return Err(NodeError::SnapshotDigest {
+            seq: engine.applied(),
+        });
+    }
+    Ok(copy)
+}
+
 fn engine_loop(
-    mut engine: Engine,
+    mut engine: Option<Engine>,
     rx: flume::Receiver<Msg>,
     wtx: flume::Sender<ToWriter>,
     clock: ClockMode,
     metrics: &Metrics,
+    cluster: &ClusterState,
 ) {
+    let mut generation = 0u64;
     while let Ok(first) = rx.recv() {
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            generation,
+            ..Batch::default()
+        };
         let mut next = Some(first);
         let mut taken = 0usize;
         while let Some(msg) = next.take() {
@@ -623,7 +868,19 @@ fn engine_loop(
                     command,
                     reply,
                 } => {
-                    let at = now_for(clock, &engine);
+                    // Not leading (following, or the journal is down):
+                    // refuse at once, touching nothing.
+                    let engine = match engine.as_mut() {
+                        Some(e) if cluster.role() == LEADER => e,
+                        _ => {
+                            let _ = reply.send(Err(cluster.refusal()));
+                            if taken < ENGINE_BATCH_MAX {
+                                next = rx.try_recv().ok();
+                            }
+                            continue;
+                        }
+                    };
+                    let at = now_for(clock, engine);
                     if engine.needs_tick(at) {
                         // A new day: its billing work (month close, late
                         // fees, damages, expiry) is journaled on its own.
@@ -677,9 +934,23 @@ fn engine_loop(
                         }
                         batch.envelopes.push(env);
                     }
-                    batch.replies.push(Box::new(move || {
-                        let _ = reply.send(result);
-                    }));
+                    batch.replies.push(Pending { reply, result });
+                }
+                Msg::Reset {
+                    engine: fresh,
+                    generation: g,
+                } => {
+                    // Everything batched so far belongs to the state given
+                    // up on: send it on to be refused, then lead from the
+                    // durable state.
+                    let stale = std::mem::take(&mut batch);
+                    if wtx.send(ToWriter::Batch(stale)).is_err() {
+                        return;
+                    }
+                    engine = Some(*fresh);
+                    generation = g;
+                    batch.generation = g;
+                    cluster.set_role(LEADER);
                 }
                 Msg::Shutdown(reply) => {
                     batch.shutdown = Some(reply);
@@ -690,9 +961,11 @@ fn engine_loop(
                 next = rx.try_recv().ok();
             }
         }
-        let stats = engine.stats();
-        metrics.customers.set(stats.customers as i64);
-        metrics.orders.set(stats.orders as i64);
+        if let Some(engine) = &engine {
+            let stats = engine.stats();
+            metrics.customers.set(stats.customers as i64);
+            metrics.orders.set(stats.orders as i64);
+        }
         let last = batch.shutdown.is_some();
         if wtx.send(ToWriter::Batch(batch)).is_err() || last {
             return;
@@ -700,67 +973,428 @@ fn engine_loop(
     }
 }
 
-fn writer_loop(
-    mut store: OpenStore,
+/// What the journal thread is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Appending the engine's batches.
+    Leading,
+    /// Tailing another node's appends into the reader.
+    Following,
+    /// Reconnecting after the journal failed.
+    Recovering,
+}
+
+/// The journal thread: appends as leader, tails as follower, reconnects
+/// after failures (see the module docs).
+struct Journaler {
+    spec: StoreSpec,
+    member: Member,
+    config: Config,
+    /// `None` after a failure until reopened.
+    store: Option<OpenStore>,
     wrx: flume::Receiver<ToWriter>,
     read_tx: flume::Sender<ToReader>,
-    keys: &KeyCache,
-    metrics: &Metrics,
-) {
-    let mut shutdown: Option<tokio::sync::oneshot::Sender<()>> = None;
-    while let Ok(first) = wrx.recv() {
-        // Every batch waiting shares one transaction (group commit).
-        let mut batches = Vec::new();
-        let mut next = Some(first);
-        while let Some(msg) = next.take() {
+    etx: flume::Sender<Msg>,
+    cluster: Arc<ClusterState>,
+    keys: Arc<KeyCache>,
+    metrics: Arc<Metrics>,
+    poll: std::time::Duration,
+    /// The last record handed to the reader (everything up to it durable).
+    durable: u64,
+    /// The engine state batches must come from to be appended.
+    generation: u64,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The journal thread is done (shut down, or the node is gone).
+struct Exit;
+
+impl Journaler {
+    fn run(mut self, mut mode: Mode) {
+        loop {
+            let next = match mode {
+                Mode::Leading => self.lead(),
+                Mode::Following => self.follow(),
+                Mode::Recovering => self.recover(),
+            };
+            match next {
+                Ok(m) => mode = m,
+                Err(Exit) => return,
+            }
+        }
+    }
+
+    fn set_durable(&mut self, seq: u64) {
+        self.durable = seq;
+        self.cluster
+            .durable
+            .store(seq, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Give every answer of `b` the refusal `why` (nothing of it is
+    /// durable); a shutdown it carries goes ahead.
+    fn refuse(&mut self, b: Batch, why: &Unavailable) -> Result<(), Exit> {
+        for p in b.replies {
+            let _ = p.reply.send(Err(why.clone()));
+        }
+        match b.shutdown {
+            Some(reply) => self.begin_shutdown(reply),
+            None => Ok(()),
+        }
+    }
+
+    fn begin_shutdown(&mut self, reply: tokio::sync::oneshot::Sender<()>) -> Result<(), Exit> {
+        self.shutdown = Some(reply);
+        if self.read_tx.send(ToReader::Final).is_err() {
+            let _ = self.shutdown.take().map(|r| r.send(()));
+            return Err(Exit);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Exit {
+        if let Some(reply) = self.shutdown.take() {
+            let _ = reply.send(());
+        }
+        Exit
+    }
+
+    /// Refuse whatever the engine thread sent (when not leading), waiting
+    /// at most `within` for the first message.
+    fn drain(&mut self, within: std::time::Duration) -> Result<(), Exit> {
+        let mut first = Some(within);
+        loop {
+            let msg = match first.take() {
+                Some(w) if !w.is_zero() => match self.wrx.recv_timeout(w) {
+                    Ok(m) => m,
+                    Err(flume::RecvTimeoutError::Timeout) => return Ok(()),
+                    Err(flume::RecvTimeoutError::Disconnected) => return Err(self.finish()),
+                },
+                _ => match self.wrx.try_recv() {
+                    Ok(m) => m,
+                    Err(flume::TryRecvError::Empty) => return Ok(()),
+                    Err(flume::TryRecvError::Disconnected) => return Err(self.finish()),
+                },
+            };
             match msg {
-                ToWriter::Batch(b) => batches.push(b),
-                ToWriter::Final => {
-                    if let Some(reply) = shutdown.take() {
-                        let _ = reply.send(());
+                ToWriter::Batch(b) => {
+                    let why = self.cluster.refusal();
+                    self.refuse(b, &why)?;
+                }
+                ToWriter::Final => return Err(self.finish()),
+            }
+        }
+    }
+
+    fn lead(&mut self) -> Result<Mode, Exit> {
+        let idle = std::time::Duration::from_millis(500);
+        loop {
+            let first = match self.wrx.recv_timeout(idle) {
+                Ok(m) => m,
+                Err(flume::RecvTimeoutError::Disconnected) => return Err(self.finish()),
+                Err(flume::RecvTimeoutError::Timeout) => {
+                    // Idle: make sure the lead is still ours (a lease lost
+                    // while nothing was appended).
+                    let still = self.store.as_mut().map(|s| s.journal.lead());
+                    match still {
+                        Some(Ok(Lead::Leader { .. })) => continue,
+                        Some(Ok(Lead::Follower(leader))) => {
+                            return Ok(self.step_down(leader));
+                        }
+                        _ => return Ok(self.fail_over_to(Mode::Recovering)),
                     }
-                    return;
+                }
+            };
+            // Every batch waiting shares one transaction (group commit).
+            let mut batches = Vec::new();
+            let mut next = Some(first);
+            while let Some(msg) = next.take() {
+                match msg {
+                    ToWriter::Batch(b) if b.generation != self.generation => {
+                        self.refuse(b, &Unavailable::JournalDown)?;
+                    }
+                    ToWriter::Batch(b) => batches.push(b),
+                    ToWriter::Final => return Err(self.finish()),
+                }
+                if self.shutdown.is_none() && !batches.iter().any(|b| b.shutdown.is_some()) {
+                    next = self.wrx.try_recv().ok();
                 }
             }
-            if shutdown.is_none() && !batches.iter().any(|b| b.shutdown.is_some()) {
-                next = wrx.try_recv().ok();
+            if batches.is_empty() {
+                continue;
+            }
+            let records: Vec<Record> = batches
+                .iter_mut()
+                .flat_map(|b| std::mem::take(&mut b.records))
+                .collect();
+            let started = Instant::now();
+            if !records.is_empty() {
+                let appended = match self.store.as_mut() {
+                    Some(s) => s.journal.append(&records),
+                    None => Err(StoreError::NotLeader("journal closed".into())),
+                };
+                if let Err(e) = appended {
+                    tracing::error!(error = %e, "journal append failed; refusing the batch");
+                    self.metrics.journal_failures.inc();
+                    let (why, mode) = if e.is_leadership() {
+                        let leader = self
+                            .store
+                            .as_mut()
+                            .and_then(|s| s.journal.lead().ok())
+                            .and_then(|l| match l {
+                                Lead::Follower(l) => l,
+                                Lead::Leader { .. } => None,
+                            });
+                        self.cluster.set_leader(leader.clone());
+                        (
+                            Unavailable::NotLeader(leader.map(|l| l.address)),
+                            Mode::Following,
+                        )
+                    } else {
+                        (Unavailable::JournalDown, Mode::Recovering)
+                    };
+                    for b in batches {
+                        self.refuse(b, &why)?;
+                    }
+                    return Ok(self.fail_over_to(mode));
+                }
+            }
+            self.metrics
+                .journal_commit_seconds
+                .observe(started.elapsed().as_secs_f64());
+            self.metrics
+                .journal_batch_records
+                .observe(records.len() as f64);
+            self.metrics.journal_records.inc_by(records.len() as u64);
+            if let Some(last) = records.last() {
+                self.set_durable(last.seq);
+                self.cluster
+                    .stored
+                    .store(last.seq, std::sync::atomic::Ordering::Relaxed);
+            }
+            for b in batches {
+                for (id, principal, hash) in b.keys {
+                    self.keys.insert(id, principal, hash);
+                }
+                // The reader gets the durable envelopes before the answers
+                // leave: a read sent after an answer sees its command.
+                if !b.envelopes.is_empty() {
+                    let _ = self.read_tx.send(ToReader::Apply(b.envelopes));
+                }
+                for p in b.replies {
+                    let _ = p.reply.send(Ok(p.result));
+                }
+                if let Some(reply) = b.shutdown {
+                    self.begin_shutdown(reply)?;
+                }
             }
         }
-        if batches.is_empty() {
-            continue;
+    }
+
+    /// Stop leading: the engine's state past `durable` is given up (its
+    /// batches are refused from now on) and commands are refused at once.
+    fn fail_over_to(&mut self, mode: Mode) -> Mode {
+        self.generation += 1;
+        self.cluster.set_role(match mode {
+            Mode::Following => FOLLOWER,
+            _ => RECOVERING,
+        });
+        mode
+    }
+
+    fn step_down(&mut self, leader: Option<atobarai_store::LeaderInfo>) -> Mode {
+        tracing::warn!(leader = ?leader, "another node took the journal over; following it");
+        self.cluster.set_leader(leader);
+        self.fail_over_to(Mode::Following)
+    }
+
+    /// Feed the reader every record after `durable` (as decoded envelopes),
+    /// refreshing the key cache when keys were added.
+    fn catch_up(&mut self) -> Result<(), StoreError> {
+        let Some(store) = self.store.as_ref() else {
+            return Err(StoreError::NotLeader("journal closed".into()));
+        };
+        const CHUNK: usize = 1_024;
+        let mut envelopes = Vec::new();
+        let mut keys_changed = false;
+        let mut last = self.durable;
+        let read_tx = self.read_tx.clone();
+        let mut corrupt: Option<(u64, String)> = None;
+        store
+            .journal
+            .read_after(self.durable, &mut |record| {
+                match Envelope::decode_record(&record.payload) {
+                    Ok((env, _)) => {
+                        keys_changed |= matches!(
+                            env.command,
+                            Command::AddMerchant { .. } | Command::AddOperator { .. }
+                        );
+                        envelopes.push(env);
+                        last = record.seq;
+                    }
+                    Err(e) => {
+                        corrupt = Some((record.seq, e.to_string()));
+                        return Err(StoreError::Sequence {
+                            expected: record.seq,
+                            got: record.seq,
+                        });
+                    }
+                }
+                if envelopes.len() >= CHUNK {
+                    let _ = read_tx.send(ToReader::Apply(std::mem::take(&mut envelopes)));
+                }
+                Ok(())
+            })
+            .or_else(|e| if corrupt.is_some() { Ok(()) } else { Err(e) })?;
+        if !envelopes.is_empty() {
+            let _ = read_tx.send(ToReader::Apply(envelopes));
         }
-        let records: Vec<Record> = batches
-            .iter_mut()
-            .flat_map(|b| std::mem::take(&mut b.records))
-            .collect();
-        let started = Instant::now();
-        if !records.is_empty()
-            && let Err(e) = store.journal.append(&records)
+        if let Some((seq, reason)) = corrupt {
+            // A record this version cannot decode: never apply past it.
+            tracing::error!(seq, reason, "journal record cannot be decoded");
+            eprintln!("atobarai: journal record {seq} cannot be decoded ({reason}); stopping");
+            std::process::exit(70);
+        }
+        if keys_changed {
+            let keys = self.keys.clone();
+            let _ = read_tx.send(ToReader::Read(Box::new(move |engine: &Engine| {
+                for (id, principal, hash) in engine.keys() {
+                    keys.insert(id, principal, hash);
+                }
+                Box::new(|| {}) as Reply
+            })));
+        }
+        self.set_durable(last);
+        Ok(())
+    }
+
+    /// Take the lead: the reader holds exactly what is durable (caught up
+    /// to the journal's end); the engine thread gets a copy of it.
+    fn take_lead(&mut self, epoch: u64) -> Result<Mode, Exit> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let read: ReadFn = Box::new(move |engine: &Engine| {
+            let _ = tx.send(engine.snapshot_with_digest());
+            Box::new(|| {}) as Reply
+        });
+        if self.read_tx.send(ToReader::Read(read)).is_err() {
+            return Err(self.finish());
+        }
+        let Ok((bytes, digest)) = rx.recv() else {
+            return Err(self.finish());
+        };
+        let engine = match Engine::restore(self.config.clone(), &bytes) {
+            Ok(e) if e.digest() == digest => e,
+            _ => {
+                eprintln!("atobarai: the reader's state does not copy; stopping");
+                std::process::exit(70);
+            }
+        };
+        drop(bytes);
+        self.generation += 1;
+        self.cluster
+            .epoch
+            .store(epoch, std::sync::atomic::Ordering::Relaxed);
+        self.cluster.set_leader(None);
+        tracing::info!(epoch, seq = self.durable, "leading the journal");
+        if self
+            .etx
+            .send(Msg::Reset {
+                engine: Box::new(engine),
+                generation: self.generation,
+            })
+            .is_err()
         {
-            fail_stop(&e);
+            return Err(self.finish());
         }
-        metrics
-            .journal_commit_seconds
-            .observe(started.elapsed().as_secs_f64());
-        metrics.journal_batch_records.observe(records.len() as f64);
-        metrics.journal_records.inc_by(records.len() as u64);
-        for b in batches {
-            for (id, principal, hash) in b.keys {
-                keys.insert(id, principal, hash);
+        Ok(Mode::Leading)
+    }
+
+    /// Catch up and claim the lead if it is free; `Ok(None)`: follow.
+    fn try_lead(&mut self) -> Result<Option<u64>, StoreError> {
+        self.catch_up()?;
+        let store = self
+            .store
+            .as_mut()
+            .ok_or_else(|| StoreError::NotLeader("journal closed".into()))?;
+        self.cluster.stored.store(
+            store.journal.stored_last_seq()?,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        match store.journal.lead()? {
+            Lead::Leader { epoch } => {
+                // Claimed: nobody else appends now; read to the very end.
+                self.catch_up()?;
+                let store = self.store.as_mut().expect("open");
+                let end = store.journal.last_seq()?;
+                if end != self.durable {
+                    return Err(StoreError::Sequence {
+                        expected: self.durable,
+                        got: end,
+                    });
+                }
+                // Prove the journal writable before taking commands.
+                store.journal.set_meta("lead", &epoch.to_string())?;
+                Ok(Some(epoch))
             }
-            // The reader gets the durable envelopes before the answers
-            // leave: a read sent after an answer sees its command.
-            if !b.envelopes.is_empty() {
-                let _ = read_tx.send(ToReader::Apply(b.envelopes));
+            Lead::Follower(leader) => {
+                self.cluster.set_leader(leader);
+                Ok(None)
             }
-            for reply in b.replies {
-                reply();
+        }
+    }
+
+    fn reopen(&mut self) -> Result<(), StoreError> {
+        if self.store.is_none() {
+            self.store = Some(open_store(&self.spec, &self.member)?);
+        }
+        Ok(())
+    }
+
+    fn follow(&mut self) -> Result<Mode, Exit> {
+        let mut backoff = std::time::Duration::from_millis(100);
+        loop {
+            self.drain(std::time::Duration::ZERO)?;
+            let step = self.reopen().and_then(|()| self.try_lead());
+            match step {
+                Ok(Some(epoch)) => return self.take_lead(epoch),
+                Ok(None) => {
+                    backoff = std::time::Duration::from_millis(100);
+                    let waited = self
+                        .store
+                        .as_mut()
+                        .map(|s| s.journal.wait_for_records(self.durable, self.poll));
+                    if let Some(Err(e)) = waited {
+                        tracing::warn!(error = %e, "following: waiting on the journal failed");
+                        self.store = None;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "following: journal unavailable; reconnecting");
+                    self.store = None;
+                    self.drain(backoff)?;
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(2));
+                }
             }
-            if let Some(reply) = b.shutdown {
-                shutdown = Some(reply);
-                if read_tx.send(ToReader::Final).is_err() {
-                    let _ = shutdown.take().map(|r| r.send(()));
-                    return;
+        }
+    }
+
+    fn recover(&mut self) -> Result<Mode, Exit> {
+        let mut backoff = std::time::Duration::from_millis(50);
+        loop {
+            // Reconnect from scratch: the old handle may hold a broken
+            // connection (the embedded store's lock goes and comes back).
+            self.store = None;
+            self.drain(std::time::Duration::ZERO)?;
+            match self.reopen().and_then(|()| self.try_lead()) {
+                Ok(Some(epoch)) => {
+                    tracing::info!(seq = self.durable, "journal writable again; resuming");
+                    return self.take_lead(epoch);
+                }
+                Ok(None) => return Ok(self.fail_over_to(Mode::Following)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "journal still unavailable");
+                    self.drain(backoff)?;
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(2));
                 }
             }
         }
@@ -771,6 +1405,7 @@ fn writer_loop(
 /// apart from the journal: appends never wait for a snapshot.
 fn saver_loop(
     mut writer: Box<dyn SnapshotWriter>,
+    spec: &StoreSpec,
     rx: flume::Receiver<ToSaver>,
     wtx: flume::Sender<ToWriter>,
     metrics: &Metrics,
@@ -782,7 +1417,14 @@ fn saver_loop(
                 .snapshot_save_seconds
                 .observe(started.elapsed().as_secs_f64()),
             // A missing snapshot only slows the next start; keep serving.
-            Err(e) => tracing::error!(error = %e, seq = snapshot.seq, "snapshot not saved"),
+            Err(e) => {
+                tracing::error!(error = %e, seq = snapshot.seq, "snapshot not saved");
+                // A networked store's connection may be gone for good:
+                // the next snapshot goes through a fresh one.
+                if let Some(Ok(fresh)) = reopen_snapshots(spec) {
+                    writer = fresh;
+                }
+            }
         }
     };
     while let Ok(msg) = rx.recv() {
@@ -795,6 +1437,21 @@ fn saver_loop(
                 let _ = wtx.send(ToWriter::Final);
                 return;
             }
+        }
+    }
+}
+
+/// A fresh snapshot writer for a networked store (`None` for the embedded
+/// one, whose writer has no connection to lose).
+fn reopen_snapshots(spec: &StoreSpec) -> Option<Result<Box<dyn SnapshotWriter>, StoreError>> {
+    match spec {
+        StoreSpec::Dir(_) => None,
+        StoreSpec::Postgres { url, schema } => Some(
+            atobarai_store::PgJournal::open_member(url, schema, Member::solo())
+                .and_then(|j| j.snapshot_writer()),
+        ),
+        StoreSpec::Nats { url, stream } => {
+            Some(atobarai_store::NatsJournal::open(url, stream).and_then(|j| j.snapshot_writer()))
         }
     }
 }
@@ -847,12 +1504,6 @@ fn reader_loop(
     }
 }
 
-fn fail_stop(e: &StoreError) -> ! {
-    tracing::error!(error = %e, "journal write failed; stopping so no answer outruns the journal");
-    eprintln!("atobarai: journal write failed ({e}); stopping");
-    std::process::exit(70)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -886,6 +1537,7 @@ mod tests {
                 clock: ClockMode::Manual,
                 config,
                 snapshot_every: 2,
+                cluster: Default::default(),
             },
             &mut |_, _| {},
         )
@@ -977,7 +1629,7 @@ mod tests {
         );
         node.shutdown();
         drop(node);
-        let store = open_store(&StoreSpec::Dir(dir.path().to_path_buf())).unwrap();
+        let store = open_store(&StoreSpec::Dir(dir.path().to_path_buf()), &Member::solo()).unwrap();
         let mut names = Vec::new();
         store
             .journal
@@ -1104,6 +1756,7 @@ text_en = "Held for review."
                 clock: ClockMode::Manual,
                 config,
                 snapshot_every: 2,
+                cluster: Default::default(),
             },
             &mut |_, _| {},
         ) {
@@ -1123,6 +1776,7 @@ text_en = "Held for review."
                 clock: ClockMode::Manual,
                 config,
                 snapshot_every: 2,
+                cluster: Default::default(),
             },
             &mut |_, _| {},
         ) {
@@ -1292,6 +1946,7 @@ mod reader_tests {
                 clock: ClockMode::Manual,
                 config: Config::default(),
                 snapshot_every,
+                cluster: Default::default(),
             },
             &mut |_, _| {},
         )
@@ -1368,7 +2023,7 @@ mod reader_tests {
         let digest = rt.block_on(node.read(|e| e.digest())).unwrap();
         node.shutdown();
         drop(node);
-        let store = open_store(&StoreSpec::Dir(dir.path().to_path_buf())).unwrap();
+        let store = open_store(&StoreSpec::Dir(dir.path().to_path_buf()), &Member::solo()).unwrap();
         let snapshot = store.journal.latest_snapshot().unwrap().unwrap();
         // Rules and risk rules journaled at start + 10 merchants; the final
         // snapshot is taken by the reader at shutdown.

@@ -130,6 +130,7 @@ fn admin(app: &AppState) -> Router<AppState> {
     let reads = only!(
         Router::new()
             .route("/v1/admin/clock", get(http::get_clock))
+            .route("/v1/admin/journal", get(journal_state))
             .route("/v1/admin/suspensions", get(http::list_suspensions)),
         RequireOperator,
         app
@@ -238,9 +239,49 @@ fn meta() -> Router<AppState> {
 
 async fn healthz(State(app): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let (applied, now) = read(&app, |e| (e.applied(), e.now())).await?;
-    Ok(Json(
-        serde_json::json!({"status": "ok", "journal_seq": applied, "now": now.to_rfc3339_jst()}),
-    ))
+    let role = app.node.role();
+    Ok(Json(serde_json::json!({
+        "status": "ok",
+        "journal_seq": applied,
+        "now": now.to_rfc3339_jst(),
+        "role": role.role,
+        "epoch": role.epoch,
+        "leader": role.leader,
+        "lag_records": role.lag,
+    })))
+}
+
+/// This node's view of the journal: how far its state has applied it, the
+/// state's digest there (equal on every node that applied as far: the
+/// engine is deterministic), and its part in a shared journal.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct JournalState {
+    /// The last journal record the state includes.
+    pub journal_seq: u64,
+    /// SHA-256 of the state (hex), as `atobarai verify` prints it.
+    pub digest: String,
+    /// `leader`, `follower` or `recovering`.
+    pub role: String,
+    /// The epoch of the lead held or followed (0: an unshared journal).
+    pub epoch: u64,
+    /// The leader's address, when another node leads.
+    pub leader: Option<String>,
+    /// Journal records not yet applied by this node.
+    pub lag_records: u64,
+}
+
+#[utoipa::path(get, path = "/v1/admin/journal", responses((status = 200, body = JournalState)))]
+pub async fn journal_state(State(app): State<AppState>) -> Result<Json<JournalState>, ApiError> {
+    let (journal_seq, digest) = read(&app, |e| (e.applied(), e.digest())).await?;
+    let role = app.node.role();
+    Ok(Json(JournalState {
+        journal_seq,
+        digest: hex::encode(digest),
+        role: role.role.to_string(),
+        epoch: role.epoch,
+        leader: role.leader,
+        lag_records: role.lag,
+    }))
 }
 
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {

@@ -324,6 +324,14 @@ pub async fn run(
     let cfg = Arc::new(cfg);
     let mut states: HashMap<u32, EndpointState> = HashMap::new();
     loop {
+        // Only the leader delivers (its acknowledgements are journaled);
+        // a follower that takes over resumes at the journaled cursor.
+        if !node.is_leader() {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(200)) => continue,
+                _ = stop.changed() => return,
+            }
+        }
         let (batches, held, dropped) = match node
             .read(|e| {
                 (
@@ -361,7 +369,10 @@ pub async fn run(
                 match node.submit(None, command).await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => tracing::warn!(error = %e, "webhooks: acknowledgement refused"),
-                    Err(_) => return,
+                    Err(crate::node::Unavailable::Stopped) => return,
+                    // Not journaled (journal down, or no longer leading):
+                    // the events are sent again from the journaled cursor.
+                    Err(e) => tracing::warn!(error = ?e, "webhooks: acknowledgement not journaled"),
                 }
             }
             states.insert(endpoint, state);

@@ -33,6 +33,7 @@ fn options(store: StoreSpec) -> NodeOptions {
         clock: ClockMode::Manual,
         config: Default::default(),
         snapshot_every: 50,
+        cluster: Default::default(),
     }
 }
 

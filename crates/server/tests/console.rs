@@ -40,6 +40,7 @@ async fn spawn_app() -> TestApp {
         clock: ClockMode::Manual,
         config: Default::default(),
         snapshot_every: 1_000,
+        cluster: Default::default(),
     };
     let (node, merchant, other_merchant, admin, analyst, payments) =
         tokio::task::spawn_blocking(move || {

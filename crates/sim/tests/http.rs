@@ -61,6 +61,7 @@ fn http_and_in_process_drivers_agree() {
             clock: ClockMode::Manual,
             config: config.clone(),
             snapshot_every: 1_000_000,
+            cluster: Default::default(),
         },
         &mut |_, _| {},
     )

@@ -34,9 +34,15 @@ pub fn add_key(dir: &Path, add: &[&str]) -> String {
 
 /// Start `atobarai serve` on an ephemeral port; the child and base URL.
 pub fn start(dir: &Path) -> (Child, String) {
+    start_with(&["--data-dir", dir.to_str().unwrap()])
+}
+
+/// Start `atobarai serve --listen 127.0.0.1:0 ARGS…`; the child and base
+/// URL (read from the line it prints once listening).
+pub fn start_with(args: &[&str]) -> (Child, String) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
         .env("ATOBARAI_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

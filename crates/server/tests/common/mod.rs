@@ -29,6 +29,7 @@ pub fn options(dir: &std::path::Path) -> NodeOptions {
         clock: ClockMode::Manual,
         config: Default::default(),
         snapshot_every: 25,
+        cluster: Default::default(),
     }
 }
 

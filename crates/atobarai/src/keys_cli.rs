@@ -73,9 +73,26 @@ pub(crate) fn open_vault(store: &super::StoreArgs) -> Result<Arc<dyn Vault>> {
     })
 }
 
-/// The keyring and vault `serve` seals personal data with. Without a
-/// keyring file one is created (one random key) with a loud warning.
-pub(crate) fn open_privacy(store: &super::StoreArgs, config: &Config) -> Result<Arc<Privacy>> {
+/// The keyring and vault `serve` seals personal data with.
+///
+/// Without `[encryption] keyring`: on the embedded store, `keyring` in the
+/// data directory (created with one random key and a loud warning at the
+/// first start); on a shared journal (PostgreSQL, NATS) nothing is sealed
+/// and a warning says so, because a keyring made up by each node would
+/// differ between the nodes of one journal, leaving each unable to read
+/// what the others sealed.
+pub(crate) fn open_privacy(
+    store: &super::StoreArgs,
+    config: &Config,
+) -> Result<Option<Arc<Privacy>>> {
+    if config.encryption.keyring.is_none() && store.database.is_some() {
+        tracing::warn!(
+            "no [encryption] keyring configured for a shared journal: registrations are journaled \
+             with their personal data in clear. Create one with `atobarai keys rotate --keyring PATH`, \
+             give every node the same file and set [encryption] keyring"
+        );
+        return Ok(None);
+    }
     let path = keyring_path(store, config, None);
     if !path.exists() {
         if config.encryption.keyring.is_some() {
@@ -98,7 +115,7 @@ pub(crate) fn open_privacy(store: &super::StoreArgs, config: &Config) -> Result<
         );
     }
     let vault = open_vault(store)?;
-    Ok(Arc::new(Privacy::from_file(&path, vault)?))
+    Ok(Some(Arc::new(Privacy::from_file(&path, vault)?)))
 }
 
 pub(crate) fn run(command: KeysCmd) -> Result<()> {

@@ -442,9 +442,11 @@ fn serve(
         );
     }
     // Personal fields are sealed before they are journaled (issue 12, item 4).
-    let privacy = keys_cli::open_privacy(&store, &config)?;
-    let identity =
-        atobarai_server::IdentitySecret::new(&config.identity.key_secret).with_privacy(privacy);
+    let identity = atobarai_server::IdentitySecret::new(&config.identity.key_secret);
+    let identity = match keys_cli::open_privacy(&store, &config)? {
+        Some(privacy) => identity.with_privacy(privacy),
+        None => identity,
+    };
     let limits = Arc::new(config.limits);
     let webhooks = config.webhooks;
     if webhooks.is_development_key() {

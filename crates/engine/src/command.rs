@@ -502,9 +502,12 @@ pub struct CustomerProfile {
 pub struct SealedProfile {
     /// The merchant's own id for the customer (unique per merchant).
     pub external_id: String,
-    /// Date of birth (JST calendar date): the age rule reads it at
-    /// registration, and a replay must decide the same.
-    pub birth_date: JstDate,
+    /// The customer was born on or before this day (JST): the age rule is
+    /// decided on it at registration, and a replay decides the same. The
+    /// shell makes it as coarse as it can without changing the verdict
+    /// from the registration on (the end of the birth year, else of the
+    /// birth month, else the birth date itself); the exact date is sealed.
+    pub born_by: JstDate,
     /// Name, kana, phone, e-mail, postal code and address, sealed.
     pub pii: SealedPii,
 }

@@ -38,8 +38,9 @@ pub enum PersonalData {
     Sealed {
         /// The merchant's own id for the customer.
         external_id: String,
-        /// Date of birth (held in clear for the age rule).
-        birth_date: JstDate,
+        /// Born on or before this day (the age rule's input, in clear; the
+        /// exact date is in `pii`).
+        born_by: JstDate,
         /// The sealed fields.
         pii: SealedPii,
     },

@@ -336,7 +336,7 @@ fn samples() -> Vec<(&'static str, Envelope, Option<Decision>)> {
                 merchant: 3,
                 profile: SealedProfile {
                     external_id: "c-43".into(),
-                    birth_date: JstDate::parse("1991-05-02").unwrap(),
+                    born_by: JstDate::parse("1991-05-02").unwrap(),
                     pii: SealedPii {
                         scheme: 1,
                         subject: [0x21; 16],

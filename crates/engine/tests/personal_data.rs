@@ -17,7 +17,7 @@ fn sealed(n: u32, birth: &str) -> Command {
         identity: identity_keys(&p),
         profile: SealedProfile {
             external_id: p.external_id,
-            birth_date: JstDate::parse(birth).unwrap(),
+            born_by: JstDate::parse(birth).unwrap(),
             pii: SealedPii {
                 scheme: 1,
                 subject: [n as u8; 16],
@@ -195,7 +195,7 @@ fn only_operators_erase_and_read_personal_data() {
 }
 
 #[test]
-fn the_age_rule_reads_the_clear_birth_date_and_replays() {
+fn the_age_rule_reads_the_born_by_date_and_replays() {
     let mut e = engine_with(0);
     let t = at("2026-06-01T10:00:00+09:00");
     let young = e.apply(&env(t, sealed(5, "2010-01-01"))).unwrap_err();

@@ -72,8 +72,15 @@ pub(crate) async fn register_sealed(
     key: String,
     clear: Command,
 ) -> Result<Reply<crate::render::Customer>, ApiError> {
+    // The engine's day (its clock never goes back, so the day it stamps
+    // the registration with is no earlier) and the age rule in force: the
+    // birth date the engine sees is coarsened against them.
+    let (today, age_min) = read(app, |e| {
+        (e.now().jst_date(), e.config().credit.age_years_min)
+    })
+    .await?;
     let (p, secret) = (privacy.clone(), app.identity.clone());
-    let sealed = blocking(move || p.seal_registration(clear, &secret))
+    let sealed = blocking(move || p.seal_registration(clear, &secret, today, age_min))
         .await?
         .map_err(|e| match e {
             PrivacyError::NotARegistration => ApiError::internal("not a registration"),
@@ -169,9 +176,7 @@ async fn personal_data(
             profile: None,
         },
         PersonalData::Sealed {
-            external_id,
-            birth_date,
-            pii,
+            external_id, pii, ..
         } => {
             let Some(privacy) = app.identity.privacy().cloned() else {
                 return Err(ApiError::new(
@@ -190,7 +195,7 @@ async fn personal_data(
                     profile: Some(ProfileJson {
                         name: f.name,
                         name_kana: f.name_kana,
-                        birth_date: birth_date.to_string(),
+                        birth_date: f.birth_date,
                         phone: f.phone,
                         email: f.email,
                         postal_code: f.postal_code,

@@ -22,6 +22,7 @@
 //! notices when the file changes (rotation needs no restart).
 
 use crate::identity::IdentitySecret;
+use atobarai_core::JstDate;
 use atobarai_engine::{Command, CustomerProfile, SealedPii, SealedProfile};
 use atobarai_store::{StoreError, Vault, WrappedKey};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -337,13 +338,15 @@ fn open_bytes(key: &[u8; KEY_LEN], aad: &[u8], sealed: &[u8]) -> Option<Vec<u8>>
 
 /// The personal fields of a profile, as sealed (plaintext encoding 1:
 /// each field a u32 little-endian length and its UTF-8 bytes, in the order
-/// name, name_kana, phone, email, postal_code, address).
+/// name, name_kana, birth_date, phone, email, postal_code, address).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PersonalFields {
     /// Full name.
     pub name: String,
     /// Full name in katakana.
     pub name_kana: String,
+    /// Date of birth, `YYYY-MM-DD`.
+    pub birth_date: String,
     /// Phone (E.164).
     pub phone: String,
     /// E-mail address.
@@ -359,6 +362,7 @@ impl PersonalFields {
         PersonalFields {
             name: p.name.clone(),
             name_kana: p.name_kana.clone(),
+            birth_date: p.birth_date.to_string(),
             phone: p.phone.clone(),
             email: p.email.clone(),
             postal_code: p.postal_code.clone(),
@@ -366,10 +370,11 @@ impl PersonalFields {
         }
     }
 
-    fn fields(&self) -> [&String; 6] {
+    fn fields(&self) -> [&String; 7] {
         [
             &self.name,
             &self.name_kana,
+            &self.birth_date,
             &self.phone,
             &self.email,
             &self.postal_code,
@@ -402,6 +407,7 @@ impl PersonalFields {
         let out = PersonalFields {
             name: take()?,
             name_kana: take()?,
+            birth_date: take()?,
             phone: take()?,
             email: take()?,
             postal_code: take()?,
@@ -427,7 +433,7 @@ pub struct SealedRegistration {
 
 /// The keyring and the vault, as the HTTP shell uses them.
 pub struct Privacy {
-    keyring: RwLock<(Keyring, Option<SystemTime>)>,
+    keyring: RwLock<(Arc<Keyring>, Option<SystemTime>)>,
     path: Option<PathBuf>,
     vault: Arc<dyn Vault>,
 }
@@ -446,7 +452,7 @@ impl Privacy {
     /// With a keyring kept in memory only (tests, benchmarks).
     pub fn new(keyring: Keyring, vault: Arc<dyn Vault>) -> Privacy {
         Privacy {
-            keyring: RwLock::new((keyring, None)),
+            keyring: RwLock::new((Arc::new(keyring), None)),
             path: None,
             vault,
         }
@@ -456,7 +462,7 @@ impl Privacy {
     pub fn from_file(path: &Path, vault: Arc<dyn Vault>) -> Result<Privacy, PrivacyError> {
         let keyring = Keyring::load(path)?;
         Ok(Privacy {
-            keyring: RwLock::new((keyring, modified(path))),
+            keyring: RwLock::new((Arc::new(keyring), modified(path))),
             path: Some(path.to_path_buf()),
             vault,
         })
@@ -469,7 +475,7 @@ impl Privacy {
 
     /// The keyring as of now (re-read if its file changed; a file that no
     /// longer parses keeps the last good keyring, with a warning).
-    pub fn keyring(&self) -> Keyring {
+    pub fn keyring(&self) -> Arc<Keyring> {
         if let Some(path) = &self.path {
             let now = modified(path);
             let stale = self.keyring.read().map(|k| k.1 != now).unwrap_or(true);
@@ -477,7 +483,7 @@ impl Privacy {
                 match Keyring::load(path) {
                     Ok(k) => {
                         if let Ok(mut guard) = self.keyring.write() {
-                            *guard = (k, now);
+                            *guard = (Arc::new(k), now);
                         }
                     }
                     Err(e) => {
@@ -487,18 +493,22 @@ impl Privacy {
             }
         }
         match self.keyring.read() {
-            Ok(k) => k.0.clone(),
-            Err(p) => p.into_inner().0.clone(),
+            Ok(k) => Arc::clone(&k.0),
+            Err(p) => Arc::clone(&p.into_inner().0),
         }
     }
 
     /// Seal a clear `RegisterCustomer` command: a new data key, the personal
     /// fields encrypted under it, the key wrapped and stored in the vault
-    /// (durably, before this returns). Blocking.
+    /// (durably, before this returns). `today` (a day the engine's clock
+    /// has reached) and `age_min` (the rule in force) coarsen the birth
+    /// date the engine sees ([`born_by`]). Blocking.
     pub fn seal_registration(
         &self,
         clear: Command,
         identity: &IdentitySecret,
+        today: JstDate,
+        age_min: i32,
     ) -> Result<SealedRegistration, PrivacyError> {
         let request_hash = identity.keyed_fingerprint(&clear.fingerprint());
         let Command::RegisterCustomer {
@@ -526,7 +536,7 @@ impl Privacy {
                 merchant,
                 profile: SealedProfile {
                     external_id: profile.external_id,
-                    birth_date: profile.birth_date,
+                    born_by: born_by(profile.birth_date, today, age_min),
                     pii: SealedPii {
                         scheme: SCHEME,
                         subject,
@@ -563,6 +573,36 @@ impl Privacy {
     pub fn shred(&self, subject: &[u8; 16]) -> Result<bool, PrivacyError> {
         Ok(self.vault.delete(subject)?)
     }
+}
+
+/// The day the engine decides the age rule on instead of the birth date:
+/// as coarse as possible (the last day of the birth year, else of the
+/// birth month) while every verdict from `today` on stays the one the exact
+/// date gives, else the exact date.
+///
+/// The engine refuses a registration when the date is after its day or the
+/// age on its day is below `age_min`. A later date only makes that
+/// stricter, and once a date passes it passes on every later day, so a
+/// coarse date that passes on `today` (a lower bound of the day the engine
+/// stamps the registration with: its clock never goes back) passes there
+/// too: no verdict changes, and the journal keeps the exact date only for
+/// a customer who reached `age_min` this very month. A date that fails is
+/// sent exact (the refusal and its code stay; nothing refused is journaled).
+pub fn born_by(birth: JstDate, today: JstDate, age_min: i32) -> JstDate {
+    let passes = |d: JstDate| d <= today && d.age_on(today) >= age_min;
+    if !passes(birth) {
+        return birth;
+    }
+    let end_of_year = JstDate::new(birth.year(), 12, 31).ok();
+    let end_of_month = birth
+        .first_of_next_month()
+        .ok()
+        .and_then(|d| d.plus_days(-1).ok());
+    [end_of_year, end_of_month]
+        .into_iter()
+        .flatten()
+        .find(|&d| passes(d))
+        .unwrap_or(birth)
 }
 
 /// Re-wrap every data key wrapped by `kek_id` with the keyring's active
@@ -612,6 +652,10 @@ mod tests {
         }
     }
 
+    fn today() -> JstDate {
+        JstDate::parse("2026-06-10").unwrap()
+    }
+
     fn privacy() -> Privacy {
         Privacy::new(Keyring::generate("k1"), Arc::new(MemoryVault::new()))
     }
@@ -620,7 +664,7 @@ mod tests {
     fn a_sealed_registration_opens_and_holds_no_clear_field() {
         let p = privacy();
         let secret = IdentitySecret::new("s");
-        let sealed = p.seal_registration(clear(), &secret).unwrap();
+        let sealed = p.seal_registration(clear(), &secret, today(), 18).unwrap();
         let Command::RegisterSealedCustomer { profile, .. } = &sealed.command else {
             panic!()
         };
@@ -639,17 +683,21 @@ mod tests {
                 "{clear_field}"
             );
         }
+        assert_eq!(profile.born_by, JstDate::parse("1990-12-31").unwrap());
         let (fields, kek) = p.open(&profile.pii).unwrap();
         assert_eq!(fields.name, "山田 太郎");
+        assert_eq!(fields.birth_date, "1990-04-01");
         assert_eq!(fields.address, "東京都千代田区霞が関1-3-1");
         assert_eq!(kek, "k1");
         // The same request hashes the same; the ciphertext differs.
-        let again = p.seal_registration(clear(), &secret).unwrap();
+        let again = p.seal_registration(clear(), &secret, today(), 18).unwrap();
         assert_eq!(again.request_hash, sealed.request_hash);
         assert_ne!(again.command, sealed.command);
         let other = IdentitySecret::new("t");
         assert_ne!(
-            p.seal_registration(clear(), &other).unwrap().request_hash,
+            p.seal_registration(clear(), &other, today(), 18)
+                .unwrap()
+                .request_hash,
             sealed.request_hash,
             "keyed"
         );
@@ -659,7 +707,7 @@ mod tests {
     fn tampering_shredding_and_unknown_keys_refuse_to_open() {
         let p = privacy();
         let sealed = p
-            .seal_registration(clear(), &IdentitySecret::new("s"))
+            .seal_registration(clear(), &IdentitySecret::new("s"), today(), 18)
             .unwrap();
         let Command::RegisterSealedCustomer { profile, .. } = sealed.command else {
             panic!()
@@ -703,13 +751,13 @@ mod tests {
             Command::RegisterSealedCustomer { profile, .. } => profile.pii,
             _ => unreachable!(),
         };
-        let old = pii(p.seal_registration(clear(), &secret).unwrap());
+        let old = pii(p.seal_registration(clear(), &secret, today(), 18).unwrap());
         assert_eq!(ring.rotate(), "k2");
         // A file with the same modification time would not be noticed:
         // make sure it differs.
         std::thread::sleep(std::time::Duration::from_millis(20));
         ring.save(&path).unwrap();
-        let new = pii(p.seal_registration(clear(), &secret).unwrap());
+        let new = pii(p.seal_registration(clear(), &secret, today(), 18).unwrap());
         assert_eq!(p.open(&old).unwrap().1, "k1", "old records stay readable");
         assert_eq!(p.open(&new).unwrap().1, "k2", "new records use the new key");
         assert_eq!(
@@ -754,6 +802,7 @@ mod tests {
         let f = PersonalFields {
             name: "a".into(),
             name_kana: "".into(),
+            birth_date: "1990-04-01".into(),
             phone: "p".into(),
             email: "e".into(),
             postal_code: "1".into(),
@@ -766,5 +815,40 @@ mod tests {
         longer.push(0);
         assert_eq!(PersonalFields::decode(&longer), None);
         assert_eq!(PersonalFields::decode(&[0xFF; 3]), None);
+    }
+
+    #[test]
+    fn born_by_coarsens_without_changing_any_verdict() {
+        let d = |s: &str| JstDate::parse(s).unwrap();
+        let today = d("2026-06-10");
+        // Far from the threshold: the end of the birth year.
+        assert_eq!(born_by(d("1990-04-01"), today, 18), d("1990-12-31"));
+        // Eighteen this year, earlier this month or before: the month's end
+        // would still pass only if it is not after the 18th birthday's month.
+        assert_eq!(born_by(d("2008-03-15"), today, 18), d("2008-03-31"));
+        // Eighteen this month: the exact date.
+        assert_eq!(born_by(d("2008-06-02"), today, 18), d("2008-06-02"));
+        // Refused anyway (too young, or born in the future): exact.
+        assert_eq!(born_by(d("2008-06-11"), today, 18), d("2008-06-11"));
+        assert_eq!(born_by(d("2027-01-01"), today, 18), d("2027-01-01"));
+        // Exhaustively over two years of birth dates and a year of days: a
+        // coarse date is never earlier than the birth date, and decides as
+        // the birth date does on every day from `today` on.
+        let passes = |b: JstDate, on: JstDate| b <= on && b.age_on(on) >= 18;
+        let mut birth = d("2007-01-01");
+        while birth < d("2009-01-01") {
+            let coarse = born_by(birth, today, 18);
+            assert!(coarse >= birth);
+            let mut on = today;
+            for _ in 0..400 {
+                assert_eq!(
+                    passes(coarse, on),
+                    passes(birth, on),
+                    "{birth} {coarse} {on}"
+                );
+                on = on.plus_days(1).unwrap();
+            }
+            birth = birth.plus_days(1).unwrap();
+        }
     }
 }

@@ -379,6 +379,35 @@ async fn personal_data_is_sealed_rotated_and_erased_with_the_money_unchanged() {
         }
     }
 
+    // The engine saw a coarse birth date (the end of the birth year) in
+    // every sealed registration, never the exact one.
+    {
+        use atobarai_store::Journal;
+        let journal =
+            atobarai_store::SqliteJournal::open(&dir.path().join("journal.sqlite")).unwrap();
+        let mut sealed = 0;
+        journal
+            .read_after(0, &mut |r| {
+                let env = atobarai_engine::Envelope::decode(&r.payload).unwrap();
+                assert!(
+                    !matches!(
+                        env.command,
+                        atobarai_engine::Command::RegisterCustomer { .. }
+                    ),
+                    "no clear registration"
+                );
+                if let atobarai_engine::Command::RegisterSealedCustomer { profile, .. } =
+                    env.command
+                {
+                    assert_eq!(profile.born_by.to_string(), "1985-12-31");
+                    sealed += 1;
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(sealed, 4);
+    }
+
     // After a restart (snapshot + journal), the same: sealed data opens,
     // erased data does not.
     let app = start(dir.path(), Some((merchant, admin, analyst))).await;

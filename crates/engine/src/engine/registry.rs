@@ -97,7 +97,7 @@ impl Engine {
             external_id: profile.external_id.clone(),
             name: String::new(),
             name_kana: String::new(),
-            birth_date: profile.birth_date,
+            birth_date: profile.born_by,
             phone: String::new(),
             email: String::new(),
             postal_code: String::new(),
@@ -250,7 +250,7 @@ impl Engine {
             None => PersonalData::Clear((**profile).clone()),
             Some(PiiEntry::Sealed(pii)) => PersonalData::Sealed {
                 external_id: profile.external_id.clone(),
-                birth_date: profile.birth_date,
+                born_by: profile.birth_date,
                 pii: pii.clone(),
             },
             Some(PiiEntry::Erased { at }) => PersonalData::Erased {

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, bail};
 use atobarai_core::Config;
 use atobarai_server::privacy::{Keyring, Privacy, rewrap_all};
-use atobarai_store::{PgVault, SqliteVault, Vault};
+use atobarai_store::{NatsVault, PgVault, SqliteVault, Vault};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,23 +53,22 @@ fn keyring_path(store: &super::StoreArgs, config: &Config, given: Option<PathBuf
         .unwrap_or_else(|| store.data_dir.join("keyring"))
 }
 
-/// The vault beside the journal: a table in the PostgreSQL schema, else
-/// `vault.sqlite` in the data directory (also with NATS, whose key-value
-/// buckets are not used for keys yet: the vault is then local to the node).
+/// The vault beside the journal: a table in the PostgreSQL schema, a
+/// key-value bucket beside a NATS journal's stream, else `vault.sqlite` in
+/// the data directory.
 pub(crate) fn open_vault(store: &super::StoreArgs) -> Result<Arc<dyn Vault>> {
     Ok(match &store.database {
-        Some(url) if !url.starts_with("nats://") => Arc::new(
+        Some(url) if url.starts_with("nats://") => {
+            let (url, stream) = match super::nats_spec(url) {
+                super::StoreSpec::Nats { url, stream } => (url, stream),
+                _ => unreachable!("nats_spec makes a NATS spec"),
+            };
+            Arc::new(NatsVault::open(&url, &stream).context("opening the key vault in NATS")?)
+        }
+        Some(url) => Arc::new(
             PgVault::open(url, &store.schema).context("opening the key vault in PostgreSQL")?,
         ),
-        other => {
-            if other.is_some() {
-                tracing::warn!(
-                    dir = %store.data_dir.display(),
-                    "with NATS the key vault is vault.sqlite in the data directory of this node"
-                );
-            }
-            Arc::new(SqliteVault::open_dir(&store.data_dir).context("opening the key vault")?)
-        }
+        None => Arc::new(SqliteVault::open_dir(&store.data_dir).context("opening the key vault")?),
     })
 }
 

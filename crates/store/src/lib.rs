@@ -34,7 +34,7 @@ pub use nats::NatsJournal;
 pub use postgres::{Member, PgJournal};
 pub use snapshot::{MemorySnapshots, SNAPSHOT_CHUNK_MAX, SnapshotWriter};
 pub use sqlite::SqliteJournal;
-pub use vault::{MemoryVault, PgVault, SqliteVault, Vault, WrappedKey};
+pub use vault::{MemoryVault, NatsVault, PgVault, SqliteVault, Vault, WrappedKey};
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};

@@ -14,7 +14,8 @@
 //!
 //! Backends: [`SqliteVault`] (`vault.sqlite` in the data directory,
 //! `secure_delete` on, the WAL checkpointed and truncated after every
-//! deletion), [`PgVault`] (a table in the journal's PostgreSQL schema) and
+//! deletion), [`PgVault`] (a table in the journal's PostgreSQL schema),
+//! [`NatsVault`] (a key-value bucket beside the journal's stream) and
 //! [`MemoryVault`] (tests, benchmarks).
 
 use crate::StoreError;
@@ -507,6 +508,294 @@ impl Vault for PgVault {
     }
 }
 
+// ----- NATS JetStream key-value --------------------------------------------------
+
+/// The vault of the NATS backend: a key-value bucket `<STREAM>_VAULT`
+/// (one value per key, file storage) on the journal's server, so every
+/// node of one journal reads the same keys. The key is the subject in hex;
+/// the value the KEK id's length (one byte), the id, then the wrapped key.
+/// Shredding *purges* the key (every revision). Like any log-structured
+/// store, JetStream may keep a purged message's bytes in its files until
+/// it compacts them; SQLite's `secure_delete` has no counterpart here.
+pub struct NatsVault {
+    rt: Option<tokio::runtime::Runtime>,
+    kv: async_nats::jetstream::kv::Store,
+}
+
+const NATS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn nats_err(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Nats(format!("{what}: {e}"))
+}
+
+fn encode_value(key: &WrappedKey) -> Result<bytes::Bytes, StoreError> {
+    let id = key.kek_id.as_bytes();
+    let len = u8::try_from(id.len())
+        .map_err(|_| StoreError::Vault("a key-encryption key id is at most 255 bytes".into()))?;
+    let mut v = Vec::with_capacity(
+        1usize
+            .saturating_add(id.len())
+            .saturating_add(key.wrapped.len()),
+    );
+    v.push(len);
+    v.extend_from_slice(id);
+    v.extend_from_slice(&key.wrapped);
+    Ok(v.into())
+}
+
+fn decode_value(v: &[u8]) -> Result<WrappedKey, StoreError> {
+    let bad = || StoreError::Vault("a stored key value is malformed".into());
+    let (&len, rest) = v.split_first().ok_or_else(bad)?;
+    let len = usize::from(len);
+    if rest.len() < len {
+        return Err(bad());
+    }
+    let (id, wrapped) = rest.split_at(len);
+    Ok(WrappedKey {
+        kek_id: String::from_utf8(id.to_vec()).map_err(|_| bad())?,
+        wrapped: wrapped.to_vec(),
+    })
+}
+
+fn subject_key(subject: &[u8; 16]) -> String {
+    subject.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn key_subject(key: &str) -> Option<[u8; 16]> {
+    if key.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        let hex = key.get(i.saturating_mul(2)..i.saturating_mul(2).saturating_add(2))?;
+        *o = u8::from_str_radix(hex, 16).ok()?;
+    }
+    Some(out)
+}
+
+impl NatsVault {
+    /// Connect to `url` and open (creating) the bucket `<stream>_VAULT`.
+    /// Blocking, on a small runtime of its own.
+    pub fn open(url: &str, stream: &str) -> Result<NatsVault, StoreError> {
+        if stream.is_empty()
+            || stream.len() > 64
+            || !stream
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(StoreError::Nats(format!(
+                "stream name {stream:?} must be 1-64 of A-Z a-z 0-9 _ -"
+            )));
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("vault-nats")
+            .enable_all()
+            .build()
+            .map_err(|source| StoreError::Io {
+                path: "vault-nats".into(),
+                source,
+            })?;
+        let (url, bucket) = (url.to_string(), format!("{stream}_VAULT"));
+        let kv = nats_block(&rt, async move {
+            use async_nats::jetstream::stream;
+            let connecting = async_nats::ConnectOptions::new()
+                .name("atobarai-vault")
+                .connection_timeout(NATS_TIMEOUT)
+                .request_timeout(Some(NATS_TIMEOUT))
+                .connect(url.as_str());
+            let client = tokio::time::timeout(NATS_TIMEOUT, connecting)
+                .await
+                .map_err(|_| StoreError::Nats(format!("connecting to {url}: timed out")))?
+                .map_err(|e| nats_err(&format!("connecting to {url}"), e))?;
+            let js = async_nats::jetstream::ContextBuilder::new()
+                .timeout(NATS_TIMEOUT)
+                .build(client);
+            if js.get_key_value(&bucket).await.is_err() {
+                // Laid out as the client lays out a bucket, created directly
+                // (as the journal's settings bucket is, for older servers).
+                js.get_or_create_stream(stream::Config {
+                    name: format!("KV_{bucket}"),
+                    description: Some("atobarai key vault: wrapped data keys".into()),
+                    subjects: vec![format!("$KV.{bucket}.>")],
+                    max_messages_per_subject: 1,
+                    storage: stream::StorageType::File,
+                    allow_rollup: true,
+                    deny_delete: false,
+                    allow_direct: true,
+                    discard: stream::DiscardPolicy::New,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| nats_err(&format!("creating bucket {bucket}"), e))?;
+            }
+            js.get_key_value(&bucket)
+                .await
+                .map_err(|e| nats_err(&format!("opening bucket {bucket}"), e))
+        })?;
+        Ok(NatsVault { rt: Some(rt), kv })
+    }
+
+    fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(
+            async_nats::jetstream::kv::Store,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<R, StoreError>> + Send>,
+        >,
+    ) -> Result<R, StoreError> {
+        match &self.rt {
+            Some(rt) => nats_block(rt, f(self.kv.clone())),
+            None => Err(StoreError::Nats("vault closed".into())),
+        }
+    }
+
+    /// Every (subject, key) in the bucket.
+    fn all(&self) -> Result<Vec<([u8; 16], WrappedKey)>, StoreError> {
+        self.run(|kv| {
+            Box::pin(async move {
+                use futures_util::StreamExt;
+                let mut keys = kv.keys().await.map_err(|e| nats_err("listing keys", e))?;
+                let mut out = Vec::new();
+                while let Some(key) = keys.next().await {
+                    let key = key.map_err(|e| nats_err("listing keys", e))?;
+                    let Some(subject) = key_subject(&key) else {
+                        continue;
+                    };
+                    if let Some(v) = kv
+                        .get(key)
+                        .await
+                        .map_err(|e| nats_err("reading a key", e))?
+                    {
+                        out.push((subject, decode_value(&v)?));
+                    }
+                }
+                out.sort_by_key(|a| a.0);
+                Ok(out)
+            })
+        })
+    }
+}
+
+/// Run `fut` on `rt` and wait for it from this thread (spawned, so it also
+/// works when the caller sits inside another runtime).
+fn nats_block<R: Send + 'static>(
+    rt: &tokio::runtime::Runtime,
+    fut: impl std::future::Future<Output = Result<R, StoreError>> + Send + 'static,
+) -> Result<R, StoreError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    rt.spawn(async move {
+        let _ = tx.send(tokio::time::timeout(NATS_TIMEOUT.saturating_mul(2), fut).await);
+    });
+    match rx.recv() {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(_)) => Err(StoreError::Nats("the server did not answer in time".into())),
+        Err(_) => Err(StoreError::Nats("the vault's runtime stopped".into())),
+    }
+}
+
+impl Drop for NatsVault {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Vault for NatsVault {
+    fn put(&self, subject: &[u8; 16], key: &WrappedKey) -> Result<(), StoreError> {
+        let (k, v) = (subject_key(subject), encode_value(key)?);
+        self.run(move |kv| {
+            Box::pin(async move {
+                kv.create(k, v)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| StoreError::Vault(format!("storing a key: {e}")))
+            })
+        })
+    }
+
+    fn get(&self, subject: &[u8; 16]) -> Result<Option<WrappedKey>, StoreError> {
+        let k = subject_key(subject);
+        let v = self.run(move |kv| {
+            Box::pin(async move { kv.get(k).await.map_err(|e| nats_err("reading a key", e)) })
+        })?;
+        v.map(|v| decode_value(&v)).transpose()
+    }
+
+    fn delete(&self, subject: &[u8; 16]) -> Result<bool, StoreError> {
+        let k = subject_key(subject);
+        self.run(move |kv| {
+            Box::pin(async move {
+                let had = kv
+                    .get(k.clone())
+                    .await
+                    .map_err(|e| nats_err("reading a key", e))?
+                    .is_some();
+                if had {
+                    kv.purge(k)
+                        .await
+                        .map_err(|e| nats_err("purging a key", e))?;
+                }
+                Ok(had)
+            })
+        })
+    }
+
+    fn count_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        for (_, k) in self.all()? {
+            let n = counts.entry(k.kek_id).or_default();
+            *n = n.saturating_add(1);
+        }
+        Ok(counts.into_iter().collect())
+    }
+
+    fn wrapped_with(
+        &self,
+        kek_id: &str,
+        limit: usize,
+    ) -> Result<Vec<([u8; 16], WrappedKey)>, StoreError> {
+        Ok(self
+            .all()?
+            .into_iter()
+            .filter(|(_, k)| k.kek_id == kek_id)
+            .take(limit)
+            .collect())
+    }
+
+    fn rewrap(
+        &self,
+        subject: &[u8; 16],
+        from_kek: &str,
+        to: &WrappedKey,
+    ) -> Result<bool, StoreError> {
+        let (k, v, from) = (
+            subject_key(subject),
+            encode_value(to)?,
+            from_kek.to_string(),
+        );
+        self.run(move |kv| {
+            Box::pin(async move {
+                let Some(entry) = kv
+                    .entry(k.clone())
+                    .await
+                    .map_err(|e| nats_err("reading a key", e))?
+                else {
+                    return Ok(false);
+                };
+                if entry.operation != async_nats::jetstream::kv::Operation::Put
+                    || decode_value(&entry.value)?.kek_id != from
+                {
+                    return Ok(false);
+                }
+                // Only if nobody changed or purged it since it was read.
+                Ok(kv.update(k, v, entry.revision).await.is_ok())
+            })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -537,6 +826,21 @@ mod tests {
         let again = SqliteVault::open_dir(dir.path()).unwrap();
         assert_eq!(again.get(&[9; 16]).unwrap(), None);
         assert_eq!(again.count_by_kek().unwrap(), vec![]);
+    }
+
+    #[test]
+    fn nats_values_and_keys_round_trip() {
+        let k = WrappedKey {
+            kek_id: "k12".into(),
+            wrapped: vec![1, 2, 3],
+        };
+        assert_eq!(decode_value(&encode_value(&k).unwrap()).unwrap(), k);
+        assert!(decode_value(&[5, b'a']).is_err());
+        assert!(decode_value(&[]).is_err());
+        let s = [0xAB; 16];
+        assert_eq!(key_subject(&subject_key(&s)), Some(s));
+        assert_eq!(key_subject("zz"), None);
+        assert_eq!(key_subject(&"g".repeat(32)), None);
     }
 
     #[test]

@@ -61,3 +61,56 @@ fn postgres_vault_conforms() {
     assert_eq!(again.count_by_kek().unwrap(), vec![("k2".into(), 2)]);
     atobarai_store::PgJournal::drop_schema(&url, &schema).unwrap();
 }
+
+/// NATS: the server at TEST_NATS_URL if set, else a `nats-server -js`
+/// started on a free port when the binary is on the machine, else skipped.
+#[test]
+fn nats_vault_conforms() {
+    let mut child = None;
+    let _dir = tempfile::tempdir().unwrap();
+    let url = match std::env::var("TEST_NATS_URL") {
+        Ok(url) => url,
+        Err(_) => {
+            let binary = ["/usr/sbin", "/usr/local/bin", "/usr/bin"]
+                .iter()
+                .map(|d| std::path::Path::new(d).join("nats-server"))
+                .find(|p| p.is_file());
+            let Some(binary) = binary else {
+                eprintln!(
+                    "SKIPPED nats_vault_conforms: TEST_NATS_URL is not set and no nats-server binary"
+                );
+                return;
+            };
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            child = Some(
+                std::process::Command::new(binary)
+                    .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+                    .arg(_dir.path())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap(),
+            );
+            let addr = format!("127.0.0.1:{port}");
+            for _ in 0..100 {
+                if std::net::TcpStream::connect(&addr).is_ok() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            format!("nats://{addr}")
+        }
+    };
+    let stream = format!("ATBVAULT{}", std::process::id());
+    conformance(&atobarai_store::NatsVault::open(&url, &stream).unwrap());
+    let again = atobarai_store::NatsVault::open(&url, &stream).unwrap();
+    assert_eq!(again.count_by_kek().unwrap(), vec![("k2".into(), 2)]);
+    if let Some(mut c) = child {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}

@@ -43,6 +43,143 @@ pub(crate) enum KeysCmd {
         #[arg(long)]
         keyring: Option<PathBuf>,
     },
+    /// Write every wrapped data key of the vault to a file (for moving a
+    /// journal to another backend with `export`/`import`: the sealed
+    /// records need their keys in the new place). The keys stay wrapped:
+    /// the file is useless without the keyring, and holds no personal data.
+    ExportVault {
+        #[command(flatten)]
+        store: super::StoreArgs,
+        /// The file to write (refused if it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put the keys of a file written by `keys export-vault` into this
+    /// store's vault (a key already there must be the same).
+    ImportVault {
+        #[command(flatten)]
+        store: super::StoreArgs,
+        /// The file to read.
+        #[arg(long = "in")]
+        input: PathBuf,
+    },
+}
+
+const VAULT_FILE_HEADER: &str = "ATBVAULT1";
+
+/// Every (subject, key) of `vault`, KEK by KEK.
+fn all_keys(vault: &dyn Vault) -> Result<Vec<([u8; 16], atobarai_store::WrappedKey)>> {
+    let mut out = Vec::new();
+    for (kek, _) in vault.count_by_kek()? {
+        out.extend(vault.wrapped_with(&kek, usize::MAX)?);
+    }
+    Ok(out)
+}
+
+fn export_vault(store: &super::StoreArgs, out: &std::path::Path) -> Result<()> {
+    use std::io::Write;
+    if out.exists() {
+        bail!(
+            "{} exists: remove it or choose another --out",
+            out.display()
+        );
+    }
+    let keys = all_keys(open_vault(store)?.as_ref())?;
+    let mut text = format!("{VAULT_FILE_HEADER}\n");
+    for (subject, key) in &keys {
+        text.push_str(&format!(
+            "{} {} {}\n",
+            hex(subject),
+            key.kek_id,
+            hex(&key.wrapped)
+        ));
+    }
+    text.push_str(&format!("end {}\n", keys.len()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    println!("{} data keys written to {}", keys.len(), out.display());
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+/// The keys of a vault file, checked whole before anything is written.
+fn parse_vault_file(text: &str) -> Result<Vec<([u8; 16], atobarai_store::WrappedKey)>> {
+    let mut lines = text.lines().enumerate();
+    if lines.next().map(|(_, l)| l) != Some(VAULT_FILE_HEADER) {
+        bail!("not a vault file (no {VAULT_FILE_HEADER} header)");
+    }
+    let mut keys = Vec::new();
+    for (i, line) in lines {
+        let n = i + 1;
+        match line.split(' ').collect::<Vec<_>>().as_slice() {
+            ["end", count] => {
+                if count.parse::<usize>().ok() != Some(keys.len()) {
+                    bail!(
+                        "line {n}: the file is incomplete (count {count}, {} keys)",
+                        keys.len()
+                    );
+                }
+                return Ok(keys);
+            }
+            [subject, kek, wrapped] => {
+                let subject: [u8; 16] = unhex(subject)
+                    .and_then(|b| b.try_into().ok())
+                    .with_context(|| format!("line {n}: a subject is 32 hex digits"))?;
+                let wrapped =
+                    unhex(wrapped).with_context(|| format!("line {n}: the key is not hex"))?;
+                keys.push((
+                    subject,
+                    atobarai_store::WrappedKey {
+                        kek_id: (*kek).to_string(),
+                        wrapped,
+                    },
+                ));
+            }
+            _ => bail!("line {n}: expected `SUBJECT KEK WRAPPED` or `end COUNT`"),
+        }
+    }
+    bail!("the file is truncated (no `end` line)")
+}
+
+fn import_vault(store: &super::StoreArgs, input: &std::path::Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let keys = parse_vault_file(&text)?;
+    let vault = open_vault(store)?;
+    let (mut added, mut present) = (0u64, 0u64);
+    for (subject, key) in &keys {
+        match vault.get(subject)? {
+            Some(existing) if existing == *key => present += 1,
+            Some(_) => bail!(
+                "subject {} already has another key in this vault; nothing more imported",
+                hex(subject)
+            ),
+            None => {
+                vault.put(subject, key)?;
+                added += 1;
+            }
+        }
+    }
+    println!("{added} data keys imported, {present} already there");
+    Ok(())
 }
 
 /// The keyring file in use: `--keyring`, else the configuration's, else
@@ -163,6 +300,8 @@ pub(crate) fn run(command: KeysCmd) -> Result<()> {
             }
             Ok(())
         }
+        KeysCmd::ExportVault { store, out } => export_vault(&store, &out),
+        KeysCmd::ImportVault { store, input } => import_vault(&store, &input),
         KeysCmd::Retire { id, store, keyring } => {
             let config = super::load_config(store.config.as_ref())?;
             let path = keyring_path(&store, &config, keyring);

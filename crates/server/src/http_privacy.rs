@@ -83,8 +83,8 @@ pub(crate) async fn register_sealed(
     let sealed = blocking(move || p.seal_registration(clear, &secret, today, age_min))
         .await?
         .map_err(|e| match e {
-            PrivacyError::NotARegistration => ApiError::internal("not a registration"),
-            other => vault_error(&other),
+            PrivacyError::Vault(_) => vault_error(&e),
+            other => ApiError::internal(&other.to_string()),
         })?;
     let idem = Idem {
         principal,

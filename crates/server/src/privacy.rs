@@ -264,12 +264,12 @@ impl Keyring {
     }
 
     /// Wrap `dek` for `subject` with the active key.
-    fn wrap(&self, subject: &[u8; 16], dek: &Key) -> WrappedKey {
-        let kek = &self.keys[&self.active];
-        WrappedKey {
+    fn wrap(&self, subject: &[u8; 16], dek: &Key) -> Result<WrappedKey, PrivacyError> {
+        let kek = self.kek(&self.active)?;
+        Ok(WrappedKey {
             kek_id: self.active.clone(),
-            wrapped: seal_bytes(&kek.0, &dek_aad(subject, &self.active), &dek.0),
-        }
+            wrapped: seal_bytes(&kek.0, &dek_aad(subject, &self.active), &dek.0)?,
+        })
     }
 
     fn unwrap_key(&self, subject: &[u8; 16], key: &WrappedKey) -> Result<Key, PrivacyError> {
@@ -285,7 +285,7 @@ impl Keyring {
     /// `key` (wrapped by any KEK of this keyring) wrapped by the active one.
     pub fn rewrap(&self, subject: &[u8; 16], key: &WrappedKey) -> Result<WrappedKey, PrivacyError> {
         let dek = self.unwrap_key(subject, key)?;
-        Ok(self.wrap(subject, &dek))
+        self.wrap(subject, &dek)
     }
 }
 
@@ -298,11 +298,11 @@ fn pii_aad(subject: &[u8; 16]) -> Vec<u8> {
 }
 
 /// `nonce || ciphertext` of `msg` under `key`, with a random nonce.
-fn seal_bytes(key: &[u8; KEY_LEN], aad: &[u8], msg: &[u8]) -> Vec<u8> {
+fn seal_bytes(key: &[u8; KEY_LEN], aad: &[u8], msg: &[u8]) -> Result<Vec<u8>, PrivacyError> {
     let nonce: [u8; NONCE_LEN] = random();
     let mut out = nonce.to_vec();
-    out.extend(seal_with_nonce(key, &nonce, aad, msg));
-    out
+    out.extend(seal_with_nonce(key, &nonce, aad, msg)?);
+    Ok(out)
 }
 
 fn seal_with_nonce(
@@ -310,12 +310,12 @@ fn seal_with_nonce(
     nonce: &[u8; NONCE_LEN],
     aad: &[u8],
     msg: &[u8],
-) -> Vec<u8> {
+) -> Result<Vec<u8>, PrivacyError> {
     let cipher = XChaCha20Poly1305::new(&(*key).into());
-    // Encryption fails only for messages beyond 256 GiB.
+    // Fails only for messages beyond 256 GiB; never journal an empty one.
     cipher
         .encrypt(XNonce::from_slice(nonce), Payload { msg, aad })
-        .unwrap_or_default()
+        .map_err(|_| PrivacyError::Corrupt("encryption failed"))
 }
 
 fn open_with_nonce(key: &[u8; KEY_LEN], nonce: &[u8], aad: &[u8], ct: &[u8]) -> Option<Vec<u8>> {
@@ -529,8 +529,8 @@ impl Privacy {
             &nonce,
             &pii_aad(&subject),
             &PersonalFields::of(&profile).encode(),
-        );
-        self.vault.put(&subject, &keyring.wrap(&subject, &dek))?;
+        )?;
+        self.vault.put(&subject, &keyring.wrap(&subject, &dek)?)?;
         Ok(SealedRegistration {
             command: Command::RegisterSealedCustomer {
                 merchant,

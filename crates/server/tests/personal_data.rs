@@ -24,7 +24,7 @@ struct App {
     merchant: String,
     admin: String,
     analyst: String,
-    vault: Arc<SqliteVault>,
+    vault: Arc<dyn Vault>,
     keys: AtomicU64,
 }
 
@@ -47,6 +47,15 @@ async fn router(app: AppState) -> axum::Router {
 }
 
 async fn start(dir: &Path, keys: Option<(String, String, String)>) -> App {
+    let vault: Arc<dyn Vault> = Arc::new(SqliteVault::open_dir(dir).unwrap());
+    start_with(dir, keys, vault).await
+}
+
+async fn start_with(
+    dir: &Path,
+    keys: Option<(String, String, String)>,
+    vault: Arc<dyn Vault>,
+) -> App {
     let opts = common::options(dir);
     let (node, merchant, admin, analyst) = tokio::task::spawn_blocking(move || {
         let node = Node::open(opts, &mut |_, _| {}).unwrap();
@@ -65,7 +74,6 @@ async fn start(dir: &Path, keys: Option<(String, String, String)>) -> App {
     if !keyring.exists() {
         Keyring::generate("k1").save(&keyring).unwrap();
     }
-    let vault = Arc::new(SqliteVault::open_dir(dir).unwrap());
     let privacy = Arc::new(Privacy::from_file(&keyring, vault.clone()).unwrap());
     let state = AppState {
         node: node.clone(),
@@ -161,6 +169,10 @@ impl App {
             out.push((c, b));
         }
         out
+    }
+
+    async fn seq(&self) -> Value {
+        self.get(&self.admin, "/healthz").await.1["journal_seq"].clone()
     }
 
     async fn stop(self) {
@@ -416,5 +428,98 @@ async fn personal_data_is_sealed_rotated_and_erased_with_the_money_unchanged() {
         secrets[2][2]
     );
     assert_eq!(app.personal(&ids[1]).await["state"], "erased");
+    app.stop().await;
+}
+
+/// A vault that cannot be written (a PostgreSQL vault whose server is
+/// down): registrations are refused 503 `vault_unavailable` and nothing is
+/// journaled; reads of customers registered before still work.
+struct DownVault;
+
+impl Vault for DownVault {
+    fn put(
+        &self,
+        _: &[u8; 16],
+        _: &atobarai_store::WrappedKey,
+    ) -> Result<(), atobarai_store::StoreError> {
+        Err(atobarai_store::StoreError::Vault("down".into()))
+    }
+    fn get(
+        &self,
+        _: &[u8; 16],
+    ) -> Result<Option<atobarai_store::WrappedKey>, atobarai_store::StoreError> {
+        Err(atobarai_store::StoreError::Vault("down".into()))
+    }
+    fn delete(&self, _: &[u8; 16]) -> Result<bool, atobarai_store::StoreError> {
+        Err(atobarai_store::StoreError::Vault("down".into()))
+    }
+    fn count_by_kek(&self) -> Result<Vec<(String, u64)>, atobarai_store::StoreError> {
+        Ok(Vec::new())
+    }
+    fn wrapped_with(
+        &self,
+        _: &str,
+        _: usize,
+    ) -> Result<Vec<([u8; 16], atobarai_store::WrappedKey)>, atobarai_store::StoreError> {
+        Ok(Vec::new())
+    }
+    fn rewrap(
+        &self,
+        _: &[u8; 16],
+        _: &str,
+        _: &atobarai_store::WrappedKey,
+    ) -> Result<bool, atobarai_store::StoreError> {
+        Err(atobarai_store::StoreError::Vault("down".into()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vault_that_is_down_refuses_registrations_and_erasures_and_journals_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_with(dir.path(), None, Arc::new(DownVault)).await;
+    let before = app.seq().await;
+    let (body, _) = person(1);
+    let (s, v) = app.post(&app.merchant, "/v1/customers", body).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "vault_unavailable");
+    assert_eq!(app.seq().await, before, "nothing journaled");
+    app.stop().await;
+
+    // A customer sealed while the vault worked: with the vault down, its
+    // erasure is refused before anything is journaled (the key must go first).
+    let app = start(dir.path(), None).await;
+    let (s, v) = app
+        .post(
+            &app.admin,
+            "/v1/admin/clock",
+            json!({"now": "2026-06-10T10:00:00+09:00"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (body, _) = person(2);
+    let (s, v) = app.post(&app.merchant, "/v1/customers", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let keys = (app.merchant.clone(), app.admin.clone(), app.analyst.clone());
+    app.stop().await;
+    let app = start_with(dir.path(), Some(keys), Arc::new(DownVault)).await;
+    let before = app.seq().await;
+    let (s, v) = app
+        .post(
+            &app.admin,
+            &format!("/v1/admin/customers/{id}/erasure"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert_eq!(v["error"]["code"], "vault_unavailable");
+    assert_eq!(app.seq().await, before, "nothing journaled");
+    let (s, v) = app
+        .get(
+            &app.admin,
+            &format!("/v1/admin/customers/{id}/personal-data"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     app.stop().await;
 }

@@ -82,9 +82,16 @@ pub enum PrivacyError {
     NotARegistration,
 }
 
-/// A 256-bit key that does not print itself.
+/// A 256-bit key that does not print itself and is wiped when dropped.
 #[derive(Clone)]
 struct Key([u8; KEY_LEN]);
+
+impl Drop for Key {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.0.zeroize();
+    }
+}
 
 impl std::fmt::Debug for Key {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -274,9 +281,12 @@ impl Keyring {
 
     fn unwrap_key(&self, subject: &[u8; 16], key: &WrappedKey) -> Result<Key, PrivacyError> {
         let kek = self.kek(&key.kek_id)?;
-        let dek = open_bytes(&kek.0, &dek_aad(subject, &key.kek_id), &key.wrapped)
-            .ok_or(PrivacyError::Corrupt("data key"))?;
+        let dek = zeroize::Zeroizing::new(
+            open_bytes(&kek.0, &dek_aad(subject, &key.kek_id), &key.wrapped)
+                .ok_or(PrivacyError::Corrupt("data key"))?,
+        );
         let dek: [u8; KEY_LEN] = dek
+            .as_slice()
             .try_into()
             .map_err(|_| PrivacyError::Corrupt("data key length"))?;
         Ok(Key(dek))
@@ -524,12 +534,8 @@ impl Privacy {
         let subject: [u8; 16] = random();
         let dek = Key(random());
         let nonce: [u8; NONCE_LEN] = random();
-        let ciphertext = seal_with_nonce(
-            &dek.0,
-            &nonce,
-            &pii_aad(&subject),
-            &PersonalFields::of(&profile).encode(),
-        )?;
+        let plain = zeroize::Zeroizing::new(PersonalFields::of(&profile).encode());
+        let ciphertext = seal_with_nonce(&dek.0, &nonce, &pii_aad(&subject), &plain)?;
         self.vault.put(&subject, &keyring.wrap(&subject, &dek)?)?;
         Ok(SealedRegistration {
             command: Command::RegisterSealedCustomer {
@@ -563,8 +569,10 @@ impl Privacy {
             .get(&pii.subject)?
             .ok_or(PrivacyError::Shredded)?;
         let dek = self.keyring().unwrap_key(&pii.subject, &wrapped)?;
-        let plain = open_with_nonce(&dek.0, &pii.nonce, &pii_aad(&pii.subject), &pii.ciphertext)
-            .ok_or(PrivacyError::Corrupt("personal data"))?;
+        let plain = zeroize::Zeroizing::new(
+            open_with_nonce(&dek.0, &pii.nonce, &pii_aad(&pii.subject), &pii.ciphertext)
+                .ok_or(PrivacyError::Corrupt("personal data"))?,
+        );
         let fields = PersonalFields::decode(&plain).ok_or(PrivacyError::Corrupt("encoding"))?;
         Ok((fields, wrapped.kek_id))
     }

@@ -92,15 +92,22 @@ pub(crate) async fn register_sealed(
         request_hash: sealed.request_hash,
     };
     let subject = sealed.subject;
-    let answer = match app.node.submit(Some(idem), sealed.command).await {
+    let submitted = app.node.submit(Some(idem), sealed.command).await;
+    let refused = matches!(submitted, Ok(Err(_)));
+    let answer = match submitted {
         Err(u) => Err(ApiError::from(u)),
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(applied)) => Ok(applied),
     };
-    let journaled = matches!(&answer, Ok(Applied { changed: true, .. }));
-    if !journaled {
-        // Refused, or a retry answered from the first request: the key
-        // just made seals nothing in the journal.
+    // Shred the key just made only when the command surely seals nothing
+    // in the journal: the engine refused it, or answered a retry from the
+    // first request. When the outcome is unknown (the node could not
+    // answer), the record may be durable: keep the key (at worst unused).
+    let unused = match &answer {
+        Ok(Applied { changed, .. }) => !changed,
+        Err(_) => refused,
+    };
+    if unused {
         let p = privacy.clone();
         if let Ok(Err(e)) = blocking(move || p.shred(&subject)).await {
             tracing::warn!(error = %e, "an unused data key stays in the vault");

@@ -11,7 +11,15 @@
 //!   commands while authorizing (default: never) — the snapshot pause;
 //! - `ATOBARAI_BENCH_READERS`: that many tasks read customers in a loop
 //!   (each read a different customer) while the authorizations run — the
-//!   cost of reads to decisions.
+//!   cost of reads to decisions;
+//! - `ATOBARAI_BENCH_STORE`: the journal — unset for the embedded store, a
+//!   `postgres://…` URL (schema `atb_bench`, dropped first) or a
+//!   `nats://…` URL (stream `ATB_BENCH`, deleted first);
+//! - `ATOBARAI_BENCH_FOLLOWER=1` (PostgreSQL): a second node follows the
+//!   journal in the same process while the authorizations run; its lag
+//!   (records the leader made durable that the follower has not applied)
+//!   is sampled every 10 ms, and the time it takes to catch up after the
+//!   last answer is reported.
 
 use atobarai_core::{Category, Channel, JstDate, PaymentMethod, Product, Yen};
 use atobarai_engine::{AuthorizeInput, Command, CustomerProfile, Idem, LineItem, Principal};
@@ -72,10 +80,34 @@ fn main() {
     let readers = knob("ATOBARAI_BENCH_READERS", 0);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-durable");
     let _ = std::fs::remove_dir_all(&dir);
+    let (store, backend) = match std::env::var("ATOBARAI_BENCH_STORE") {
+        Ok(url) if url.starts_with("postgres") => {
+            atobarai_store::PgJournal::drop_schema(&url, "atb_bench").expect("schema dropped");
+            (
+                StoreSpec::Postgres {
+                    url,
+                    schema: "atb_bench".into(),
+                },
+                "PostgreSQL, synchronous_commit as the server sets it",
+            )
+        }
+        Ok(url) if url.starts_with("nats") => {
+            atobarai_store::NatsJournal::delete(&url, "ATB_BENCH").expect("stream deleted");
+            (
+                StoreSpec::Nats {
+                    url,
+                    stream: "ATB_BENCH".into(),
+                },
+                "NATS JetStream, acknowledged appends",
+            )
+        }
+        _ => (StoreSpec::Dir(dir.clone()), "SQLite WAL, synchronous=FULL"),
+    };
+    let follow = knob("ATOBARAI_BENCH_FOLLOWER", 0) == 1;
     let node = Arc::new(
         Node::open(
             NodeOptions {
-                store: StoreSpec::Dir(dir.clone()),
+                store: store.clone(),
                 clock: ClockMode::System,
                 config: Default::default(),
                 // Registration is not measured: snapshots start with the
@@ -133,6 +165,40 @@ fn main() {
         if snapshot_every != u64::MAX {
             node.set_snapshot_every(snapshot_every);
         }
+        // A follower on the same journal, sampled while the leader works.
+        let follower = follow.then(|| {
+            Arc::new(
+                Node::open(
+                    NodeOptions {
+                        store: store.clone(),
+                        clock: ClockMode::System,
+                        config: Default::default(),
+                        snapshot_every: u64::MAX,
+                        cluster: Default::default(),
+                    },
+                    &mut |_, _| {},
+                )
+                .expect("follower opens"),
+            )
+        });
+        if let Some(f) = &follower {
+            assert_eq!(f.role().role, "follower", "the second node must follow");
+        }
+        let lags = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+        let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = follower.clone().map(|f| {
+            let (lags, sampling, leader) = (lags.clone(), sampling.clone(), node.clone());
+            tokio::spawn(async move {
+                while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                    // What the leader has made durable (its reader holds
+                    // exactly that) against what the follower has applied.
+                    let durable = leader.read(|e| e.applied()).await.unwrap();
+                    let applied = f.read(|e| e.applied()).await.unwrap();
+                    lags.lock().unwrap().push(durable.saturating_sub(applied));
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            })
+        });
         let stop_reading = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut reading = Vec::new();
         for r in 0..readers {
@@ -175,6 +241,22 @@ fn main() {
             lat.extend(t.await.unwrap());
         }
         let secs = started.elapsed().as_secs_f64();
+        let answered = Instant::now();
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        if let Some(s) = sampler {
+            s.await.unwrap();
+        }
+        let mut caught_up = None;
+        if let Some(f) = &follower {
+            let end = node.read(|e| e.applied()).await.unwrap();
+            loop {
+                if f.read(|e| e.applied()).await.unwrap() >= end {
+                    caught_up = Some(answered.elapsed());
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
         stop_reading.store(true, std::sync::atomic::Ordering::Relaxed);
         let mut reads = 0;
         for t in reading {
@@ -188,7 +270,7 @@ fn main() {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0);
-        println!("durable authorize (SQLite WAL, synchronous=FULL, group commit), {customers} customers, {IN_FLIGHT} in flight");
+        println!("durable authorize ({backend}, group commit), {customers} customers, {IN_FLIGHT} in flight");
         println!("  authorizations  {authorizations}");
         println!("  throughput      {:.0} /s", authorizations as f64 / secs);
         println!(
@@ -208,6 +290,17 @@ fn main() {
                 reads as f64 / secs
             );
         }
+        if let Some(took) = caught_up {
+            let mut lags = lags.lock().unwrap().clone();
+            lags.sort_unstable();
+            println!(
+                "  follower lag    records behind, sampled every 10 ms: p50 {}  p99 {}  max {}; caught up {:.1} ms after the last answer",
+                percentile(&lags, 0.5),
+                percentile(&lags, 0.99),
+                lags[lags.len() - 1],
+                took.as_secs_f64() * 1e3
+            );
+        }
         println!(
             "  commits         {batches:.0} in all (registration included): {:.0} records per fsync on average",
             (authorizations + customers + 1) as f64 / batches.max(1.0)
@@ -215,5 +308,8 @@ fn main() {
     });
     let n = node.clone();
     std::thread::spawn(move || n.shutdown()).join().unwrap();
+    if let StoreSpec::Postgres { url, schema } = &store {
+        let _ = atobarai_store::PgJournal::drop_schema(url, schema);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1311,15 +1311,22 @@ impl Journaler {
 
     /// Catch up and claim the lead if it is free; `Ok(None)`: follow.
     fn try_lead(&mut self) -> Result<Option<u64>, StoreError> {
+        // The journal's end before reading it: while a long catch-up runs,
+        // the lag shows the whole backlog.
+        let stored = self
+            .store
+            .as_ref()
+            .ok_or_else(|| StoreError::NotLeader("journal closed".into()))?
+            .journal
+            .stored_last_seq()?;
+        self.cluster
+            .stored
+            .store(stored, std::sync::atomic::Ordering::Relaxed);
         self.catch_up()?;
         let store = self
             .store
             .as_mut()
             .ok_or_else(|| StoreError::NotLeader("journal closed".into()))?;
-        self.cluster.stored.store(
-            store.journal.stored_last_seq()?,
-            std::sync::atomic::Ordering::Relaxed,
-        );
         match store.journal.lead()? {
             Lead::Leader { epoch } => {
                 // Claimed: nobody else appends now; read to the very end.

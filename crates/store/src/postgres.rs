@@ -1068,6 +1068,32 @@ impl Journal for PgJournal {
         // A lost lease is dropped (its heartbeat stopped) before claiming
         // again: a new claim is a new epoch.
         self.lease = None;
+        // Look before claiming: a claim opens a connection (its backend
+        // is the one followers watch), which a follower asking every few
+        // hundred milliseconds should not do while the leader is alive.
+        let holder = self.member.holder.clone();
+        let current = self.run_bounded(move |client| {
+            Ok(client
+                .query_opt(
+                    "SELECT epoch, holder, address,
+                       lease_until < clock_timestamp() OR holder = $1
+                         OR NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = leader.pid)
+                     FROM leader WHERE id = 1",
+                    &[&holder],
+                )
+                .map_err(pg)?
+                .map(|row| {
+                    let info = LeaderInfo {
+                        epoch: row.get::<_, i64>(0) as u64,
+                        holder: row.get(1),
+                        address: row.get(2),
+                    };
+                    (info, row.get::<_, bool>(3))
+                }))
+        })?;
+        if let Some((info, false)) = current {
+            return Ok(Lead::Follower(Some(info)));
+        }
         match self.claim()? {
             Some(lease) => {
                 let epoch = lease.epoch;

@@ -114,7 +114,12 @@ async fn followers_refuse_writes_naming_the_leader_and_a_killed_leader_loses_not
     let mut procs = vec![journal.start(&lease)];
     // The first node leads before the others start.
     let http = reqwest::Client::new();
-    wait_for_leader(&http, &[procs[0].url.clone()], Duration::from_secs(20)).await;
+    wait_for_leader(
+        &http,
+        std::slice::from_ref(&procs[0].url),
+        Duration::from_secs(20),
+    )
+    .await;
     procs.push(journal.start(&lease));
     procs.push(journal.start(&lease));
     let urls: Vec<String> = procs.iter().map(|p| p.url.clone()).collect();
@@ -348,7 +353,7 @@ async fn a_leader_paused_past_its_lease_cannot_append_when_it_resumes() {
     let lease = ["--lease-ms", LEASE_MS];
     let http = reqwest::Client::new();
     let a = journal.start(&lease);
-    wait_for_leader(&http, &[a.url.clone()], Duration::from_secs(20)).await;
+    wait_for_leader(&http, std::slice::from_ref(&a.url), Duration::from_secs(20)).await;
     let b = journal.start(&lease);
     let urls = vec![a.url.clone(), b.url.clone()];
     let nodes: Nodes = Arc::new(Mutex::new(urls.clone()));
@@ -364,7 +369,8 @@ async fn a_leader_paused_past_its_lease_cannot_append_when_it_resumes() {
     // A stalls (SIGSTOP): its sockets stay open, only the lease runs out.
     a.signal("STOP");
     let stalled_at = Instant::now();
-    let leader = wait_for_leader(&http, &[b.url.clone()], Duration::from_secs(20)).await;
+    let leader =
+        wait_for_leader(&http, std::slice::from_ref(&b.url), Duration::from_secs(20)).await;
     assert_eq!(leader, b.url);
     let takeover = stalled_at.elapsed();
     // A write sent to A while it is stalled waits in its socket.

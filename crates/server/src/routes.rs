@@ -377,6 +377,7 @@ pub fn router(app: AppState) -> Router {
         .merge(console(&app))
         .merge(risk_rules(&app))
         .merge(risk_models(&app))
+        .merge(crate::http_privacy::router(&app))
         .merge(meta())
         // After the role layers: a method the path does not take is a 405
         // whoever calls (the layers wrap only the methods a route takes).

@@ -17,6 +17,58 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     pub risk: RiskConfig,
     pub encryption: EncryptionConfig,
+    pub gift_cards: GiftCardConfig,
+}
+
+/// Gift cards (`[gift_cards]`): the secret codes are hashed with, and the
+/// redemption attempt limits. Enforced by the shell, never journaled.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GiftCardConfig {
+    /// The HMAC secret gift-card codes are stored under (only the keyed
+    /// hash reaches the engine, the journal and snapshots). The default is
+    /// a published development value: production MUST set its own
+    /// (`ATOBARAI__GIFT_CARDS__CODE_SECRET`) and never change it (codes
+    /// issued under another secret stop matching).
+    pub code_secret: String,
+    /// Failed redemptions a wallet may have within `window_secs` before it
+    /// is locked out.
+    pub wallet_failures_max: u32,
+    /// Failed redemptions one IP address may have within `window_secs`
+    /// before it is locked out.
+    pub ip_failures_max: u32,
+    /// The window failures are counted over, seconds.
+    pub window_secs: u64,
+    /// How long a wallet or IP address stays locked out, seconds.
+    pub lockout_secs: u64,
+}
+
+/// The development code secret (public).
+pub const GIFT_CARD_CODE_SECRET_DEV: &str = "atobarai-development-gift-card-code-secret";
+
+impl Default for GiftCardConfig {
+    fn default() -> Self {
+        GiftCardConfig {
+            code_secret: GIFT_CARD_CODE_SECRET_DEV.to_string(),
+            wallet_failures_max: 5,
+            ip_failures_max: 20,
+            window_secs: 600,
+            lockout_secs: 900,
+        }
+    }
+}
+
+impl std::fmt::Debug for GiftCardConfig {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GiftCardConfig")
+            .field("code_secret", &"<redacted>")
+            .field("wallet_failures_max", &self.wallet_failures_max)
+            .field("ip_failures_max", &self.ip_failures_max)
+            .field("window_secs", &self.window_secs)
+            .field("lockout_secs", &self.lockout_secs)
+            .finish()
+    }
 }
 
 /// Personal data encrypted at rest (`[encryption]`): where the keyring of

@@ -336,6 +336,135 @@ pub enum Command {
         /// Index of the customer.
         customer: u64,
     },
+    /// Register a merchant that operates a gift-card program (an issuer):
+    /// capturing its orders' `gift_card` lines issues codes. Otherwise as
+    /// [`Command::AddMerchant`].
+    AddIssuerMerchant {
+        /// The merchant's display name.
+        name: String,
+        /// The public part of the merchant's API key.
+        key_id: String,
+        /// SHA-256 of the API key's secret.
+        secret_sha256: [u8; 32],
+    },
+    /// Capture an issuer's order holding gift cards, issuing one code per
+    /// card. The shell drew the codes at random and passes only their keyed
+    /// hashes (HMAC under `gift_cards.code_secret`), in the order of the
+    /// order's gift-card units (line by line, unit by unit).
+    CaptureGiftCards {
+        /// Who sent the command.
+        principal: Principal,
+        /// Index of the order.
+        order: u64,
+        /// Integer yen to capture; `None` (or the whole amount) only.
+        amount: Option<Yen>,
+        /// Keyed hashes of the new codes, one per gift-card unit.
+        codes: Vec<[u8; 32]>,
+    },
+    /// Redeem a gift card into a wallet (the code as its keyed hash).
+    RedeemGiftCard {
+        /// Who redeems (the issuer's key).
+        principal: Principal,
+        /// Keyed hash of the code presented.
+        code: [u8; 32],
+        /// The wallet credited (the issuer's own id for it).
+        wallet: String,
+    },
+    /// Revoke gift cards with a reason: an unredeemed card stops working, a
+    /// redeemed one is taken back from its wallet (below zero if need be).
+    RevokeGiftCards {
+        /// The operator revoking.
+        principal: Principal,
+        /// Which cards.
+        target: RevocationTarget,
+        /// Why.
+        reason: RevocationReason,
+    },
+    /// A wallet holder appeals the revocation of a card taken back from
+    /// the wallet, with evidence.
+    AppealGiftCard {
+        /// Who filed it (the issuer's key, or an operator).
+        principal: Principal,
+        /// The wallet the card was taken back from.
+        wallet: String,
+        /// Index of the gift card.
+        card: u64,
+        /// The holder's evidence: a receipt, an order number, an account.
+        evidence: String,
+    },
+    /// An operator's decision on an appeal: reinstate the card (its amount
+    /// comes back to the wallet) or refuse.
+    DecideGiftCardAppeal {
+        /// The operator deciding.
+        principal: Principal,
+        /// Index of the appeal.
+        appeal: u64,
+        /// `true` reinstates, `false` refuses.
+        reinstate: bool,
+        /// The operator's note.
+        note: String,
+    },
+    /// The issuer records a purchase paid from a wallet's balance.
+    SpendWallet {
+        /// Who spends (the issuer's key).
+        principal: Principal,
+        /// The wallet.
+        wallet: String,
+        /// Integer yen taken from the balance (at most the balance).
+        amount: Yen,
+        /// The issuer's reference for the purchase.
+        reference: String,
+    },
+}
+
+/// Why an issuer revokes gift cards (variants may only be appended).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RevocationReason {
+    /// Bought with fraud (a taken-over account, a stolen identity): the
+    /// buyer's debt stands.
+    Fraud,
+    /// Resold on an unofficial marketplace in breach of the terms.
+    Resale,
+    /// Bought by the victim of a scam: the buyer's debt for the cards is
+    /// cancelled.
+    ScamVictim,
+    /// Another breach of the issuer's terms.
+    TermsBreach,
+}
+
+impl RevocationReason {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationReason::Fraud => "fraud",
+            RevocationReason::Resale => "resale",
+            RevocationReason::ScamVictim => "scam_victim",
+            RevocationReason::TermsBreach => "terms_breach",
+        }
+    }
+
+    /// The reason with this API spelling.
+    pub fn parse(s: &str) -> Option<RevocationReason> {
+        [
+            RevocationReason::Fraud,
+            RevocationReason::Resale,
+            RevocationReason::ScamVictim,
+            RevocationReason::TermsBreach,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// Which gift cards a revocation names (variants may only be appended).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RevocationTarget {
+    /// One card, by the keyed hash of its code.
+    Code([u8; 32]),
+    /// Every card of an order (index).
+    Order(u64),
+    /// These cards (indexes): a confirmed cluster preview.
+    Cards(Vec<u64>),
 }
 
 impl Command {
@@ -358,6 +487,10 @@ impl Command {
     /// | 11 | `AddSuspension` | 22 | `SetRiskRules` |
     /// | | | 23 | `SetModel` |
     /// | 24 | `RegisterSealedCustomer` | 25 | `EraseCustomerPii` |
+    /// | 26 | `AddIssuerMerchant` | 27 | `CaptureGiftCards` |
+    /// | 28 | `RedeemGiftCard` | 29 | `RevokeGiftCards` |
+    /// | 30 | `AppealGiftCard` | 31 | `DecideGiftCardAppeal` |
+    /// | 32 | `SpendWallet` | | |
     pub const fn tag(&self) -> u16 {
         use tag::*;
         match self {
@@ -386,6 +519,13 @@ impl Command {
             Command::SetModel { .. } => SET_MODEL,
             Command::RegisterSealedCustomer { .. } => REGISTER_SEALED_CUSTOMER,
             Command::EraseCustomerPii { .. } => ERASE_CUSTOMER_PII,
+            Command::AddIssuerMerchant { .. } => ADD_ISSUER_MERCHANT,
+            Command::CaptureGiftCards { .. } => CAPTURE_GIFT_CARDS,
+            Command::RedeemGiftCard { .. } => REDEEM_GIFT_CARD,
+            Command::RevokeGiftCards { .. } => REVOKE_GIFT_CARDS,
+            Command::AppealGiftCard { .. } => APPEAL_GIFT_CARD,
+            Command::DecideGiftCardAppeal { .. } => DECIDE_GIFT_CARD_APPEAL,
+            Command::SpendWallet { .. } => SPEND_WALLET,
         }
     }
 
@@ -417,6 +557,13 @@ impl Command {
             Command::SetModel { .. } => "set_model",
             Command::RegisterSealedCustomer { .. } => "register_sealed_customer",
             Command::EraseCustomerPii { .. } => "erase_customer_pii",
+            Command::AddIssuerMerchant { .. } => "add_issuer_merchant",
+            Command::CaptureGiftCards { .. } => "capture_gift_cards",
+            Command::RedeemGiftCard { .. } => "redeem_gift_card",
+            Command::RevokeGiftCards { .. } => "revoke_gift_cards",
+            Command::AppealGiftCard { .. } => "appeal_gift_card",
+            Command::DecideGiftCardAppeal { .. } => "decide_gift_card_appeal",
+            Command::SpendWallet { .. } => "spend_wallet",
         }
     }
 }
@@ -473,6 +620,20 @@ pub(crate) mod tag {
     pub(crate) const REGISTER_SEALED_CUSTOMER: u16 = 24;
     /// `Command::EraseCustomerPii`.
     pub(crate) const ERASE_CUSTOMER_PII: u16 = 25;
+    /// `Command::AddIssuerMerchant`.
+    pub(crate) const ADD_ISSUER_MERCHANT: u16 = 26;
+    /// `Command::CaptureGiftCards`.
+    pub(crate) const CAPTURE_GIFT_CARDS: u16 = 27;
+    /// `Command::RedeemGiftCard`.
+    pub(crate) const REDEEM_GIFT_CARD: u16 = 28;
+    /// `Command::RevokeGiftCards`.
+    pub(crate) const REVOKE_GIFT_CARDS: u16 = 29;
+    /// `Command::AppealGiftCard`.
+    pub(crate) const APPEAL_GIFT_CARD: u16 = 30;
+    /// `Command::DecideGiftCardAppeal`.
+    pub(crate) const DECIDE_GIFT_CARD_APPEAL: u16 = 31;
+    /// `Command::SpendWallet`.
+    pub(crate) const SPEND_WALLET: u16 = 32;
 }
 
 /// A customer's registration data, already validated by the shell.

@@ -44,7 +44,13 @@ pub mod webhook;
 pub use atobarai_identity::{KeyHash, LinkKind, Strength};
 pub use command::{
     AuthorizeInput, Command, CustomerProfile, Envelope, Idem, LineItem, PaymentInput, Principal,
-    ReviewVerdict, Role, SealedPii, SealedProfile, SuspensionInput,
+    ReviewVerdict, RevocationReason, RevocationTarget, Role, SealedPii, SealedProfile,
+    SuspensionInput,
+};
+pub use engine::{
+    AppealDecision, AppealView, CARDS_PER_REVOCATION_MAX, CODES_PER_CAPTURE_MAX, CardEvent,
+    CardEventKind, ClusterRevocationPreview, EVIDENCE_CHARS_MAX, GiftCardState, GiftCardView,
+    IssuedCard, RevokedCard, WALLET_ID_CHARS_MAX, WalletEntry, WalletEntryKind, WalletView,
 };
 pub use engine::{
     Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, DatasetOptions, DatasetRecorder,
@@ -87,4 +93,10 @@ pub mod prefix {
     pub const EVENT: &str = "evt";
     /// Webhook endpoints.
     pub const ENDPOINT: &str = "whe";
+    /// Gift cards.
+    pub const GIFT_CARD: &str = "gft";
+    /// Gift-card appeals.
+    pub const APPEAL: &str = "apl";
+    /// Cluster revocation previews (kept by the shell).
+    pub const REVOCATION: &str = "rev";
 }

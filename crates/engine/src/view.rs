@@ -361,4 +361,22 @@ pub enum Outcome {
         /// How many risk features it reads.
         attributes: u32,
     },
+    /// An issuer's order captured, with the gift cards it issued.
+    GiftCardsIssued {
+        /// The order after the capture.
+        order: Box<OrderView>,
+        /// One per card, in the order of the codes given.
+        cards: Vec<crate::engine::IssuedCard>,
+    },
+    /// A gift card redeemed: the wallet's balance after.
+    WalletBalance {
+        /// The wallet's id.
+        wallet: String,
+        /// Its balance.
+        balance: Yen,
+    },
+    /// Gift cards revoked.
+    GiftCardsRevoked(Vec<crate::engine::RevokedCard>),
+    /// An appeal (filed or decided).
+    GiftCardAppeal(Box<crate::engine::AppealView>),
 }

@@ -57,11 +57,17 @@ pub enum EventKind {
     /// A scorecard's day closed with its scores' population stability
     /// index above 0.25 ([`crate::risk::drift`]).
     ModelDrift,
+    /// A gift card was revoked (before or after redemption).
+    GiftCardRevoked,
+    /// A revoked gift card was reinstated on appeal.
+    GiftCardReinstated,
+    /// A wallet was debited by a revocation (possibly below zero).
+    WalletDebited,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::InvoiceIssued,
         EventKind::PaymentReceived,
         EventKind::CustomerOverdue,
@@ -71,6 +77,9 @@ impl EventKind {
         EventKind::RiskAlert,
         EventKind::LimitChanged,
         EventKind::ModelDrift,
+        EventKind::GiftCardRevoked,
+        EventKind::GiftCardReinstated,
+        EventKind::WalletDebited,
     ];
 
     /// The API spelling (`invoice.issued`, …).
@@ -85,6 +94,9 @@ impl EventKind {
             EventKind::RiskAlert => "risk.alert",
             EventKind::LimitChanged => "limit.changed",
             EventKind::ModelDrift => "model.drift",
+            EventKind::GiftCardRevoked => "gift_card.revoked",
+            EventKind::GiftCardReinstated => "gift_card.reinstated",
+            EventKind::WalletDebited => "wallet.debited",
         }
     }
 
@@ -178,6 +190,33 @@ pub enum EventData {
         /// Its population stability index, millionths.
         psi_micro: u64,
     },
+    /// A gift card bought by the customer changed state (revoked,
+    /// reinstated).
+    GiftCard {
+        /// Index of the card.
+        card: u32,
+        /// Index of the order that bought it.
+        order: u32,
+        /// Face value.
+        amount: Yen,
+        /// Its state now.
+        state: crate::engine::GiftCardState,
+        /// The last revocation's reason.
+        reason: Option<crate::command::RevocationReason>,
+    },
+    /// A wallet was debited (the customer is the card's buyer).
+    WalletDebited {
+        /// The wallet's id.
+        wallet: String,
+        /// Index of the card taken back.
+        card: u32,
+        /// The amount taken (positive).
+        amount: Yen,
+        /// The wallet's balance after (may be negative).
+        balance_after: Yen,
+        /// Why.
+        reason: Option<crate::command::RevocationReason>,
+    },
 }
 
 /// An event as the dispatcher receives it (resolved from state).
@@ -250,6 +289,15 @@ pub enum Stored {
         scored: u32,
         /// Its population stability index, millionths (saturating).
         psi_micro: u32,
+    },
+    /// A gift card changed state (revoked, reinstated).
+    GiftCard(u32),
+    /// A wallet's entry (a debit by a revocation).
+    WalletEntry {
+        /// Index of the wallet.
+        wallet: u32,
+        /// Index of the entry in the wallet.
+        entry: u32,
     },
 }
 
@@ -621,6 +669,27 @@ impl Engine {
                 scored: u64::from(scored),
                 psi_micro: u64::from(psi_micro),
             },
+            Stored::GiftCard(i) => {
+                let c = self.state.gift_cards.cards.get(i as usize)?;
+                EventData::GiftCard {
+                    card: i,
+                    order: c.order,
+                    amount: c.amount,
+                    state: c.state,
+                    reason: c.history.iter().rev().find_map(|e| e.reason),
+                }
+            }
+            Stored::WalletEntry { wallet, entry } => {
+                let w = self.state.gift_cards.wallets.get(wallet as usize)?;
+                let e = w.entries.get(entry as usize)?;
+                EventData::WalletDebited {
+                    wallet: w.id.clone(),
+                    card: e.card,
+                    amount: e.amount.checked_neg().ok()?,
+                    balance_after: e.balance_after,
+                    reason: e.reason,
+                }
+            }
         };
         Some(Event {
             seq: ev.seq,

@@ -13,7 +13,8 @@ use atobarai_engine::webhook::EventKind;
 use atobarai_engine::{
     AuthorizeInput, Command, CustomerProfile, Decision, Engine, Envelope, FormatError, Idem,
     IdentityKeys, KeyHash, LineItem, Outcome, PaymentInput, PersonalData, Principal, ReviewVerdict,
-    Role, SealedPii, SealedProfile, SessionKeys, SuspensionInput,
+    RevocationReason, RevocationTarget, Role, SealedPii, SealedProfile, SessionKeys,
+    SuspensionInput,
 };
 use proptest::prelude::*;
 use std::path::PathBuf;
@@ -363,6 +364,73 @@ fn samples() -> Vec<(&'static str, Envelope, Option<Decision>)> {
             None,
             None,
         ),
+        (
+            Command::AddIssuerMerchant {
+                name: "ギフト発行所".into(),
+                key_id: "mk_issuer".into(),
+                secret_sha256: [0x41; 32],
+            },
+            None,
+            None,
+        ),
+        (
+            Command::CaptureGiftCards {
+                principal: Principal::Merchant(4),
+                order: 7,
+                amount: None,
+                codes: vec![[0x51; 32], [0x52; 32]],
+            },
+            idem.clone(),
+            None,
+        ),
+        (
+            Command::RedeemGiftCard {
+                principal: Principal::Merchant(4),
+                code: [0x51; 32],
+                wallet: "w-1".into(),
+            },
+            idem.clone(),
+            None,
+        ),
+        (
+            Command::RevokeGiftCards {
+                principal: Principal::Operator(1, Role::Admin),
+                target: RevocationTarget::Cards(vec![0, 1]),
+                reason: RevocationReason::ScamVictim,
+            },
+            None,
+            None,
+        ),
+        (
+            Command::AppealGiftCard {
+                principal: Principal::Merchant(4),
+                wallet: "w-1".into(),
+                card: 0,
+                evidence: "receipt R-123: bought at the counter".into(),
+            },
+            idem.clone(),
+            None,
+        ),
+        (
+            Command::DecideGiftCardAppeal {
+                principal: Principal::Operator(1, Role::Admin),
+                appeal: 0,
+                reinstate: true,
+                note: "receipt checked".into(),
+            },
+            None,
+            None,
+        ),
+        (
+            Command::SpendWallet {
+                principal: Principal::Merchant(4),
+                wallet: "w-1".into(),
+                amount: Yen::new(1_200),
+                reference: "pos-77".into(),
+            },
+            idem.clone(),
+            None,
+        ),
     ];
     cmds.into_iter()
         .map(|(command, idem, decision)| (command.name(), Envelope { at, idem, command }, decision))
@@ -380,7 +448,7 @@ const LEGACY_TAG_MAX: u16 = 21;
 #[test]
 fn the_samples_cover_every_command_tag_once() {
     let tags: Vec<u16> = samples().iter().map(|(_, e, _)| e.command.tag()).collect();
-    assert_eq!(tags, (1..=25).collect::<Vec<u16>>());
+    assert_eq!(tags, (1..=32).collect::<Vec<u16>>());
 }
 
 /// Every golden record of every version decodes, forever, to the envelope
@@ -447,8 +515,98 @@ fn write_golden_records() {
 fn write_golden_snapshot() {
     let path = golden().join(format!("snapshot/v{}.bin", snapshot::CURRENT));
     if !path.exists() {
-        std::fs::write(path, legacy_journal_with_personal_data().snapshot()).unwrap();
+        std::fs::write(path, legacy_journal_with_gift_cards().snapshot()).unwrap();
     }
+}
+
+/// The state of snapshot version 5, then an issuer, an order of two gift
+/// cards captured with their codes, one redeemed into wallet `w-1` and
+/// revoked for resale: the state of snapshot version 6.
+fn legacy_journal_with_gift_cards() -> Engine {
+    let mut engine = legacy_journal_with_personal_data();
+    let at = engine.now();
+    let issuer = engine.stats().merchants as u32;
+    let (_, Envelope { command, .. }, _) = samples()
+        .into_iter()
+        .find(|(name, ..)| *name == "authorize")
+        .unwrap();
+    let Command::Authorize {
+        mut input, session, ..
+    } = command
+    else {
+        unreachable!()
+    };
+    let (_, Envelope { command, .. }, _) = samples()
+        .into_iter()
+        .find(|(name, ..)| *name == "register_customer")
+        .unwrap();
+    let Command::RegisterCustomer {
+        mut profile,
+        payment_method,
+        identity,
+        ..
+    } = command
+    else {
+        unreachable!()
+    };
+    profile.external_id = "golden-gift-buyer".into();
+    input.customer = engine.stats().customers as u64;
+    input.channel = Channel::Online;
+    input.merchant_order_id = "golden-gift-1".into();
+    input.items = vec![LineItem {
+        sku: "GC-1000".into(),
+        name: "gift card ¥1,000".into(),
+        category: Category::GiftCard,
+        unit_price: Yen::new(1_000),
+        quantity: 2,
+    }];
+    let mut apply = |command| {
+        engine
+            .apply(&Envelope {
+                at,
+                idem: None,
+                command,
+            })
+            .unwrap()
+    };
+    apply(Command::AddIssuerMerchant {
+        name: "issuer".into(),
+        key_id: "mk_golden_issuer".into(),
+        secret_sha256: [0x61; 32],
+    });
+    apply(Command::RegisterCustomer {
+        merchant: issuer,
+        profile,
+        payment_method,
+        identity,
+    });
+    let Outcome::Order(order) = apply(Command::Authorize {
+        merchant: issuer,
+        input,
+        session,
+    })
+    .outcome
+    else {
+        unreachable!()
+    };
+    assert_eq!(order.decision, Decision::Approve, "{order:?}");
+    apply(Command::CaptureGiftCards {
+        principal: Principal::Merchant(issuer),
+        order: u64::from(order.order),
+        amount: None,
+        codes: vec![[0x71; 32], [0x72; 32]],
+    });
+    apply(Command::RedeemGiftCard {
+        principal: Principal::Merchant(issuer),
+        code: [0x71; 32],
+        wallet: "w-1".into(),
+    });
+    apply(Command::RevokeGiftCards {
+        principal: Principal::System,
+        target: RevocationTarget::Code([0x71; 32]),
+        reason: RevocationReason::Resale,
+    });
+    engine
 }
 
 /// The state of snapshot version 4, then a sealed registration (customer
@@ -722,7 +880,7 @@ fn malformed_records_are_refused_with_a_reason() {
 
 // ----- round trip and fuzz ---------------------------------------------------
 
-/// A command of variant `i` (0..25) built from a few random values.
+/// A command of variant `i` (0..32) built from a few random values.
 fn build(i: u16, n: u64, m: u32, s: String, flag: bool) -> Command {
     let (_, env, _) = samples().swap_remove(usize::from(i));
     let principal = if flag {
@@ -885,6 +1043,53 @@ fn build(i: u16, n: u64, m: u32, s: String, flag: bool) -> Command {
             principal,
             customer: n,
         },
+        Command::AddIssuerMerchant { .. } => Command::AddIssuerMerchant {
+            name: s.clone(),
+            key_id: s,
+            secret_sha256: [m as u8; 32],
+        },
+        Command::CaptureGiftCards { .. } => Command::CaptureGiftCards {
+            principal,
+            order: n,
+            amount: flag.then_some(yen),
+            codes: (0..m % 5).map(|i| [i as u8; 32]).collect(),
+        },
+        Command::RedeemGiftCard { .. } => Command::RedeemGiftCard {
+            principal,
+            code: [n as u8; 32],
+            wallet: s,
+        },
+        Command::RevokeGiftCards { .. } => Command::RevokeGiftCards {
+            principal,
+            target: match n % 3 {
+                0 => RevocationTarget::Code([m as u8; 32]),
+                1 => RevocationTarget::Order(u64::from(m)),
+                _ => RevocationTarget::Cards((0..m % 7).map(u64::from).collect()),
+            },
+            reason: if flag {
+                RevocationReason::Fraud
+            } else {
+                RevocationReason::TermsBreach
+            },
+        },
+        Command::AppealGiftCard { .. } => Command::AppealGiftCard {
+            principal,
+            wallet: s.clone(),
+            card: n,
+            evidence: s,
+        },
+        Command::DecideGiftCardAppeal { .. } => Command::DecideGiftCardAppeal {
+            principal,
+            appeal: n,
+            reinstate: flag,
+            note: s,
+        },
+        Command::SpendWallet { .. } => Command::SpendWallet {
+            principal,
+            wallet: s.clone(),
+            amount: yen,
+            reference: s,
+        },
     }
 }
 
@@ -893,7 +1098,7 @@ proptest! {
 
     #[test]
     fn records_round_trip(
-        i in 0..25u16,
+        i in 0..32u16,
         n in any::<u64>(),
         m in any::<u32>(),
         s in "[a-zA-Z0-9ぁ-ん]{0,40}",
@@ -1090,7 +1295,11 @@ fn a_version_5_snapshot_restores_sealed_and_erased_personal_data() {
     let v4 = std::fs::read(golden().join("snapshot/v4.bin")).unwrap();
     let upgraded = snapshot::open(&v4).unwrap();
     let v4_body = snapshot::decode(&v4).unwrap().1;
-    assert_eq!(upgraded.len(), v4_body.len() + 1, "an empty book appended");
+    assert_eq!(
+        upgraded.len(),
+        v4_body.len() + 1 + snapshot::EMPTY_GIFT_CARD_BOOK_V6.len(),
+        "empty books appended"
+    );
     let engine = Engine::restore(Default::default(), &v4).unwrap();
     for n in 0..2 {
         assert_eq!(
@@ -1101,6 +1310,53 @@ fn a_version_5_snapshot_restores_sealed_and_erased_personal_data() {
             "clear"
         );
     }
+}
+
+/// The version-6 snapshot keeps the gift-card book: restored, the
+/// revoked card took its ¥1,000 back from wallet `w-1` (balance zero, two
+/// entries), the other card still redeems, and the state is the one the same
+/// commands reach today. The version-5 snapshot upgrades with an empty book.
+#[test]
+fn a_version_6_snapshot_restores_gift_cards_and_wallets() {
+    let v6 = std::fs::read(golden().join("snapshot/v6.bin")).unwrap();
+    assert_eq!(&v6[..8], b"ATBSNAP6");
+    let mut engine = Engine::restore(Default::default(), &v6).unwrap();
+    check_journal_outcomes(&engine);
+    assert_eq!(engine.digest(), legacy_journal_with_gift_cards().digest());
+    let w = engine.wallet(Principal::System, "w-1").unwrap();
+    assert_eq!(w.balance, Yen::ZERO);
+    assert_eq!(w.entries.len(), 2);
+    let issuer = (engine.stats().merchants - 1) as u32;
+    assert!(engine.is_gift_card_issuer(issuer));
+    let redeemed = engine
+        .apply(&Envelope {
+            at: engine.now(),
+            idem: None,
+            command: Command::RedeemGiftCard {
+                principal: Principal::Merchant(issuer),
+                code: [0x72; 32],
+                wallet: "w-1".into(),
+            },
+        })
+        .unwrap();
+    assert_eq!(
+        redeemed.outcome,
+        Outcome::WalletBalance {
+            wallet: "w-1".into(),
+            balance: Yen::new(1_000)
+        }
+    );
+
+    let v5 = std::fs::read(golden().join("snapshot/v5.bin")).unwrap();
+    let upgraded = snapshot::open(&v5).unwrap();
+    let v5_body = snapshot::decode(&v5).unwrap().1;
+    assert_eq!(
+        &upgraded[v5_body.len()..],
+        snapshot::EMPTY_GIFT_CARD_BOOK_V6
+    );
+    let engine = Engine::restore(Default::default(), &v5).unwrap();
+    assert_eq!(engine.gift_cards_issued(), 0);
+    assert!(engine.wallet(Principal::System, "w-1").is_err());
 }
 
 #[test]

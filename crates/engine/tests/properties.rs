@@ -4,11 +4,17 @@
 //! - running totals always equal totals recomputed from orders and payments;
 //! - a failed command leaves the digest unchanged;
 //! - replaying the journal of changing commands reproduces the digest, and so
-//!   does restoring a snapshot taken midway then replaying the rest.
+//!   does restoring a snapshot taken midway then replaying the rest;
+//! - with merchant 0 a gift-card issuer (most cases), gift cards are issued,
+//!   redeemed, spent, revoked (any target and reason), voided by refunds,
+//!   appealed and reinstated among the other commands, and the gift-card
+//!   book's invariants hold (`check_invariants`).
 
 mod common;
-use atobarai_core::{At, Category, Channel, PaymentMethod, Product, Yen};
-use atobarai_engine::{Command, Engine, Envelope, Idem, Principal, Role};
+use atobarai_core::{Category, Channel, PaymentMethod, Product, Yen};
+use atobarai_engine::{
+    Command, Engine, Envelope, Idem, Principal, RevocationReason, RevocationTarget, Role,
+};
 use common::*;
 use proptest::prelude::*;
 
@@ -76,6 +82,42 @@ enum Op {
     Erase {
         customer: u64,
     },
+    /// A gift card (the `card`-th code issued) redeemed into a wallet.
+    RedeemCard {
+        card: u64,
+        wallet: u8,
+    },
+    /// An operator revokes a card, an order's cards or a list of cards.
+    RevokeCards {
+        target: u8,
+        n: u64,
+        reason: u8,
+    },
+    /// A wallet holder appeals a card's revocation.
+    AppealCard {
+        card: u64,
+        wallet: u8,
+    },
+    /// An operator decides an appeal.
+    DecideAppeal {
+        appeal: u64,
+        reinstate: bool,
+    },
+    /// Capture one of the latest orders (issuing its gift cards, if any).
+    CaptureRecent {
+        back: u64,
+    },
+    /// A small order of gift cards with a daily-goods line.
+    GiftOrder {
+        customer: u64,
+        price: i64,
+        qty: i64,
+    },
+    /// The issuer records a purchase paid from a wallet.
+    Spend {
+        wallet: u8,
+        amount: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -98,10 +140,23 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..30u64, any::<bool>()).prop_map(|(through, failed)| Op::Ack { through, failed }),
         1 => any::<bool>().prop_map(|low| Op::Rules { low }),
         1 => (0..CUSTOMERS as u64).prop_map(|customer| Op::Erase { customer }),
+        3 => (0..6u64, 0..3u8).prop_map(|(card, wallet)| Op::RedeemCard { card, wallet }),
+        2 => (0..3u8, 0..6u64, 0..4u8).prop_map(|(target, n, reason)| Op::RevokeCards { target, n, reason }),
+        1 => (0..6u64, 0..3u8).prop_map(|(card, wallet)| Op::AppealCard { card, wallet }),
+        1 => (0..4u64, any::<bool>()).prop_map(|(appeal, reinstate)| Op::DecideAppeal { appeal, reinstate }),
+        1 => (0..3u8, 1..6_000i64).prop_map(|(wallet, amount)| Op::Spend { wallet, amount }),
+        3 => (0..3u64).prop_map(|back| Op::CaptureRecent { back }),
+        3 => (0..CUSTOMERS as u64, 1..3_000i64, 1..4i64).prop_map(|(customer, price, qty)| Op::GiftOrder { customer, price, qty }),
     ]
 }
 
-fn command(op: &Op, now: At) -> Command {
+fn command(op: &Op, e: &Engine) -> Command {
+    let now = e.now();
+    let wallet = |w: u8| format!("w-{w}");
+    if let Op::CaptureRecent { back } = *op {
+        let order = (e.stats().orders as u64).saturating_sub(1 + back);
+        return command(&Op::Capture { order, part: None }, e);
+    }
     match *op {
         Op::Authorize {
             customer,
@@ -127,10 +182,23 @@ fn command(op: &Op, now: At) -> Command {
                 item(Category::DailyGoods, 100, 1),
             ],
         ),
-        Op::Capture { order, part } => Command::Capture {
-            principal: Principal::Merchant(0),
-            order,
-            amount: part.map(Yen::new),
+        Op::Capture { order, part } => match e.gift_card_units(Principal::System, order) {
+            // An issuer's gift cards: one fresh code per unit.
+            Ok(units) if units > 0 => {
+                let first = e.gift_cards_issued() as u64;
+                Command::CaptureGiftCards {
+                    principal: Principal::Merchant(0),
+                    order,
+                    // Mostly in full (a partial capture is refused).
+                    amount: part.filter(|p| p % 4 == 0).map(Yen::new),
+                    codes: (first..first + u64::from(units)).map(code_hash).collect(),
+                }
+            }
+            _ => Command::Capture {
+                principal: Principal::Merchant(0),
+                order,
+                amount: part.map(Yen::new),
+            },
         },
         Op::Cancel { order } => Command::Cancel {
             principal: Principal::Merchant(0),
@@ -207,6 +275,57 @@ fn command(op: &Op, now: At) -> Command {
             principal: Principal::System,
             customer,
         },
+        Op::RedeemCard { card, wallet: w } => Command::RedeemGiftCard {
+            principal: Principal::Merchant(0),
+            code: code_hash(card),
+            wallet: wallet(w),
+        },
+        Op::RevokeCards { target, n, reason } => Command::RevokeGiftCards {
+            principal: Principal::Operator(0, Role::Admin),
+            target: match target {
+                0 => RevocationTarget::Code(code_hash(n)),
+                1 => RevocationTarget::Order(n % 8),
+                _ => RevocationTarget::Cards((n..n + 3).collect()),
+            },
+            reason: [
+                RevocationReason::Fraud,
+                RevocationReason::Resale,
+                RevocationReason::ScamVictim,
+                RevocationReason::TermsBreach,
+            ][usize::from(reason % 4)],
+        },
+        Op::AppealCard { card, wallet: w } => Command::AppealGiftCard {
+            principal: Principal::Merchant(0),
+            wallet: wallet(w),
+            card,
+            evidence: "receipt".into(),
+        },
+        Op::DecideAppeal { appeal, reinstate } => Command::DecideGiftCardAppeal {
+            principal: Principal::Operator(0, Role::Admin),
+            appeal,
+            reinstate,
+            note: "checked".into(),
+        },
+        Op::CaptureRecent { .. } => unreachable!("handled above"),
+        Op::GiftOrder {
+            customer,
+            price,
+            qty,
+        } => authorize(
+            customer,
+            Product::Monthly,
+            Channel::Online,
+            vec![
+                item(Category::GiftCard, price, qty),
+                item(Category::DailyGoods, 100, 1),
+            ],
+        ),
+        Op::Spend { wallet: w, amount } => Command::SpendWallet {
+            principal: Principal::Merchant(0),
+            wallet: wallet(w),
+            amount: Yen::new(amount),
+            reference: "pos".into(),
+        },
     }
 }
 
@@ -214,8 +333,9 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn invariants_hold_and_replay_reproduces_the_digest(ops in prop::collection::vec((op(), prop::option::of(0..6u8)), 1..120), cut in 0usize..120) {
-        let mut e = engine_with(CUSTOMERS);
+    fn invariants_hold_and_replay_reproduces_the_digest(ops in prop::collection::vec((op(), prop::option::of(0..6u8)), 1..120), cut in 0usize..120, issuer in prop::bool::weighted(0.7)) {
+        let start = || engine_with_merchant(CUSTOMERS, Default::default(), issuer);
+        let mut e = start();
         let mut journal: Vec<Envelope> = Vec::new();
         let mut snapshot_at: Option<(usize, Vec<u8>)> = None;
         for (i, (op, key)) in ops.iter().enumerate() {
@@ -223,7 +343,7 @@ proptest! {
                 snapshot_at = Some((journal.len(), e.snapshot()));
             }
             let now = e.now();
-            let mut envelope = env(now.plus_ms(60_000), command(op, now));
+            let mut envelope = env(now.plus_ms(60_000), command(op, &e));
             // Some commands carry an idempotency key from a small pool, so
             // replays (same key, same command) and reuses both happen.
             envelope.idem = key.map(|k| Idem {
@@ -268,7 +388,7 @@ proptest! {
         }
 
         // Full replay from the same starting point.
-        let mut replay = engine_with(CUSTOMERS);
+        let mut replay = start();
         for envelope in &journal {
             replay.apply(envelope).expect("a journaled command applies again");
         }

@@ -112,6 +112,19 @@ pub enum EntryKind {
     PointsClawBack,
     /// An operator correction; always balanced like everything else.
     Adjustment,
+    /// Gift cards issued at capture: Dr gift cards sold, Cr liability.
+    GiftCardIssue,
+    /// A gift card redeemed: Dr liability, Cr the wallet.
+    GiftCardRedeem,
+    /// An unredeemed gift card voided (refund) or revoked: the reverse of
+    /// its issue.
+    GiftCardVoid,
+    /// A redeemed card revoked: Dr the wallet, Cr claw-back.
+    GiftCardClawback,
+    /// A revoked card reinstated on appeal: the reverse of its claw-back.
+    GiftCardReinstate,
+    /// A purchase paid from a wallet: Dr the wallet, Cr wallet spent.
+    WalletSpend,
 }
 
 /// One leg of an entry: positive amount = debit, negative = credit.

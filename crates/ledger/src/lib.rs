@@ -105,6 +105,20 @@ pub enum Account {
     /// What the provider owes a merchant for captured orders (立て替え払い
     /// until settled). Liability.
     MerchantPayable(u32),
+    /// Gift cards issued, at face value (debit at issue; credit when a card
+    /// is voided or revoked before redemption). The issuer's side of
+    /// [`Account::GiftCardLiability`].
+    GiftCardsSold,
+    /// Issued gift cards not yet redeemed, voided or revoked. Liability.
+    GiftCardLiability,
+    /// A gift-card wallet's balance (credit-normal; a debit balance is a
+    /// wallet driven below zero by a claw-back). Liability.
+    Wallet(u32),
+    /// Balances taken back from wallets by revocations (credit at the
+    /// claw-back, debit at a reinstatement).
+    GiftCardClawback,
+    /// Wallet balances spent at the issuer (credit). Income of the issuer.
+    WalletSpent,
 }
 
 /// The chart of accounts for points. Points are their own unit: see the

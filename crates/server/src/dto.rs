@@ -333,6 +333,10 @@ pub struct CreateMerchant {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub name: String,
+    /// The merchant operates a gift-card program: capturing its
+    /// `gift_card` lines issues one code per card.
+    #[serde(default)]
+    pub gift_card_issuer: Option<bool>,
 }
 
 // ----- validation helpers ---------------------------------------------------

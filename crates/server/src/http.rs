@@ -575,9 +575,21 @@ pub async fn capture_order(
     IdemKey(key): IdemKey,
     ApiPath(id): ApiPath<String>,
     JsonBody(body): JsonBody<CaptureBody>,
-) -> Result<impl IntoResponse, ApiError> {
-    let command = body.into_command(caller.0, order_id(&id)?)?;
-    expect_order(submit(&app, caller.0, key, command).await?)
+) -> Result<Response, ApiError> {
+    let order = order_id(&id)?;
+    let command = body.into_command(caller.0, order)?;
+    // An issuer's gift cards are issued by the capture: the codes are
+    // drawn here (the order's lines never change after authorization).
+    let p = caller.0;
+    if let Ok(units) = read(&app, move |e| e.gift_card_units(p, order)).await?
+        && units > 0
+    {
+        let Command::Capture { amount, .. } = command else {
+            unreachable!("a capture body builds a capture")
+        };
+        return crate::http_gift_cards::capture_issuing(&app, p, key, order, amount, units).await;
+    }
+    Ok(expect_order(submit(&app, caller.0, key, command).await?)?.into_response())
 }
 
 #[utoipa::path(post, path = "/v1/orders/{id}/cancel", request_body = EmptyBody,
@@ -772,6 +784,8 @@ pub async fn review_order(
 pub struct MerchantCreated {
     pub id: String,
     pub name: String,
+    /// The merchant operates a gift-card program (captures issue codes).
+    pub gift_card_issuer: bool,
     /// The API key, shown only in the first response (null on a replay).
     pub key: Option<String>,
 }
@@ -787,23 +801,30 @@ pub async fn create_merchant(
 ) -> Result<impl IntoResponse, ApiError> {
     let name = text("name", &body.name, app.limits.text_chars_max, true)?;
     let minted = auth::mint();
+    let issuer = body.gift_card_issuer.unwrap_or(false);
+    let build = |name: String, key_id: String, secret_sha256: [u8; 32]| {
+        if issuer {
+            Command::AddIssuerMerchant {
+                name,
+                key_id,
+                secret_sha256,
+            }
+        } else {
+            Command::AddMerchant {
+                name,
+                key_id,
+                secret_sha256,
+            }
+        }
+    };
     // The fingerprint must not cover the random key, or a retry would look
-    // like a different request: hash the name only.
+    // like a different request: hash the name (and the issuer flag) only.
     let idem = Idem {
         principal: caller.0,
         key,
-        request_hash: Command::AddMerchant {
-            name: name.clone(),
-            key_id: String::new(),
-            secret_sha256: [0; 32],
-        }
-        .fingerprint(),
+        request_hash: build(name.clone(), String::new(), [0; 32]).fingerprint(),
     };
-    let command = Command::AddMerchant {
-        name,
-        key_id: minted.key_id,
-        secret_sha256: minted.secret_sha256,
-    };
+    let command = build(name, minted.key_id, minted.secret_sha256);
     match app.node.submit(Some(idem), command).await {
         Err(u) => Err(u.into()),
         Ok(Err(e)) => Err(e.into()),
@@ -816,6 +837,7 @@ pub async fn create_merchant(
             body: MerchantCreated {
                 id: atobarai_core::ids::encode(atobarai_engine::prefix::MERCHANT, u64::from(index)),
                 name,
+                gift_card_issuer: issuer,
                 key: changed.then_some(minted.key),
             },
         }),

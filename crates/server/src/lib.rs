@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod http_billing;
 pub mod http_console;
+pub mod http_gift_cards;
 pub mod http_models;
 pub mod http_privacy;
 pub mod http_risk;

@@ -381,6 +381,9 @@ pub struct Node {
     pub keys: Arc<KeyCache>,
     pub metrics: Arc<Metrics>,
     pub clock: ClockMode,
+    /// Gift-card codes' secret, redemption attempt limits and cluster
+    /// previews (the shell's side of the issuer: `http_gift_cards`).
+    pub gift_cards: Arc<crate::http_gift_cards::GiftCardShell>,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -547,6 +550,9 @@ fn risk_rules_to_journal(
 impl Node {
     /// Open the data directory, load the engine and start the threads.
     pub fn open(opts: NodeOptions, progress: &mut dyn FnMut(u64, u64)) -> Result<Node, NodeError> {
+        let gift_cards = Arc::new(crate::http_gift_cards::GiftCardShell::new(
+            &opts.config.gift_cards,
+        ));
         let member = Member::new(opts.cluster.advertise.clone(), opts.cluster.lease);
         let mut store = open_store(&opts.store, &member)?;
         let lead = store.journal.lead()?;
@@ -668,6 +674,7 @@ impl Node {
             keys,
             metrics,
             clock: opts.clock,
+            gift_cards,
             threads: std::sync::Mutex::new(vec![
                 engine_thread,
                 writer_thread,
@@ -916,7 +923,12 @@ fn engine_loop(
                             payload: env.encode_record(&applied.outcome),
                         });
                         match (&env.command, &applied.outcome) {
-                            (Command::AddMerchant { .. } | Command::AddOperator { .. }, _) => {
+                            (
+                                Command::AddMerchant { .. }
+                                | Command::AddIssuerMerchant { .. }
+                                | Command::AddOperator { .. },
+                                _,
+                            ) => {
                                 batch.keys = engine.keys();
                             }
                             (Command::Authorize { .. }, Outcome::Order(o)) => {
@@ -1227,7 +1239,9 @@ impl Journaler {
                     Ok((env, _)) => {
                         keys_changed |= matches!(
                             env.command,
-                            Command::AddMerchant { .. } | Command::AddOperator { .. }
+                            Command::AddMerchant { .. }
+                                | Command::AddIssuerMerchant { .. }
+                                | Command::AddOperator { .. }
                         );
                         envelopes.push(env);
                         last = record.seq;

@@ -7,6 +7,7 @@ use crate::error::ApiError;
 use crate::http::{self, AppState, read};
 use crate::http_billing as billing;
 use crate::http_console as console;
+use crate::http_gift_cards as gift_cards;
 use crate::http_models as models;
 use crate::http_risk as risk;
 use crate::roles::{
@@ -229,6 +230,50 @@ fn console(app: &AppState) -> Router<AppState> {
     lists.merge(reviews)
 }
 
+/// Gift cards: the issuer (a merchant key) redeems codes into wallets and
+/// files appeals; merchants and operators read wallets, cards and appeals
+/// (the engine shows a merchant only its own); admins revoke and decide.
+fn gift_cards(app: &AppState) -> Router<AppState> {
+    let issuer = only!(
+        Router::new()
+            .route("/v1/gift-cards/redeem", post(gift_cards::redeem))
+            .route("/v1/gift-cards/appeals", post(gift_cards::create_appeal))
+            .route("/v1/wallets/{id}/purchases", post(gift_cards::spend)),
+        RequireMerchant,
+        app
+    );
+    let reads = only!(
+        Router::new()
+            .route("/v1/wallets/{id}", get(gift_cards::get_wallet))
+            .route("/v1/gift-cards/{id}", get(gift_cards::get_gift_card))
+            .route("/v1/gift-cards/appeals/{id}", get(gift_cards::get_appeal))
+            .route(
+                "/v1/orders/{id}/gift-cards",
+                get(gift_cards::list_order_gift_cards),
+            ),
+        RequireAccountAccess,
+        app
+    );
+    let admin = only!(
+        Router::new()
+            .route(
+                "/v1/admin/gift-cards/revocations",
+                post(gift_cards::create_revocation),
+            )
+            .route(
+                "/v1/admin/gift-cards/revocations/{preview}/confirm",
+                post(gift_cards::confirm_revocation),
+            )
+            .route(
+                "/v1/admin/gift-cards/appeals/{id}/decision",
+                post(gift_cards::decide_appeal),
+            ),
+        RequireAdmin,
+        app
+    );
+    issuer.merge(reads).merge(admin)
+}
+
 /// Unauthenticated: the OpenAPI document, health and metrics.
 fn meta() -> Router<AppState> {
     Router::new()
@@ -378,6 +423,7 @@ pub fn router(app: AppState) -> Router {
         .merge(risk_rules(&app))
         .merge(risk_models(&app))
         .merge(crate::http_privacy::router(&app))
+        .merge(gift_cards(&app))
         .merge(meta())
         // After the role layers: a method the path does not take is a 405
         // whoever calls (the layers wrap only the methods a route takes).

@@ -94,10 +94,10 @@ pub async fn serve(
                 Err(_) => break,
             },
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // EMFILE, ENFILE, ECONNABORTED…: back off and carry on.
                     tracing::warn!(error = %e, "accept failed");
@@ -109,7 +109,7 @@ pub async fn serve(
         let router = router.clone();
         let stop = stop_rx.clone();
         tokio::spawn(async move {
-            connection(stream, router, options, stop).await;
+            connection(stream, peer, router, options, stop).await;
             drop(permit);
         });
     }
@@ -157,6 +157,7 @@ impl Drop for InFlight {
 
 async fn connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     options: ServeOptions,
     mut stop: watch::Receiver<bool>,
@@ -172,8 +173,11 @@ async fn connection(
         activity: activity.clone(),
     });
     let handler_activity = activity.clone();
-    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
         handler_activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        // The client's address, for per-address limits (gift-card redemption).
+        req.extensions_mut()
+            .insert(crate::http_gift_cards::PeerAddr(peer));
         let guard = InFlight(handler_activity.clone());
         let mut router = router.clone();
         async move {

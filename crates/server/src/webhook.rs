@@ -258,6 +258,32 @@ pub fn payload(e: &Event) -> Vec<u8> {
             "psi": crate::http_models::psi_from_micro(*psi_micro),
             "alert_threshold": crate::http_models::PSI_ALERT,
         }),
+        EventData::GiftCard {
+            card,
+            order,
+            amount,
+            state,
+            reason,
+        } => json!({
+            "gift_card": ids::encode(prefix::GIFT_CARD, u64::from(*card)),
+            "order_id": ids::encode(prefix::ORDER, u64::from(*order)),
+            "amount": amount.get(),
+            "state": state.as_str(),
+            "reason": reason.map(|r| r.as_str()),
+        }),
+        EventData::WalletDebited {
+            wallet,
+            card,
+            amount,
+            balance_after,
+            reason,
+        } => json!({
+            "wallet": wallet,
+            "gift_card": ids::encode(prefix::GIFT_CARD, u64::from(*card)),
+            "amount": amount.get(),
+            "balance_after": balance_after.get(),
+            "reason": reason.map(|r| r.as_str()),
+        }),
         EventData::RiskAlert(a) => json!({
             "alert": "new_device_liquid_share",
             "liquid_orders_this_hour": a.orders,

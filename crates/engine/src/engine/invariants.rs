@@ -97,6 +97,7 @@ impl Engine {
                 return Err(format!("customer {ci}: available above the limit"));
             }
         }
+        self.check_gift_cards()?;
         self.check_billing()
     }
 

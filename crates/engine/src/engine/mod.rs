@@ -9,6 +9,7 @@ mod close;
 mod console;
 mod dataset;
 mod features;
+mod gift_cards;
 mod invariants;
 mod ledger;
 mod membership;
@@ -32,6 +33,11 @@ pub use backtest::{BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, decision_i
 pub use console::{PAGE_LIMIT_MAX, Page};
 pub use dataset::{
     DatasetOptions, DatasetRecorder, DatasetRow, FeatureTap, OrderOutcome, write_dataset,
+};
+pub use gift_cards::{
+    AppealDecision, AppealView, CARDS_PER_REVOCATION_MAX, CODES_PER_CAPTURE_MAX, CardEvent,
+    CardEventKind, ClusterRevocationPreview, EVIDENCE_CHARS_MAX, GiftCardState, GiftCardView,
+    IssuedCard, RevokedCard, WALLET_ID_CHARS_MAX, WalletEntry, WalletEntryKind, WalletView,
 };
 pub use risk_model::{
     DriftNow, LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, load_model,
@@ -86,9 +92,11 @@ pub(crate) struct State {
     /// Behaviour scores. The snapshot upgrade from version 3 appends the
     /// empty encodings of `risk` and `scores`: keep them the LAST fields.
     pub(crate) scores: crate::score::ScoreBook,
-    /// Sealed and erased personal data (snapshot version 5 appended it:
-    /// keep it last, see `format::snapshot`).
+    /// Sealed and erased personal data (snapshot version 5 appended it).
     pub(crate) pii: crate::pii::PiiBook,
+    /// Gift cards, wallets and appeals (snapshot version 6 appended it:
+    /// keep it last, see `format::snapshot`).
+    pub(crate) gift_cards: gift_cards::GiftCardBook,
 }
 
 /// Lookup tables derived from [`State`]; rebuilt after a restore.
@@ -117,6 +125,8 @@ pub(crate) struct Indexes {
     last_payment_ms: SegVec<i64>,
     /// Order velocities per device, IP network and merchant.
     pub(crate) velocity: velocity::Velocity,
+    /// Gift cards by code hash, order and buyer; wallets by id.
+    pub(crate) gift_cards: gift_cards::GiftCardIndex,
 }
 
 impl Indexes {
@@ -385,7 +395,10 @@ impl Engine {
                 principal,
                 order,
                 amount,
-            } => self.capture(at, *principal, *order, *amount).map(changed),
+            } => {
+                self.check_plain_capture(*principal, *order)?;
+                self.capture(at, *principal, *order, *amount).map(changed)
+            }
             Command::Cancel { principal, order } => self.cancel(*principal, *order).map(changed),
             Command::Refund {
                 principal,
@@ -475,6 +488,59 @@ impl Engine {
                 shadow,
                 author,
             } => self.set_model(at, source, *shadow, author).map(changed),
+            Command::AddIssuerMerchant {
+                name,
+                key_id,
+                secret_sha256,
+            } => self
+                .add_issuer_merchant(at, name, key_id, *secret_sha256)
+                .map(changed),
+            Command::CaptureGiftCards {
+                principal,
+                order,
+                amount,
+                codes,
+            } => self
+                .capture_gift_cards(at, *principal, *order, *amount, codes)
+                .map(changed),
+            Command::RedeemGiftCard {
+                principal,
+                code,
+                wallet,
+            } => self
+                .redeem_gift_card(at, *principal, code, wallet)
+                .map(changed),
+            Command::RevokeGiftCards {
+                principal,
+                target,
+                reason,
+            } => self
+                .revoke_gift_cards(at, *principal, target, *reason)
+                .map(changed),
+            Command::AppealGiftCard {
+                principal,
+                wallet,
+                card,
+                evidence,
+            } => self
+                .appeal_gift_card(at, *principal, wallet, *card, evidence)
+                .map(changed),
+            Command::DecideGiftCardAppeal {
+                principal,
+                appeal,
+                reinstate,
+                note,
+            } => self
+                .decide_gift_card_appeal(at, *principal, *appeal, *reinstate, note)
+                .map(changed),
+            Command::SpendWallet {
+                principal,
+                wallet,
+                amount,
+                reference,
+            } => self
+                .spend_wallet(at, *principal, wallet, *amount, reference)
+                .map(changed),
         }
     }
 }

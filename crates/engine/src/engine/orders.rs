@@ -155,6 +155,7 @@ impl Engine {
             c.open_orders.retain(|&x| x != oi);
         }
         self.on_refund(at, oi, reduced, amount);
+        self.void_refunded_gift_cards(at, principal, oi);
         Ok(Outcome::Order(self.order_view(oi)))
     }
 

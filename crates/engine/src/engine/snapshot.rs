@@ -89,5 +89,6 @@ impl Engine {
         for (i, o) in s.operators.iter().enumerate() {
             idx.operator_by_key.insert(o.key_id.clone(), id32(i));
         }
+        idx.gift_cards = super::gift_cards::GiftCardIndex::rebuild(&s.gift_cards);
     }
 }

@@ -272,6 +272,45 @@ fn encode_body(command: &Command, out: &mut Vec<u8>) {
             principal,
             customer,
         } => put_section(out, &(principal, customer)),
+        Command::AddIssuerMerchant {
+            name,
+            key_id,
+            secret_sha256,
+        } => put_section(out, &(name, key_id, secret_sha256)),
+        Command::CaptureGiftCards {
+            principal,
+            order,
+            amount,
+            codes,
+        } => put_section(out, &(principal, order, amount, codes)),
+        Command::RedeemGiftCard {
+            principal,
+            code,
+            wallet,
+        } => put_section(out, &(principal, code, wallet)),
+        Command::RevokeGiftCards {
+            principal,
+            target,
+            reason,
+        } => put_section(out, &(principal, target, reason)),
+        Command::AppealGiftCard {
+            principal,
+            wallet,
+            card,
+            evidence,
+        } => put_section(out, &(principal, wallet, card, evidence)),
+        Command::DecideGiftCardAppeal {
+            principal,
+            appeal,
+            reinstate,
+            note,
+        } => put_section(out, &(principal, appeal, reinstate, note)),
+        Command::SpendWallet {
+            principal,
+            wallet,
+            amount,
+            reference,
+        } => put_section(out, &(principal, wallet, amount, reference)),
     }
 }
 
@@ -448,6 +487,66 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
             Command::EraseCustomerPii {
                 principal,
                 customer,
+            }
+        }
+        tag::ADD_ISSUER_MERCHANT => {
+            let (name, key_id, secret_sha256) = from_section(body, B)?;
+            Command::AddIssuerMerchant {
+                name,
+                key_id,
+                secret_sha256,
+            }
+        }
+        tag::CAPTURE_GIFT_CARDS => {
+            let (principal, order, amount, codes) = from_section(body, B)?;
+            Command::CaptureGiftCards {
+                principal,
+                order,
+                amount,
+                codes,
+            }
+        }
+        tag::REDEEM_GIFT_CARD => {
+            let (principal, code, wallet) = from_section(body, B)?;
+            Command::RedeemGiftCard {
+                principal,
+                code,
+                wallet,
+            }
+        }
+        tag::REVOKE_GIFT_CARDS => {
+            let (principal, target, reason) = from_section(body, B)?;
+            Command::RevokeGiftCards {
+                principal,
+                target,
+                reason,
+            }
+        }
+        tag::APPEAL_GIFT_CARD => {
+            let (principal, wallet, card, evidence) = from_section(body, B)?;
+            Command::AppealGiftCard {
+                principal,
+                wallet,
+                card,
+                evidence,
+            }
+        }
+        tag::DECIDE_GIFT_CARD_APPEAL => {
+            let (principal, appeal, reinstate, note) = from_section(body, B)?;
+            Command::DecideGiftCardAppeal {
+                principal,
+                appeal,
+                reinstate,
+                note,
+            }
+        }
+        tag::SPEND_WALLET => {
+            let (principal, wallet, amount, reference) = from_section(body, B)?;
+            Command::SpendWallet {
+                principal,
+                wallet,
+                amount,
+                reference,
             }
         }
         other => return Err(FormatError::UnknownCommandTag(other)),

@@ -24,10 +24,16 @@
 //!   of an empty risk book and an empty score book
 //!   ([`EMPTY_RISK_BOOK_V4`], [`EMPTY_SCORE_BOOK_V4`]; accounts without a
 //!   score are at the start value).
-//! - **5** (current): the container of 3; the state gained a last field,
+//! - **5**: the container of 3; the state gained a last field,
 //!   the personal-data book (sealed and erased personal data). Step
 //!   4 → 5: append the encoding of an empty book ([`EMPTY_PII_BOOK_V5`]:
 //!   every customer of a version-4 state has a clear profile).
+//! - **6** (current): the container of 3; the state gained a last field,
+//!   the gift-card book (issuers, cards, wallets, appeals), and the ledger
+//!   and outbox enums gained appended variants (their old encodings are
+//!   unchanged). Step 5 → 6: append the encoding of an empty book
+//!   ([`EMPTY_GIFT_CARD_BOOK_V6`]: no merchant of a version-5 state issues
+//!   gift cards).
 //!
 //! # The rule
 //!
@@ -51,7 +57,7 @@ use std::borrow::Cow;
 
 const FAMILY: &[u8; 7] = b"ATBSNAP";
 /// The version [`encode`] writes.
-pub const CURRENT: u32 = 5;
+pub const CURRENT: u32 = 6;
 /// The oldest version [`upgrade`] can bring to [`CURRENT`].
 pub const OLDEST: u32 = 3;
 /// Header (8) + body length (8) + SHA-256 (32).
@@ -96,7 +102,7 @@ pub fn decode(bytes: &[u8]) -> Result<(u32, &[u8]), FormatError> {
     };
     match version {
         2 => Ok((2, rest)),
-        3..=5 => {
+        3..=6 => {
             if rest.len() < V3_HEADER_LEN - 8 {
                 return Err(FormatError::SnapshotLength);
             }
@@ -124,6 +130,7 @@ pub fn upgrade(from: u32, body: Vec<u8>) -> Result<Vec<u8>, FormatError> {
     match from {
         3 => Ok(v3_to_v4(body)),
         4 => Ok(v4_to_v5(body)),
+        5 => Ok(v5_to_v6(body)),
         v if v < OLDEST => Err(FormatError::SnapshotTooOld(v)),
         v => Err(FormatError::SnapshotTooNew(v)),
     }
@@ -148,6 +155,16 @@ pub const EMPTY_PII_BOOK_V5: [u8; 1] = [0];
 /// 4 → 5: the state's new last field, the personal-data book, empty.
 fn v4_to_v5(mut body: Vec<u8>) -> Vec<u8> {
     body.extend_from_slice(&EMPTY_PII_BOOK_V5);
+    body
+}
+
+/// The encoding of an empty version-6 gift-card book (frozen likewise):
+/// four empty sequences.
+pub const EMPTY_GIFT_CARD_BOOK_V6: [u8; 4] = [0; 4];
+
+/// 5 → 6: the state's new last field, the gift-card book, empty.
+fn v5_to_v6(mut body: Vec<u8>) -> Vec<u8> {
+    body.extend_from_slice(&EMPTY_GIFT_CARD_BOOK_V6);
     body
 }
 

@@ -140,14 +140,28 @@ pub fn engine_with(customers: u32) -> Engine {
 
 /// As [`engine_with`], under `config`.
 pub fn engine_with_config(customers: u32, config: atobarai_core::Config) -> Engine {
+    engine_with_merchant(customers, config, false)
+}
+
+/// As [`engine_with`], merchant 0 a gift-card issuer when `issuer`.
+pub fn engine_with_merchant(customers: u32, config: atobarai_core::Config, issuer: bool) -> Engine {
     let mut e = Engine::new(config);
     let t = at("2026-06-01T10:00:00+09:00");
+    let (name, key_id, secret_sha256) = ("shop".to_string(), "k0".to_string(), [0; 32]);
     e.apply(&env(
         t,
-        Command::AddMerchant {
-            name: "shop".into(),
-            key_id: "k0".into(),
-            secret_sha256: [0; 32],
+        if issuer {
+            Command::AddIssuerMerchant {
+                name,
+                key_id,
+                secret_sha256,
+            }
+        } else {
+            Command::AddMerchant {
+                name,
+                key_id,
+                secret_sha256,
+            }
         },
     ))
     .unwrap();
@@ -155,6 +169,13 @@ pub fn engine_with_config(customers: u32, config: atobarai_core::Config) -> Engi
         e.apply(&env(t, register(0, profile(n)))).unwrap();
     }
     e
+}
+
+/// The keyed hash the tests give the `k`-th gift-card code ever issued.
+pub fn code_hash(k: u64) -> [u8; 32] {
+    let mut h = [0x5A; 32];
+    h[..8].copy_from_slice(&k.to_le_bytes());
+    h
 }
 
 /// An order as a merchant would read it: strings and plain integers.

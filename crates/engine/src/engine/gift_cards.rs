@@ -1347,3 +1347,432 @@ impl Engine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::{AuthorizeInput, Command, CustomerProfile, Envelope, LineItem};
+    use crate::identity::{IdentityKeys, SessionKeys};
+    use atobarai_core::{Channel, JstDate, PaymentMethod, Product};
+
+    const ISSUER: Principal = Principal::Merchant(0);
+    const ADMIN: Principal = Principal::Operator(0, Role::Admin);
+
+    fn at() -> At {
+        At::parse_rfc3339("2026-06-10T10:00:00+09:00").unwrap()
+    }
+
+    fn run(e: &mut Engine, command: Command) -> Result<Outcome, CommandError> {
+        e.apply(&Envelope {
+            at: at(),
+            idem: None,
+            command,
+        })
+        .map(|a| a.outcome)
+    }
+
+    fn ok(e: &mut Engine, command: Command) -> Outcome {
+        run(e, command).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    fn h(k: u8) -> [u8; 32] {
+        [k; 32]
+    }
+
+    /// An issuer (merchant 0), a plain shop (merchant 1) and two customers
+    /// of the issuer.
+    fn engine() -> Engine {
+        let mut e = Engine::new(Default::default());
+        ok(
+            &mut e,
+            Command::AddIssuerMerchant {
+                name: "issuer".into(),
+                key_id: "k0".into(),
+                secret_sha256: [0; 32],
+            },
+        );
+        ok(
+            &mut e,
+            Command::AddMerchant {
+                name: "shop".into(),
+                key_id: "k1".into(),
+                secret_sha256: [0; 32],
+            },
+        );
+        for (i, merchant) in [(0u8, 0u32), (1, 0), (2, 1)] {
+            ok(
+                &mut e,
+                Command::RegisterCustomer {
+                    merchant,
+                    profile: CustomerProfile {
+                        external_id: format!("c-{i}"),
+                        name: "山田 太郎".into(),
+                        name_kana: "ヤマダ タロウ".into(),
+                        birth_date: JstDate::parse("1990-04-01").unwrap(),
+                        phone: format!("090000000{i}"),
+                        email: format!("u{i}@example.jp"),
+                        postal_code: "100-0013".into(),
+                        address: "東京都千代田区霞が関1-3-1".into(),
+                    },
+                    payment_method: PaymentMethod::ConvenienceStore,
+                    identity: IdentityKeys::default(),
+                },
+            );
+        }
+        e
+    }
+
+    /// An approved order of `n` gift cards of `price` (plus ¥100 of daily
+    /// goods) by `customer` of `merchant`: its index.
+    fn order(e: &mut Engine, merchant: u32, customer: u64, n: i64, price: i64) -> u64 {
+        let Outcome::Order(o) = ok(
+            e,
+            Command::Authorize {
+                merchant,
+                input: AuthorizeInput {
+                    merchant_order_id: "o".into(),
+                    customer,
+                    product: Product::Monthly,
+                    channel: Channel::Online,
+                    items: vec![
+                        LineItem {
+                            sku: "GC".into(),
+                            name: "gift card".into(),
+                            category: Category::GiftCard,
+                            unit_price: Yen::new(price),
+                            quantity: n,
+                        },
+                        LineItem {
+                            sku: "DG".into(),
+                            name: "洗剤".into(),
+                            category: Category::DailyGoods,
+                            unit_price: Yen::new(100),
+                            quantity: 1,
+                        },
+                    ],
+                    shipping_address: "東京都".into(),
+                    device_id: "d".into(),
+                    ip: "203.0.113.7".into(),
+                },
+                session: SessionKeys::default(),
+            },
+        ) else {
+            unreachable!()
+        };
+        if o.decision == crate::state::Decision::Review {
+            ok(
+                e,
+                Command::ResolveReview {
+                    order: u64::from(o.order),
+                    verdict: crate::command::ReviewVerdict::Approve,
+                },
+            );
+        }
+        u64::from(o.order)
+    }
+
+    fn capture(e: &mut Engine, order: u64, codes: &[u8]) -> Result<Outcome, CommandError> {
+        run(
+            e,
+            Command::CaptureGiftCards {
+                principal: ISSUER,
+                order,
+                amount: None,
+                codes: codes.iter().map(|&k| h(k)).collect(),
+            },
+        )
+    }
+
+    fn redeem(e: &mut Engine, k: u8, wallet: &str) -> Result<Outcome, CommandError> {
+        run(
+            e,
+            Command::RedeemGiftCard {
+                principal: ISSUER,
+                code: h(k),
+                wallet: wallet.into(),
+            },
+        )
+    }
+
+    fn refused(e: &mut Engine, command: Command) -> CommandError {
+        let before = e.digest();
+        let err = run(e, command).unwrap_err();
+        assert_eq!(e.digest(), before, "{err}: nothing changed");
+        err
+    }
+
+    #[test]
+    fn a_capture_issues_one_card_per_unit_or_nothing() {
+        let mut e = engine();
+        let o = order(&mut e, 0, 0, 2, 3_000);
+        assert_eq!(e.gift_card_units(ISSUER, o).unwrap(), 2);
+        let plain = Command::Capture {
+            principal: ISSUER,
+            order: o,
+            amount: None,
+        };
+        assert_eq!(refused(&mut e, plain).code, "gift_card_codes_missing");
+        let wrong = |codes: Vec<[u8; 32]>, amount| Command::CaptureGiftCards {
+            principal: ISSUER,
+            order: o,
+            amount,
+            codes,
+        };
+        assert_eq!(
+            refused(&mut e, wrong(vec![h(1)], None)).code,
+            "gift_card_codes_count"
+        );
+        assert_eq!(
+            refused(&mut e, wrong(vec![h(1), h(1)], None)).code,
+            "gift_card_code_collision"
+        );
+        assert_eq!(
+            refused(&mut e, wrong(vec![h(1), h(2)], Some(Yen::new(100)))).code,
+            "gift_card_partial_capture"
+        );
+        let Outcome::GiftCardsIssued {
+            order: captured,
+            cards,
+        } = capture(&mut e, o, &[1, 2]).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(captured.status, OrderStatus::Captured);
+        assert_eq!(cards.len(), 2);
+        assert_eq!((cards[1].card, cards[1].item), (1, 0));
+        assert_eq!(cards[1].code_hash, h(2));
+        assert_eq!(
+            e.state.ledger.balance(Account::GiftCardLiability),
+            Yen::new(-6_000)
+        );
+        // A code already issued is never issued again.
+        let o2 = order(&mut e, 0, 1, 1, 1_000);
+        assert_eq!(
+            capture(&mut e, o2, &[1]).unwrap_err().code,
+            "gift_card_code_collision"
+        );
+        // A plain shop's gift cards issue nothing.
+        let shop = order(&mut e, 1, 2, 1, 1_000);
+        assert_eq!(e.gift_card_units(Principal::Merchant(1), shop).unwrap(), 0);
+        e.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn a_refund_voids_unredeemed_cards_latest_first_as_far_as_it_covers() {
+        let mut e = engine();
+        let o = order(&mut e, 0, 0, 3, 1_000);
+        capture(&mut e, o, &[1, 2, 3]).unwrap();
+        redeem(&mut e, 3, "w").unwrap();
+        let refund = |amount| Command::Refund {
+            principal: ISSUER,
+            order: o,
+            amount: Yen::new(amount),
+        };
+        // ¥900 covers no card.
+        ok(&mut e, refund(900));
+        let states = |e: &Engine| -> Vec<GiftCardState> {
+            e.state.gift_cards.cards.iter().map(|c| c.state).collect()
+        };
+        assert_eq!(
+            states(&e),
+            [GiftCardState::Issued; 2]
+                .iter()
+                .copied()
+                .chain([GiftCardState::Redeemed])
+                .collect::<Vec<_>>()
+        );
+        // ¥1,200 more: ¥2,100 refunded covers two cards; the redeemed
+        // third is skipped, the second and first are voided.
+        ok(&mut e, refund(1_200));
+        assert_eq!(
+            states(&e),
+            [
+                GiftCardState::Voided,
+                GiftCardState::Voided,
+                GiftCardState::Redeemed
+            ]
+        );
+        assert_eq!(
+            redeem(&mut e, 1, "w").unwrap_err().code,
+            "gift_card_invalidated"
+        );
+        assert_eq!(
+            e.state.ledger.balance(Account::GiftCardLiability),
+            Yen::ZERO
+        );
+        e.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn a_code_redeems_once_and_only_for_its_issuer() {
+        let mut e = engine();
+        let o = order(&mut e, 0, 0, 2, 2_000);
+        capture(&mut e, o, &[1, 2]).unwrap();
+        let other = Command::RedeemGiftCard {
+            principal: Principal::Merchant(1),
+            code: h(1),
+            wallet: "w".into(),
+        };
+        assert_eq!(refused(&mut e, other).code, "gift_card_invalid");
+        assert_eq!(
+            redeem(&mut e, 1, "w").unwrap(),
+            Outcome::WalletBalance {
+                wallet: "w".into(),
+                balance: Yen::new(2_000)
+            }
+        );
+        for (k, w) in [(1, "w"), (1, "v"), (9, "w")] {
+            let err = redeem(&mut e, k, w).unwrap_err();
+            assert_eq!((err.code, err.field), ("gift_card_invalid", Some("code")));
+        }
+        assert_eq!(redeem(&mut e, 2, "").unwrap_err().code, "wallet_invalid");
+        e.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn revocations_claw_back_below_zero_and_scam_victims_owe_nothing() {
+        let mut e = engine();
+        let o = order(&mut e, 0, 0, 2, 2_000);
+        capture(&mut e, o, &[1, 2]).unwrap();
+        redeem(&mut e, 1, "w").unwrap();
+        ok(
+            &mut e,
+            Command::SpendWallet {
+                principal: ISSUER,
+                wallet: "w".into(),
+                amount: Yen::new(1_500),
+                reference: "pos".into(),
+            },
+        );
+        let owed_before = e.state.customers[0].outstanding;
+        let Outcome::GiftCardsRevoked(revoked) = ok(
+            &mut e,
+            Command::RevokeGiftCards {
+                principal: ADMIN,
+                target: RevocationTarget::Order(o),
+                reason: RevocationReason::ScamVictim,
+            },
+        ) else {
+            panic!()
+        };
+        assert_eq!(revoked.len(), 2);
+        assert_eq!(revoked[0].was, GiftCardState::Redeemed);
+        assert_eq!(revoked[0].wallet, Some(("w".into(), Yen::new(-1_500))));
+        assert_eq!(revoked[1].was, GiftCardState::Issued);
+        // The victim's debt for the cards is cancelled.
+        assert_eq!(
+            e.state.customers[0].outstanding,
+            owed_before.checked_sub(Yen::new(4_000)).unwrap()
+        );
+        assert_eq!(
+            e.state.ledger.balance(Account::GiftCardClawback),
+            Yen::new(-2_000)
+        );
+        // Analysts and merchants may not revoke; again: already revoked.
+        for p in [Principal::Operator(1, Role::Analyst), ISSUER] {
+            let c = Command::RevokeGiftCards {
+                principal: p,
+                target: RevocationTarget::Code(h(1)),
+                reason: RevocationReason::Fraud,
+            };
+            assert_eq!(refused(&mut e, c).code, "forbidden");
+        }
+        let again = Command::RevokeGiftCards {
+            principal: ADMIN,
+            target: RevocationTarget::Cards(vec![0, 1]),
+            reason: RevocationReason::Fraud,
+        };
+        assert_eq!(refused(&mut e, again).code, "gift_card_already_revoked");
+        let unknown = Command::RevokeGiftCards {
+            principal: ADMIN,
+            target: RevocationTarget::Cards(vec![7]),
+            reason: RevocationReason::Fraud,
+        };
+        assert_eq!(refused(&mut e, unknown).code, "gift_card_not_found");
+        e.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn an_appeal_reinstates_once_and_every_step_is_audited() {
+        let mut e = engine();
+        ok(
+            &mut e,
+            Command::AddWebhookEndpoint {
+                url: "https://example.invalid/h".into(),
+                key_nonce: [0; 16],
+                events: vec![
+                    EventKind::GiftCardRevoked,
+                    EventKind::GiftCardReinstated,
+                    EventKind::WalletDebited,
+                ],
+            },
+        );
+        let o = order(&mut e, 0, 0, 1, 2_000);
+        capture(&mut e, o, &[1]).unwrap();
+        redeem(&mut e, 1, "w").unwrap();
+        let appeal = |e: &mut Engine| {
+            run(
+                e,
+                Command::AppealGiftCard {
+                    principal: ISSUER,
+                    wallet: "w".into(),
+                    card: 0,
+                    evidence: "receipt".into(),
+                },
+            )
+        };
+        assert_eq!(appeal(&mut e).unwrap_err().code, "no_revoked_entry");
+        ok(
+            &mut e,
+            Command::RevokeGiftCards {
+                principal: ADMIN,
+                target: RevocationTarget::Code(h(1)),
+                reason: RevocationReason::Resale,
+            },
+        );
+        appeal(&mut e).unwrap();
+        assert_eq!(appeal(&mut e).unwrap_err().code, "appeal_pending");
+        let decide = |e: &mut Engine, reinstate| {
+            run(
+                e,
+                Command::DecideGiftCardAppeal {
+                    principal: ADMIN,
+                    appeal: 0,
+                    reinstate,
+                    note: "ok".into(),
+                },
+            )
+        };
+        let Outcome::GiftCardAppeal(a) = decide(&mut e, true).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            a.decision.as_ref().map(|d| (d.reinstated, d.by)),
+            Some((true, ADMIN))
+        );
+        assert_eq!(a.trail.state, GiftCardState::Reinstated);
+        let events: Vec<CardEventKind> = a.trail.history.iter().map(|h| h.kind).collect();
+        assert_eq!(
+            events,
+            [
+                CardEventKind::Issued,
+                CardEventKind::Redeemed,
+                CardEventKind::Revoked,
+                CardEventKind::AppealFiled,
+                CardEventKind::Reinstated
+            ]
+        );
+        assert_eq!(decide(&mut e, false).unwrap_err().code, "appeal_decided");
+        assert_eq!(e.wallet(ADMIN, "w").unwrap().balance, Yen::new(2_000));
+        let kinds: Vec<EventKind> = e.state.webhooks.events.iter().map(|ev| ev.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EventKind::WalletDebited,
+                EventKind::GiftCardRevoked,
+                EventKind::GiftCardReinstated
+            ]
+        );
+        e.check_invariants().unwrap();
+    }
+}

@@ -904,6 +904,13 @@ impl PgJournal {
     }
 }
 
+/// A client for `url` as the journal connects (the URL's `sslmode` and
+/// timeouts; see the module docs), for the store's other tables (the key
+/// vault). Blocking: call it off any async runtime.
+pub(crate) fn connect(url: &str) -> Result<postgres::Client, StoreError> {
+    ConnSpec::parse(url)?.connect()
+}
+
 /// The highest stored sequence number (0 when empty).
 fn max_seq(client: &mut postgres::Client) -> Result<u64, StoreError> {
     let last: Option<i64> = client

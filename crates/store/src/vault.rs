@@ -314,9 +314,8 @@ impl Vault for SqliteVault {
 
 /// The vault of the PostgreSQL backend: table `data_keys` in the journal's
 /// schema, on its own connection (the journal's connection is the
-/// writer's). TLS follows the URL's `sslmode` (`disable` or, for any other
-/// mode, TLS verified against the bundled web roots); a statement timeout
-/// of 30 s bounds every call.
+/// writer's), connected as the journal is: TLS by the URL's `sslmode`,
+/// the same connect and statement timeouts.
 pub struct PgVault {
     client: Mutex<postgres::Client>,
 }
@@ -342,32 +341,8 @@ impl PgVault {
                 "schema name {schema:?} must be 1-48 of [a-z0-9_]"
             )));
         }
-        let disable = url.contains("sslmode=disable");
-        let cleaned = strip_setting(url, "sslmode");
-        let mut config: postgres::Config = cleaned
-            .parse()
-            .map_err(|e: postgres::Error| StoreError::Postgres(format!("bad URL: {e}")))?;
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(std::time::Duration::from_secs(5));
-        }
-        let mut client = if disable {
-            config.connect(postgres::NoTls).map_err(pg)?
-        } else {
-            config.ssl_mode(postgres::config::SslMode::Prefer);
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| StoreError::Postgres(format!("TLS setup: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-            config
-                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-                .map_err(pg)?
-        };
+        // Connected as the journal is (`sslmode`, TLS roots, timeouts).
+        let mut client = crate::postgres::connect(url)?;
         client
             .batch_execute(&format!(
                 "SET statement_timeout = 30000;
@@ -388,26 +363,6 @@ impl PgVault {
 
     fn client(&self) -> std::sync::MutexGuard<'_, postgres::Client> {
         self.client.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// `url` without the `key=value` setting `key` (URL query or keyword form).
-fn strip_setting(url: &str, key: &str) -> String {
-    if let Some((base, query)) = url.split_once('?') {
-        let kept: Vec<&str> = query
-            .split('&')
-            .filter(|kv| kv.split('=').next() != Some(key))
-            .collect();
-        if kept.is_empty() {
-            base.to_string()
-        } else {
-            format!("{base}?{}", kept.join("&"))
-        }
-    } else {
-        url.split_whitespace()
-            .filter(|kv| kv.split('=').next() != Some(key))
-            .collect::<Vec<_>>()
-            .join(" ")
     }
 }
 
@@ -841,24 +796,5 @@ mod tests {
         assert_eq!(key_subject(&subject_key(&s)), Some(s));
         assert_eq!(key_subject("zz"), None);
         assert_eq!(key_subject(&"g".repeat(32)), None);
-    }
-
-    #[test]
-    fn settings_are_stripped_from_either_url_form() {
-        assert_eq!(
-            strip_setting(
-                "postgres://u@h/db?sslmode=disable&application_name=x",
-                "sslmode"
-            ),
-            "postgres://u@h/db?application_name=x"
-        );
-        assert_eq!(
-            strip_setting("postgres://u@h/db?sslmode=require", "sslmode"),
-            "postgres://u@h/db"
-        );
-        assert_eq!(
-            strip_setting("host=h sslmode=disable dbname=test", "sslmode"),
-            "host=h dbname=test"
-        );
     }
 }

@@ -179,6 +179,10 @@ enum MerchantCmd {
     /// Add a merchant; prints its API key as the last line.
     Add {
         name: String,
+        /// The merchant operates a gift-card program: capturing its
+        /// `gift_card` lines issues codes.
+        #[arg(long)]
+        gift_card_issuer: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -306,12 +310,17 @@ fn open_node(
     Ok(node)
 }
 
-fn add_key(store: &StoreArgs, name: &str, role: Option<Role>) -> Result<()> {
+fn add_key(store: &StoreArgs, name: &str, role: Option<Role>, issuer: bool) -> Result<()> {
     // Keys are stamped with the engine's own clock, never wall time, so
     // adding a key does not move a manual-clock store forward.
     let node = open_node(store, ClockMode::Manual, u64::MAX, None)?;
     let minted = atobarai_server::auth::mint();
     let command = match role {
+        None if issuer => Command::AddIssuerMerchant {
+            name: name.to_string(),
+            key_id: minted.key_id,
+            secret_sha256: minted.secret_sha256,
+        },
         None => Command::AddMerchant {
             name: name.to_string(),
             key_id: minted.key_id,
@@ -441,6 +450,11 @@ fn serve(
             "identity.key_secret is the published development value; set ATOBARAI__IDENTITY__KEY_SECRET in production"
         );
     }
+    if config.gift_cards.code_secret == atobarai_core::config::GIFT_CARD_CODE_SECRET_DEV {
+        tracing::warn!(
+            "gift_cards.code_secret is the published development value; set ATOBARAI__GIFT_CARDS__CODE_SECRET in production"
+        );
+    }
     // Personal fields are sealed before they are journaled (issue 12, item 4).
     let identity = atobarai_server::IdentitySecret::new(&config.identity.key_secret);
     let identity = match keys_cli::open_privacy(&store, &config)? {
@@ -535,8 +549,13 @@ fn main() -> Result<()> {
             cluster,
         } => serve(store, listen, clock, snapshot_every, limits, cluster),
         Cmd::Merchant {
-            command: MerchantCmd::Add { name, store },
-        } => add_key(&store, &name, None),
+            command:
+                MerchantCmd::Add {
+                    name,
+                    gift_card_issuer,
+                    store,
+                },
+        } => add_key(&store, &name, None, gift_card_issuer),
         Cmd::Tick { until, store } => tick(&store, &until),
         Cmd::Operator {
             command: OperatorCmd::Add { name, role, store },
@@ -546,7 +565,7 @@ fn main() -> Result<()> {
                 RoleArg::Analyst => Role::Analyst,
                 RoleArg::Payments => Role::Payments,
             };
-            add_key(&store, &name, Some(role))
+            add_key(&store, &name, Some(role), false)
         }
         Cmd::Identity { command } => identity_cli::run(command, |config| {
             Ok(load_config(config)?.identity.key_secret)

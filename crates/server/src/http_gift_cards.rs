@@ -30,7 +30,8 @@ use atobarai_core::config::GiftCardConfig;
 use atobarai_core::ids;
 use atobarai_engine::{
     AppealView, Applied, CardEvent, ClusterRevocationPreview, Command, EvidenceStep, GiftCardView,
-    Idem, Outcome, Principal, RevocationReason, RevocationTarget, RevokedCard, WalletView, prefix,
+    Idem, Outcome, Principal, RevocationReason, RevocationTarget, RevokedCard, WalletEntryKind,
+    WalletView, prefix,
 };
 use axum::Json;
 use axum::extract::State;
@@ -310,9 +311,10 @@ impl ApiBody for WalletBalance {}
 #[derive(Serialize, ToSchema)]
 pub struct WalletEntryJson {
     pub at: String,
-    /// `redeemed`, `revoked` or `reinstated`.
+    /// `redeemed`, `revoked`, `reinstated` or `spent`.
     pub kind: &'static str,
-    pub gift_card: String,
+    /// The card (none for a purchase paid from the balance).
+    pub gift_card: Option<String>,
     /// Signed: negative for a revocation.
     pub amount: i64,
     /// The revocation's reason (`fraud`, `resale`, `scam_victim`, `terms_breach`).
@@ -529,7 +531,7 @@ fn wallet_json(w: &WalletView) -> WalletJson {
             .map(|e| WalletEntryJson {
                 at: e.at.to_rfc3339_jst(),
                 kind: e.kind.as_str(),
-                gift_card: card_id(u64::from(e.card)),
+                gift_card: (e.kind != WalletEntryKind::Spent).then(|| card_id(u64::from(e.card))),
                 amount: e.amount.get(),
                 reason: e.reason.map(RevocationReason::as_str),
                 balance_after: e.balance_after.get(),

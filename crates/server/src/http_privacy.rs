@@ -255,6 +255,7 @@ pub async fn erase_personal_data(
     caller: Caller,
     IdemKey(key): IdemKey,
     ApiPath(id): ApiPath<String>,
+    crate::http::JsonBody(_): crate::http::JsonBody<crate::dto::EmptyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let principal = caller.0;
     let customer = customer_id("id", &id)?;

@@ -781,4 +781,52 @@ mod tests {
             "t=1800000000,v1=45705be2a45ab5acdd1395cc695e9e7073125385ec24194921c401dff44176f8"
         );
     }
+
+    #[test]
+    fn gift_card_events_name_the_card_the_wallet_and_the_reason() {
+        use atobarai_engine::webhook::EventKind;
+        use atobarai_engine::{GiftCardState, RevocationReason};
+        let event = |kind, data| Event {
+            seq: 7,
+            at: atobarai_core::At::from_unix_ms(0),
+            kind,
+            customer: 3,
+            data,
+        };
+        let revoked = payload(&event(
+            EventKind::GiftCardRevoked,
+            EventData::GiftCard {
+                card: 2,
+                order: 5,
+                amount: atobarai_core::Yen::new(5_000),
+                state: GiftCardState::Revoked,
+                reason: Some(RevocationReason::ScamVictim),
+            },
+        ));
+        let v: serde_json::Value = serde_json::from_slice(&revoked).unwrap();
+        assert_eq!(v["type"], "gift_card.revoked");
+        assert_eq!(v["data"]["gift_card"], ids::encode(prefix::GIFT_CARD, 2));
+        assert_eq!(v["data"]["order_id"], ids::encode(prefix::ORDER, 5));
+        assert_eq!(v["data"]["state"], "revoked");
+        assert_eq!(v["data"]["reason"], "scam_victim");
+        let debited = payload(&event(
+            EventKind::WalletDebited,
+            EventData::WalletDebited {
+                wallet: "w-1".into(),
+                card: 2,
+                amount: atobarai_core::Yen::new(5_000),
+                balance_after: atobarai_core::Yen::new(-1_000),
+                reason: Some(RevocationReason::Fraud),
+            },
+        ));
+        let v: serde_json::Value = serde_json::from_slice(&debited).unwrap();
+        assert_eq!(v["type"], "wallet.debited");
+        assert_eq!(v["data"]["wallet"], "w-1");
+        assert_eq!(v["data"]["balance_after"], -1_000);
+        assert_eq!(v["data"]["reason"], "fraud");
+        assert_eq!(
+            EventKind::parse("gift_card.reinstated"),
+            Some(EventKind::GiftCardReinstated)
+        );
+    }
 }

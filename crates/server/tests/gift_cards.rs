@@ -186,7 +186,10 @@ async fn issue_redeem_spend_revoke_leaves_a_negative_wallet() {
         kinds,
         ["redeemed", "redeemed", "spent", "revoked", "revoked"]
     );
-    assert!(w["entries"][2]["gift_card"].is_null(), "a purchase names no card");
+    assert!(
+        w["entries"][2]["gift_card"].is_null(),
+        "a purchase names no card"
+    );
     assert_eq!(w["entries"][2]["amount"], -5_000);
     assert_eq!(w["entries"][3]["reason"], "fraud");
     assert_eq!(w["entries"][3]["amount"], -3_000);

@@ -48,9 +48,10 @@ pub use command::{
     SuspensionInput,
 };
 pub use engine::{
-    AppealDecision, AppealView, CARDS_PER_REVOCATION_MAX, CODES_PER_CAPTURE_MAX, CardEvent,
-    CardEventKind, ClusterRevocationPreview, EVIDENCE_CHARS_MAX, GiftCardState, GiftCardView,
-    IssuedCard, RevokedCard, WALLET_ID_CHARS_MAX, WalletEntry, WalletEntryKind, WalletView,
+    APPEALS_PAGE_MAX, AppealDecision, AppealView, CARDS_PER_REVOCATION_MAX, CODES_PER_CAPTURE_MAX,
+    CardEvent, CardEventKind, ClusterRevocationPreview, EVIDENCE_CHARS_MAX, GiftCardState,
+    GiftCardView, IssuedCard, RevokedCard, WALLET_ID_CHARS_MAX, WalletEntry, WalletEntryKind,
+    WalletView,
 };
 pub use engine::{
     Applied, BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, DatasetOptions, DatasetRecorder,

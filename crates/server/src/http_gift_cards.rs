@@ -1011,6 +1011,40 @@ pub async fn get_appeal(
     Ok(Json(appeal_json(&a)))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AppealsQuery {
+    /// `open` (default: waiting for a decision) or `all`.
+    #[param(pattern = "^(open|all)$")]
+    pub state: Option<String>,
+}
+
+/// Appeals, oldest first (at most 500): operators see every issuer's, an
+/// issuer its own wallets'.
+#[utoipa::path(get, path = "/v1/gift-cards/appeals", params(AppealsQuery),
+    responses((status = 200, body = [AppealJson]), (status = "4XX", body = ErrorBody)))]
+pub async fn list_appeals(
+    State(app): State<AppState>,
+    caller: Caller,
+    crate::http::ApiQuery(q): crate::http::ApiQuery<AppealsQuery>,
+) -> Result<Json<Vec<AppealJson>>, ApiError> {
+    let open = match q.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_state",
+                "state",
+                "state is open or all",
+            ));
+        }
+    };
+    let p = caller.0;
+    let list = read(&app, move |e| e.gift_card_appeals(p, open)).await?;
+    Ok(Json(list.iter().map(appeal_json).collect()))
+}
+
 fn appeal_id(id: &str) -> Result<u64, ApiError> {
     ids::decode(prefix::APPEAL, id).ok_or_else(|| {
         ApiError::new(

@@ -250,6 +250,7 @@ impl Modify for Contract {
         crate::http_gift_cards::create_revocation, crate::http_gift_cards::confirm_revocation,
         crate::http_gift_cards::create_appeal, crate::http_gift_cards::get_appeal,
         crate::http_gift_cards::decide_appeal, crate::http_gift_cards::spend,
+        crate::http_gift_cards::list_appeals,
     ),
     components(schemas(
         CreateCustomer, CreateAuthorization, ItemBody, CaptureBody, EmptyBody, RefundBody,

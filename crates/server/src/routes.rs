@@ -246,6 +246,7 @@ fn gift_cards(app: &AppState) -> Router<AppState> {
         Router::new()
             .route("/v1/wallets/{id}", get(gift_cards::get_wallet))
             .route("/v1/gift-cards/{id}", get(gift_cards::get_gift_card))
+            .route("/v1/gift-cards/appeals", get(gift_cards::list_appeals))
             .route("/v1/gift-cards/appeals/{id}", get(gift_cards::get_appeal))
             .route(
                 "/v1/orders/{id}/gift-cards",

@@ -453,6 +453,10 @@ async fn an_appeal_with_evidence_reinstates_the_balance_and_is_audited() {
     assert!(appeal["decision"].is_null());
     assert_eq!(appeal["trail"]["order"], captured["order_id"]);
     let id = appeal["id"].as_str().unwrap();
+    // Operators find it among the open appeals.
+    let (s, open) = app.get(&app.admin, "/v1/gift-cards/appeals").await;
+    assert_eq!(s, StatusCode::OK, "{open}");
+    assert_eq!(open[0]["id"], id);
     let (s, got) = app
         .get(&app.analyst, &format!("/v1/gift-cards/appeals/{id}"))
         .await;
@@ -502,6 +506,12 @@ async fn an_appeal_with_evidence_reinstates_the_balance_and_is_audited() {
         .post(&app.admin, &path, json!({"decision": "refuse"}))
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (_, open) = app.get(&app.admin, "/v1/gift-cards/appeals").await;
+    assert_eq!(open, json!([]));
+    let (_, all) = app
+        .get(&app.admin, "/v1/gift-cards/appeals?state=all")
+        .await;
+    assert_eq!(all[0]["decision"]["decision"], "reinstated");
 }
 
 #[tokio::test]

@@ -37,6 +37,8 @@ pub const CODES_PER_CAPTURE_MAX: usize = 1_000;
 pub const WALLET_ID_CHARS_MAX: usize = 64;
 /// Most characters of an appeal's evidence or a decision's note.
 pub const EVIDENCE_CHARS_MAX: usize = 4_000;
+/// Most appeals one listing answers.
+pub const APPEALS_PAGE_MAX: usize = 500;
 /// Most cards one revocation names.
 pub const CARDS_PER_REVOCATION_MAX: usize = 1_000_000;
 
@@ -1221,6 +1223,22 @@ impl Engine {
             return Err(not_found());
         }
         Ok(self.appeal_view(ai))
+    }
+
+    /// Appeals, oldest first: those waiting for a decision (`open`), or
+    /// all; at most [`APPEALS_PAGE_MAX`] (a merchant sees its own wallets').
+    pub fn gift_card_appeals(&self, principal: Principal, open: bool) -> Vec<AppealView> {
+        let book = &self.state.gift_cards;
+        book.appeals
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| !open || a.decision.is_none())
+            .filter(|(_, a)| {
+                super::access::visible(principal, book.wallets[a.wallet as usize].merchant)
+            })
+            .take(APPEALS_PAGE_MAX)
+            .map(|(i, _)| self.appeal_view(id32(i)))
+            .collect()
     }
 
     /// What revoking every card of customer `customer`'s identity cluster

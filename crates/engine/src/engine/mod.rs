@@ -35,9 +35,10 @@ pub use dataset::{
     DatasetOptions, DatasetRecorder, DatasetRow, FeatureTap, OrderOutcome, write_dataset,
 };
 pub use gift_cards::{
-    AppealDecision, AppealView, CARDS_PER_REVOCATION_MAX, CODES_PER_CAPTURE_MAX, CardEvent,
-    CardEventKind, ClusterRevocationPreview, EVIDENCE_CHARS_MAX, GiftCardState, GiftCardView,
-    IssuedCard, RevokedCard, WALLET_ID_CHARS_MAX, WalletEntry, WalletEntryKind, WalletView,
+    APPEALS_PAGE_MAX, AppealDecision, AppealView, CARDS_PER_REVOCATION_MAX, CODES_PER_CAPTURE_MAX,
+    CardEvent, CardEventKind, ClusterRevocationPreview, EVIDENCE_CHARS_MAX, GiftCardState,
+    GiftCardView, IssuedCard, RevokedCard, WALLET_ID_CHARS_MAX, WalletEntry, WalletEntryKind,
+    WalletView,
 };
 pub use risk_model::{
     DriftNow, LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, load_model,

@@ -398,7 +398,7 @@ pub struct EvidenceJson {
     pub from: String,
     pub to: String,
     /// The kind of shared key (`phone`, `email`, `device`, …).
-    pub kind: String,
+    pub kind: &'static str,
     /// The shared keyed hash (hex: a blind index).
     pub key: String,
 }
@@ -583,8 +583,8 @@ fn evidence_json(e: &EvidenceStep) -> EvidenceJson {
     EvidenceJson {
         from: ids::encode(prefix::CUSTOMER, u64::from(e.from)),
         to: ids::encode(prefix::CUSTOMER, u64::from(e.to)),
-        kind: format!("{:?}", e.kind).to_lowercase(),
-        key: hex::encode(e.key.0),
+        kind: e.kind.as_str(),
+        key: e.key.to_hex(),
     }
 }
 

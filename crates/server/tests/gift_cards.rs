@@ -670,3 +670,39 @@ async fn a_capture_retry_returns_the_cards_without_new_codes() {
     );
     assert_eq!(first["gift_cards"][0]["id"], again["gift_cards"][0]["id"]);
 }
+
+#[tokio::test]
+async fn cards_and_wallets_survive_a_restart() {
+    let app = issuer_app().await;
+    let cus = app
+        .register_body(person("rs-1", 70, "東京都渋谷区渋谷4-15-15"))
+        .await;
+    let captured = buy(&app, &cus, 3, 1_000, "dev-rs").await;
+    let (s, _) = redeem(&app, &code(&captured, 0), "w-rs").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = revoke(
+        &app,
+        json!({"code": code(&captured, 1), "reason": "resale"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, before) = app.get(&app.admin, "/v1/admin/journal").await;
+    // Enough commands for the harness to have taken a snapshot (every 25).
+    for i in 0..30 {
+        app.at_day(1, i).await;
+    }
+    let app = app.restart().await;
+    let (_, after) = app.get(&app.admin, "/v1/admin/journal").await;
+    assert!(after["journal_seq"].as_u64() > before["journal_seq"].as_u64());
+    let (s, w) = app.get(&app.admin, "/v1/wallets/w-rs").await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    assert_eq!(w["balance"], 1_000);
+    // The index of code hashes is rebuilt: each code answers as before.
+    let (s, v) = redeem(&app, &code(&captured, 0), "w-rs").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = redeem(&app, &code(&captured, 1), "w-rs").await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = redeem(&app, &code(&captured, 2), "w-rs").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["balance"], 2_000);
+}

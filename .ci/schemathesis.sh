@@ -3,6 +3,10 @@
 # check, as a merchant and as an operator, on a seeded server with a manual
 # clock and a throw-away data directory. Fails on any failure.
 #
+# One worker: with two, schemathesis's threads trip CPython's AST recursion
+# counter now and then ("AST constructor recursion depth mismatch", a
+# runtime error in the tool, not a finding about the API).
+#
 #   .ci/schemathesis.sh                 # ~2-3 minutes
 #   ST_MAX_EXAMPLES=50 .ci/schemathesis.sh
 #
@@ -101,7 +105,7 @@ for who in merchant operator; do
       --header "Authorization: Bearer $KEY" \
       --max-examples "$MAX_EXAMPLES" \
       --seed 8 \
-      --workers 2 \
+      --workers 1 \
       --request-timeout 10 \
       --suppress-health-check all \
       --output-truncate false \

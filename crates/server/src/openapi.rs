@@ -203,6 +203,12 @@ impl Modify for Contract {
                         .responses
                         .entry("422".into())
                         .or_insert_with(|| error_response("a query parameter is out of range"));
+                    // The query string itself: a parameter repeated or of
+                    // the wrong type (`invalid_query`).
+                    op.responses
+                        .responses
+                        .entry("400".into())
+                        .or_insert_with(|| error_response("the query string is malformed"));
                 }
             }
             if let Some(op) = item.post.as_mut() {

@@ -442,11 +442,14 @@ async fn a_full_disk_refuses_writes_serves_reads_and_corrupts_nothing() {
     let refusal = refusal.expect("the full disk never refused a write");
     assert_eq!(refusal.code, "journal_unavailable");
     assert!(refusal.retry_after);
-    // While full: reads are served, writes refused at once.
+    // While full: reads are served, writes refused at once. The node
+    // probes the journal with a small settings write while recovering,
+    // which a full disk may still take: it can go back to leading until
+    // the next append fails, so either role is right here.
     let h = health(&http, &base)
         .await
         .expect("healthz while the disk is full");
-    assert_eq!(h["role"], "recovering");
+    assert!(h["role"] == "recovering" || h["role"] == "leader", "{h}");
     let first = acked[0].order.clone().unwrap();
     assert!(
         get(&http, &base, &format!("/v1/orders/{first}"), &key)

@@ -31,14 +31,7 @@ fn database(test: &str) -> Option<String> {
 }
 
 fn drop_schema(url: &str, schema: &str) {
-    let (u, s) = (url.to_string(), schema.to_string());
-    std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&u, postgres::NoTls).unwrap();
-        c.batch_execute(&format!("DROP SCHEMA IF EXISTS {s} CASCADE"))
-            .unwrap();
-    })
-    .join()
-    .unwrap();
+    atobarai_store::PgJournal::drop_schema(url, schema).unwrap();
 }
 
 fn query_pairs(url: &str, sql: &str) -> Vec<(i64, i64)> {

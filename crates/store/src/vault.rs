@@ -65,6 +65,17 @@ fn subject_of(bytes: &[u8]) -> Option<[u8; 16]> {
     bytes.try_into().ok()
 }
 
+/// Keys per key-encryption key, by id, for the vaults that hold or list
+/// every key in process (memory, NATS); the SQL vaults count in SQL.
+fn count_by_kek<'a>(keys: impl Iterator<Item = &'a WrappedKey>) -> Vec<(String, u64)> {
+    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+    for k in keys {
+        let n = counts.entry(k.kek_id.clone()).or_default();
+        *n = n.saturating_add(1);
+    }
+    counts.into_iter().collect()
+}
+
 fn limit_i64(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
@@ -109,12 +120,7 @@ impl Vault for MemoryVault {
     }
 
     fn count_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut counts = std::collections::BTreeMap::<String, u64>::new();
-        for k in self.keys().values() {
-            let n = counts.entry(k.kek_id.clone()).or_default();
-            *n = n.saturating_add(1);
-        }
-        Ok(counts.into_iter().collect())
+        Ok(count_by_kek(self.keys().values()))
     }
 
     fn wrapped_with(
@@ -698,12 +704,7 @@ impl Vault for NatsVault {
     }
 
     fn count_by_kek(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut counts = std::collections::BTreeMap::<String, u64>::new();
-        for (_, k) in self.all()? {
-            let n = counts.entry(k.kek_id).or_default();
-            *n = n.saturating_add(1);
-        }
-        Ok(counts.into_iter().collect())
+        Ok(count_by_kek(self.all()?.iter().map(|(_, k)| k)))
     }
 
     fn wrapped_with(

@@ -87,6 +87,8 @@ pub fn invoice_number(
     let prefix = match product {
         Product::PerOrder => 'P',
         Product::Monthly => 'M',
+        // Billed by the partner; the provider issues no invoice of its own.
+        Product::Partner(_) => 'R',
     };
     numbered(prefix, issued_on, customer, seq)
 }

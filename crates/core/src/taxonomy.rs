@@ -32,9 +32,47 @@ macro_rules! string_enum {
     };
 }
 
-string_enum! {
-    /// The two credit products sharing one limit.
-    Product { PerOrder => "per_order", Monthly => "monthly" }
+/// The credit products sharing one limit: the two built-in ones and the
+/// products billed with a partner (`crate::products`), identified by
+/// `crate::products::product_id` of their configured name. Appended last,
+/// so journal records and snapshots written before it decode unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Product {
+    PerOrder,
+    Monthly,
+    Partner(u32),
+}
+
+impl Product {
+    /// The built-in products.
+    pub const ALL: &'static [Product] = &[Product::PerOrder, Product::Monthly];
+
+    /// The API spelling of the built-in products; `"partner"` for every
+    /// product billed with a partner (its configured name is in the catalog).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Product::PerOrder => "per_order",
+            Product::Monthly => "monthly",
+            Product::Partner(_) => "partner",
+        }
+    }
+
+    /// Parse the API spelling of a built-in product; `None` for anything
+    /// else (configured products resolve through the catalog).
+    pub fn parse(s: &str) -> Option<Product> {
+        match s {
+            "per_order" => Some(Product::PerOrder),
+            "monthly" => Some(Product::Monthly),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Product {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 string_enum! {

@@ -38,6 +38,13 @@ pub(crate) fn due_date(
                 .map(|d| d.due_on)
                 .unwrap_or(issue)
         }
+        // On the partner's bill: the engine asks the product catalog
+        // (`Engine::partner_due_date`); this is its fallback, the 27th of
+        // the next month.
+        Product::Partner(_) => captured_on
+            .first_of_next_month()
+            .and_then(|d| d.plus_days(26))
+            .unwrap_or(captured_on),
     }
 }
 

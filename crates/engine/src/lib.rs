@@ -59,6 +59,7 @@ pub use engine::{
     MODELS_MAX, ModelDrift, ModelEntryView, OrderOutcome, PAGE_LIMIT_MAX, Page, ScoreView,
     decision_index, load_model, write_dataset,
 };
+pub use engine::{PartnerSettlement, SettlementLine};
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;
 pub use identity::{

@@ -561,7 +561,23 @@ impl CreateAuthorization {
             true,
         )?;
         let customer = customer_id("customer", &self.customer)?;
-        let product = parse_enum("product", &self.product, Product::parse, "unknown_product")?;
+        // The built-in spellings, or a configured product billed with a
+        // partner (by the stable id of its name); the engine answers
+        // `unknown_product` for a name not in the catalog in force.
+        let product = parse_enum(
+            "product",
+            &self.product,
+            |s| {
+                Product::parse(s).or_else(|| {
+                    (!s.is_empty()
+                        && s.len() <= 32
+                        && s.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+                    .then(|| Product::Partner(atobarai_core::products::product_id(s)))
+                })
+            },
+            "unknown_product",
+        )?;
         let channel = parse_enum("channel", &self.channel, Channel::parse, "unknown_channel")?;
         if self.items.is_empty() {
             return Err(ApiError::invalid(

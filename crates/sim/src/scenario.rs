@@ -171,7 +171,8 @@ fn hour(at: At, h: u32) -> At {
 fn other(p: Product) -> Product {
     match p {
         Product::PerOrder => Product::Monthly,
-        Product::Monthly => Product::PerOrder,
+        // The sister product of a partner's: the provider's own monthly.
+        Product::Monthly | Product::Partner(_) => Product::PerOrder,
     }
 }
 
@@ -577,8 +578,9 @@ impl Scenario {
             Habit::Never => return,
             Habit::Early => match product {
                 Product::PerOrder => plus(today, p.rng.random_range(1..=4)),
-                // The monthly statement exists from the 1st: pay it early.
-                Product::Monthly => plus(due, -p.rng.random_range(5..=9))
+                // The monthly statement exists from the 1st: pay it early
+                // (a partner's bill too).
+                Product::Monthly | Product::Partner(_) => plus(due, -p.rng.random_range(5..=9))
                     .max(plus(due.first_of_month(), 1))
                     .max(tomorrow),
             },

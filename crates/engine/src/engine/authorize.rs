@@ -26,13 +26,9 @@ impl Engine {
     ) -> Result<Outcome, CommandError> {
         self.merchant(merchant)?;
         let ci = self.customer_index(Principal::Merchant(merchant), input.customer)?;
-        if input.product == Product::PerOrder && input.channel == Channel::InStore {
-            return Err(CommandError::invalid(
-                "channel_not_supported",
-                "channel",
-                "the per-order invoice product is sold online only",
-            ));
-        }
+        // The product and channel must be in the catalog in force
+        // (products.rs; the default catalog sells per_order online only).
+        self.product_check(input)?;
         if input.items.is_empty() {
             return Err(CommandError::invalid(
                 "items_empty",
@@ -264,6 +260,12 @@ impl Engine {
                     .bounded("per-order room")
         {
             reasons.push(ReasonCode::ProductLimitExceeded.into());
+        }
+        // The product catalog's caps (per product, channel and merchant).
+        if let Some(r) = self.product_declines(at, merchant, ci, input, amount)
+            && !reasons.contains(&r)
+        {
+            reasons.push(r);
         }
         if input.channel == Channel::InStore {
             let experienced = c.paid_online_orders >= credit.in_store_paid_online_orders_min;

@@ -17,12 +17,14 @@ mod orders;
 mod payments;
 mod plans;
 mod points;
+mod products;
 mod registry;
 mod reversal;
 mod review;
 mod risk_model;
 mod risk_rules;
 mod score;
+mod settlement;
 mod snapshot;
 mod suspensions;
 mod tick;
@@ -44,6 +46,7 @@ pub use risk_model::{
     DriftNow, LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, load_model,
 };
 pub use score::ScoreView;
+pub use settlement::{PartnerSettlement, SettlementLine};
 use tick::check_time;
 
 use crate::command::{Command, Envelope};

@@ -44,9 +44,12 @@ impl Engine {
         let c = &self.state.customers[ci as usize];
         let today = at.jst_date();
         let (current, pending) = (c.payment_method, c.pending_method);
-        let due_date = due::due_date(&self.config.billing, product, today, |on| {
-            due::method_in_effect(current, pending, on)
-        });
+        let due_date = match product {
+            Product::Partner(_) => self.partner_due_date(product, today),
+            _ => due::due_date(&self.config.billing, product, today, |on| {
+                due::method_in_effect(current, pending, on)
+            }),
+        };
 
         let o = &mut self.state.orders[oi as usize];
         o.status = OrderStatus::Captured;
@@ -198,6 +201,11 @@ impl Engine {
                 b.month_orders.push(oi);
                 self.post(postings::capture(at, u64::from(oi), ci, merchant, captured));
             }
+            // On the partner's monthly bill: no invoice of the provider's
+            // own; the partner's settlement file lists the charge.
+            Product::Partner(_) => {
+                self.post(postings::capture(at, u64::from(oi), ci, merchant, captured));
+            }
         }
     }
 
@@ -268,9 +276,15 @@ impl Engine {
             // Not invoiced yet: the statement will bill the net amount.
             return;
         }
+        if matches!(product, Product::Partner(_)) {
+            // The partner's bill, not a document of ours: the settlement
+            // file carries the refund.
+            return;
+        }
         let found = b.invoices.iter().position(|i| match product {
             Product::PerOrder => i.order == Some(oi),
             Product::Monthly => i.product == Product::Monthly && i.month == month,
+            Product::Partner(_) => false,
         });
         // Every captured order is on an invoice (per order) or, once its
         // month closed, on that month's statement. Only a catch-up that

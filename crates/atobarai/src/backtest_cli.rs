@@ -113,7 +113,7 @@ pub(crate) fn run(args: BacktestArgs) -> Result<()> {
         bail!("--from is after --to");
     }
     let config = super::load_config(args.config.as_ref())?;
-    let mut engine = Engine::new(config);
+    let mut engine = Engine::new(atobarai_server::node::history_config(config));
     let mut trial = Some(trial);
     let replayed = crate::replay::replay(&args.data_dir, &mut engine, |engine, envelope| {
         let day = envelope.at.jst_date();

@@ -32,7 +32,7 @@ pub(crate) struct DatasetArgs {
 
 pub(crate) fn run(args: &DatasetArgs) -> Result<()> {
     let config = super::load_config(args.config.as_ref())?;
-    let mut engine = Engine::new(config);
+    let mut engine = Engine::new(atobarai_server::node::history_config(config));
     let recorder = DatasetRecorder::install(&mut engine);
     let replayed = crate::replay::replay(&args.data_dir, &mut engine, |_, _| Step::Apply)?;
     let rows = recorder.finish(&mut engine);

@@ -308,6 +308,7 @@ fn replay_checked(
     snapshot: Option<Snapshot>,
 ) -> Result<Replayed> {
     let started = Instant::now();
+    let config = atobarai_server::node::history_config(config);
     let mut engine = Engine::new(config.clone());
     let last = journal.last_seq()?;
     let progress = bar(

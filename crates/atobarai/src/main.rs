@@ -21,6 +21,7 @@ mod keys_cli;
 mod model_cli;
 mod replay;
 mod rules_cli;
+mod settlement_cli;
 
 // mimalloc: measurably faster than glibc malloc for the engine's many small
 // allocations, with no fragmentation growth under steady load.
@@ -123,8 +124,9 @@ enum Cmd {
     /// holds, the newest snapshot's digest matches; prints the digest.
     Verify(Box<journal_tools::VerifyArgs>),
     /// Write a journal to a portable, checksummed file (records only:
-    /// snapshots are a cache, rebuilt from the journal).
-    Export(Box<journal_tools::ExportArgs>),
+    /// snapshots are a cache, rebuilt from the journal); `export settlement`
+    /// writes a partner's monthly settlement file (CSV).
+    Export(Box<settlement_cli::ExportCmd>),
     /// Load a file written by `export` into an empty journal (checked
     /// whole before anything is written), then replay it and print the digest.
     Import(Box<journal_tools::ImportArgs>),
@@ -456,7 +458,8 @@ fn serve(
         );
     }
     // Personal fields are sealed before they are journaled (issue 12, item 4).
-    let identity = atobarai_server::IdentitySecret::new(&config.identity.key_secret);
+    let identity = atobarai_server::IdentitySecret::new(&config.identity.key_secret)
+        .with_ekyc(config.ekyc.clone());
     let identity = match keys_cli::open_privacy(&store, &config)? {
         Some(privacy) => identity.with_privacy(privacy),
         None => identity,
@@ -575,7 +578,7 @@ fn main() -> Result<()> {
         Cmd::Backtest(args) => backtest_cli::run(*args),
         Cmd::Model { command } => model_cli::run(command),
         Cmd::Verify(args) => journal_tools::verify(&args),
-        Cmd::Export(args) => journal_tools::export(&args),
+        Cmd::Export(args) => settlement_cli::run(*args),
         Cmd::Import(args) => journal_tools::import(&args),
         Cmd::Keys { command } => keys_cli::run(command),
     }

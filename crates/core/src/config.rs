@@ -18,6 +18,15 @@ pub struct Config {
     pub risk: RiskConfig,
     pub encryption: EncryptionConfig,
     pub gift_cards: GiftCardConfig,
+    /// The customer lifecycle's rules (journaled with the products as the
+    /// terms, see [`crate::lifecycle::Terms`]).
+    pub lifecycle: crate::lifecycle::LifecycleConfig,
+    /// The product catalog (`[[products]]`).
+    pub products: crate::products::ProductCatalog,
+    /// The eKYC vendor's callback (`[ekyc]`).
+    pub ekyc: crate::lifecycle::EkycConfig,
+    /// The SMS gateway verification codes go out through (`[sms]`).
+    pub sms: SmsConfig,
 }
 
 /// Gift cards (`[gift_cards]`): the secret codes are hashed with, and the
@@ -67,6 +76,95 @@ impl std::fmt::Debug for GiftCardConfig {
             .field("ip_failures_max", &self.ip_failures_max)
             .field("window_secs", &self.window_secs)
             .field("lockout_secs", &self.lockout_secs)
+            .finish()
+    }
+}
+
+/// The SMS gateway (`[sms]`) sign-up and contact-change verification codes
+/// go out through, and the secret the codes are hashed under. Shell
+/// settings, never journaled (the limits are the journaled
+/// `lifecycle.verification_*` terms).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `file` (development and tests: each message is appended as a JSON
+    /// line to `sms-outbox.jsonl` in the data directory), `log` (the
+    /// message is logged, never sent) or `http` (POSTed as JSON to `url`).
+    pub driver: String,
+    /// The gateway's endpoint (`http` driver).
+    pub url: Option<String>,
+    /// Bearer token sent to the gateway (`http` driver).
+    pub token: Option<String>,
+    /// How long a send may take before it counts as failed, milliseconds.
+    pub timeout_ms: u64,
+    /// The HMAC secret codes are hashed under before they are journaled.
+    /// The default is a published development value: production MUST set
+    /// its own (`ATOBARAI__SMS__CODE_SECRET`); changing it voids the codes
+    /// outstanding (at most `lifecycle.verification_ttl_secs` of them).
+    pub code_secret: String,
+    /// The sender name or number shown on the message.
+    pub sender: String,
+    /// E-mail codes (contact changes): `file` (`mail-outbox.jsonl` in the
+    /// data directory) or `log`.
+    pub mail_driver: String,
+}
+
+/// The development SMS code secret (public).
+pub const SMS_CODE_SECRET_DEV: &str = "atobarai-development-sms-code-secret";
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            driver: "file".into(),
+            url: None,
+            token: None,
+            timeout_ms: 5_000,
+            code_secret: SMS_CODE_SECRET_DEV.into(),
+            sender: "atobarai".into(),
+            mail_driver: "file".into(),
+        }
+    }
+}
+
+impl SmsConfig {
+    /// Every problem found, as `(field, message)`.
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        if !matches!(self.driver.as_str(), "file" | "log" | "http") {
+            out.push(("sms.driver", "must be file, log or http"));
+        }
+        if self.driver == "http"
+            && !self
+                .url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"))
+        {
+            out.push(("sms.url", "the http driver needs an http(s) URL"));
+        }
+        if !(100..=60_000).contains(&self.timeout_ms) {
+            out.push(("sms.timeout_ms", "must be between 100 and 60000"));
+        }
+        if self.code_secret.len() < 16 {
+            out.push(("sms.code_secret", "must be at least 16 bytes"));
+        }
+        if !matches!(self.mail_driver.as_str(), "file" | "log") {
+            out.push(("sms.mail_driver", "must be file or log"));
+        }
+        out
+    }
+}
+
+impl std::fmt::Debug for SmsConfig {
+    /// Never prints the secret or the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("driver", &self.driver)
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("timeout_ms", &self.timeout_ms)
+            .field("code_secret", &"<redacted>")
+            .field("sender", &self.sender)
+            .field("mail_driver", &self.mail_driver)
             .finish()
     }
 }
@@ -128,6 +226,19 @@ impl Config {
             dunning: self.dunning.clone(),
             hub_threshold: self.identity.hub_threshold,
         }
+    }
+
+    /// The journaled terms: lifecycle rules and products.
+    pub fn terms(&self) -> crate::lifecycle::Terms {
+        crate::lifecycle::Terms {
+            lifecycle: self.lifecycle.clone(),
+            products: self.products.clone(),
+        }
+    }
+
+    pub fn set_terms(&mut self, terms: crate::lifecycle::Terms) {
+        self.lifecycle = terms.lifecycle;
+        self.products = terms.products;
     }
 
     pub fn set_rules(&mut self, rules: Rules) {
@@ -438,8 +549,9 @@ impl Default for LimitsConfig {
 /// A configuration value out of its allowed range.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigProblem {
-    /// `section.key`, as in the file (`ATOBARAI__SECTION__KEY`).
-    pub field: &'static str,
+    /// `section.key`, as in the file (`ATOBARAI__SECTION__KEY`);
+    /// `products[i].key` for a product.
+    pub field: std::borrow::Cow<'static, str>,
     pub message: String,
 }
 
@@ -461,7 +573,7 @@ impl Config {
         let mut check = |ok: bool, field: &'static str, message: &str| {
             if !ok {
                 out.push(ConfigProblem {
-                    field,
+                    field: field.into(),
                     message: message.to_string(),
                 });
             }
@@ -638,6 +750,30 @@ impl Config {
             "risk.baseline_policy",
             "cannot be set together with risk.rules_file",
         );
+        for (field, message) in self.sms.problems() {
+            out.push(ConfigProblem {
+                field: field.into(),
+                message: message.into(),
+            });
+        }
+        for (field, message) in self.lifecycle.problems(self.credit.signup_limit_yen) {
+            out.push(ConfigProblem {
+                field: field.into(),
+                message,
+            });
+        }
+        // No product cap may exceed the highest credit limit a customer
+        // can have (`products[i].cap_yen`, …).
+        let limit = self
+            .credit
+            .signup_limit_yen
+            .max(self.credit.bank_debit_limit_yen);
+        for (field, message) in self.products.problems(limit) {
+            out.push(ConfigProblem {
+                field: field.into(),
+                message,
+            });
+        }
         if out.is_empty() { Ok(()) } else { Err(out) }
     }
 }
@@ -677,7 +813,8 @@ mod tests {
         c.webhooks.concurrency = 0;
         c.risk.baseline_policy = true;
         c.risk.rules_file = Some("mine.toml".into());
-        let fields: Vec<&str> = c.validate().unwrap_err().iter().map(|p| p.field).collect();
+        let problems = c.validate().unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_ref()).collect();
         assert_eq!(
             fields,
             [

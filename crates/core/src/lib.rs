@@ -8,7 +8,9 @@
 
 pub mod config;
 pub mod ids;
+pub mod lifecycle;
 pub mod money;
+pub mod products;
 pub mod taxonomy;
 pub mod time;
 

@@ -294,17 +294,17 @@ impl ProductCatalog {
                     push("merchant_caps_yen", format!("{m}: {}", cap_message()));
                 }
             }
-            if is_slug(&d.name) {
-                if let Some(other) = seen_ids.insert(product_id(&d.name), &d.name) {
-                    push(
-                        "name",
-                        if other == d.name {
-                            format!("product {:?} is defined twice", d.name)
-                        } else {
-                            format!("collides with product {other:?}; choose another name")
-                        },
-                    );
-                }
+            if is_slug(&d.name)
+                && let Some(other) = seen_ids.insert(product_id(&d.name), &d.name)
+            {
+                push(
+                    "name",
+                    if other == d.name {
+                        format!("product {:?} is defined twice", d.name)
+                    } else {
+                        format!("collides with product {other:?}; choose another name")
+                    },
+                );
             }
         }
         out

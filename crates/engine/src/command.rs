@@ -415,6 +415,203 @@ pub enum Command {
         /// The issuer's reference for the purchase.
         reference: String,
     },
+    /// The lifecycle rules and the product catalog from this command on
+    /// (journaled by the node at start-up whenever the configured terms
+    /// differ from the journaled ones).
+    SetTerms {
+        /// The terms in force from this command on.
+        terms: Box<atobarai_core::lifecycle::Terms>,
+    },
+    /// Sign a customer up: a registration (clear or sealed) with the
+    /// sign-up facts the lifecycle rules read: the SMS verification of the
+    /// phone, a parental consent, the device and network it came from.
+    SignUp {
+        /// Index of the merchant (the provider's sign-up app) registering.
+        merchant: u32,
+        /// The registration data.
+        registration: Registration,
+        /// How the customer pays its invoices.
+        payment_method: PaymentMethod,
+        /// Keyed hashes of the normalized phone, e-mail, address and name.
+        identity: IdentityKeys,
+        /// Verification, consent and session.
+        signup: SignUpFacts,
+    },
+    /// The eKYC vendor's verdict on a customer's identity documents (the
+    /// shell compared the document with the registration).
+    RecordEkyc {
+        /// The integration (operator key) or vendor that posted it.
+        principal: Principal,
+        /// Index of the customer.
+        customer: u64,
+        /// The verdict.
+        result: EkycResult,
+    },
+    /// Issue a one-time in-store payment code to a customer. The shell drew
+    /// the code at random and passes its keyed hash only.
+    IssuePaymentCode {
+        /// Who asked (the customer's channel: an operator or the provider app).
+        principal: Principal,
+        /// Index of the customer.
+        customer: u64,
+        /// Keyed hash of the code.
+        code: [u8; 32],
+        /// The most the code may pay, if the customer set a ceiling.
+        ceiling: Option<Yen>,
+    },
+    /// A store's POS authorizes an in-store order with a payment code: the
+    /// code names the customer (`input.customer` is ignored).
+    AuthorizeWithCode {
+        /// Index of the store's merchant.
+        merchant: u32,
+        /// Keyed hash of the code presented.
+        code: [u8; 32],
+        /// The order (channel `in_store`).
+        input: AuthorizeInput,
+        /// Keyed hashes of the device id and IP network.
+        session: SessionKeys,
+    },
+    /// The customer reports a charge they do not recognise: every new
+    /// authorization is declined until an operator lifts the freeze.
+    FreezeCustomer {
+        /// Who froze (the customer's channel or an operator).
+        principal: Principal,
+        /// Index of the customer.
+        customer: u64,
+        /// Why, free text.
+        reason: String,
+    },
+    /// Lift a freeze (operators only).
+    UnfreezeCustomer {
+        /// The operator lifting it.
+        principal: Principal,
+        /// Index of the customer.
+        customer: u64,
+    },
+    /// An operator's verdict on a sign-up held for review (past trouble on
+    /// a shared phone, e-mail, device or address).
+    ResolveSignUpReview {
+        /// The operator deciding.
+        principal: Principal,
+        /// Index of the customer.
+        customer: u64,
+        /// `true` lets the customer buy; `false` closes the account to credit.
+        approve: bool,
+    },
+    /// Start verifying a phone number (or e-mail address): the shell drew a
+    /// 6-digit code and sends it once this is durable. The engine enforces
+    /// the sends per target and per IP network per hour
+    /// (`lifecycle.verification_sends_per_*_hour`).
+    StartVerification {
+        /// Who asks (a merchant's sign-up app, or an admin operator).
+        principal: Principal,
+        /// A phone number or an e-mail address.
+        channel: ContactKind,
+        /// The identity key of the normalized phone (or e-mail), as
+        /// registration computes it.
+        target: atobarai_identity::KeyHash,
+        /// HMAC of the code under `sms.code_secret` (never the code).
+        code: [u8; 32],
+        /// The identity key of the requesting IP network, if known.
+        ip: Option<atobarai_identity::KeyHash>,
+    },
+    /// Confirm a verification's code. A wrong code is journaled (it spends
+    /// one of `lifecycle.verification_attempts_max` attempts).
+    ConfirmVerification {
+        /// Who confirms (the merchant that started it, or an operator).
+        principal: Principal,
+        /// Index of the verification.
+        verification: u64,
+        /// HMAC of the code presented.
+        code: [u8; 32],
+    },
+    /// A customer's phone (or e-mail) changes to the target of a confirmed
+    /// verification; the change and its time feed the risk features.
+    ChangeContact {
+        /// Who changes it.
+        principal: Principal,
+        /// Index of the customer.
+        customer: u64,
+        /// Index of the confirmed, unused verification.
+        verification: u64,
+    },
+}
+
+/// A registration's data: in clear (no keyring configured) or sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Registration {
+    /// Personal data in clear.
+    Clear(CustomerProfile),
+    /// Personal data sealed by the shell.
+    Sealed(SealedProfile),
+}
+
+/// What a sign-up brings besides the registration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignUpFacts {
+    /// Index of the SMS verification that proved the phone, if any.
+    pub verification: Option<u64>,
+    /// A parent's consent (needed below `lifecycle.consent_below_years`).
+    pub consent: Option<ParentalConsent>,
+    /// Keyed hashes of the device and IP network the sign-up came from.
+    pub session: SessionKeys,
+}
+
+/// Who consented to a minor's sign-up, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentalConsent {
+    /// The consenting parent or guardian (name and relation, free text).
+    pub by: String,
+    /// When they consented (never after the sign-up).
+    pub at: At,
+}
+
+/// Where a customer's identity verification stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EkycStatus {
+    /// Documents submitted, no verdict yet.
+    Pending,
+    /// The document matches the registration.
+    Verified,
+    /// It does not (see the reason).
+    Rejected,
+}
+
+impl EkycStatus {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EkycStatus::Pending => "pending",
+            EkycStatus::Verified => "verified",
+            EkycStatus::Rejected => "rejected",
+        }
+    }
+
+    /// Parse the API spelling.
+    pub fn parse(s: &str) -> Option<EkycStatus> {
+        match s {
+            "pending" => Some(EkycStatus::Pending),
+            "verified" => Some(EkycStatus::Verified),
+            "rejected" => Some(EkycStatus::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// An eKYC verdict with the checks behind it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EkycResult {
+    /// The resulting status (the shell turns a vendor's `verified` whose
+    /// document does not match into `Rejected`).
+    pub status: EkycStatus,
+    /// Why it was rejected (the vendor's reason, or the failed check).
+    pub reason: Option<String>,
+    /// The document's address matched the registered one at block level.
+    pub address_matched: bool,
+    /// The document's name matched.
+    pub name_matched: bool,
+    /// The document's birth date matched.
+    pub birth_date_matched: bool,
 }
 
 /// Why an issuer revokes gift cards (variants may only be appended).
@@ -491,6 +688,8 @@ impl Command {
     /// | 28 | `RedeemGiftCard` | 29 | `RevokeGiftCards` |
     /// | 30 | `AppealGiftCard` | 31 | `DecideGiftCardAppeal` |
     /// | 32 | `SpendWallet` | | |
+    /// | 41 | `StartVerification` | 42 | `ConfirmVerification` |
+    /// | 43 | `ChangeContact` | | |
     pub const fn tag(&self) -> u16 {
         use tag::*;
         match self {
@@ -526,6 +725,17 @@ impl Command {
             Command::AppealGiftCard { .. } => APPEAL_GIFT_CARD,
             Command::DecideGiftCardAppeal { .. } => DECIDE_GIFT_CARD_APPEAL,
             Command::SpendWallet { .. } => SPEND_WALLET,
+            Command::SetTerms { .. } => SET_TERMS,
+            Command::SignUp { .. } => SIGN_UP,
+            Command::RecordEkyc { .. } => RECORD_EKYC,
+            Command::IssuePaymentCode { .. } => ISSUE_PAYMENT_CODE,
+            Command::AuthorizeWithCode { .. } => AUTHORIZE_WITH_CODE,
+            Command::FreezeCustomer { .. } => FREEZE_CUSTOMER,
+            Command::UnfreezeCustomer { .. } => UNFREEZE_CUSTOMER,
+            Command::ResolveSignUpReview { .. } => RESOLVE_SIGN_UP_REVIEW,
+            Command::StartVerification { .. } => START_VERIFICATION,
+            Command::ConfirmVerification { .. } => CONFIRM_VERIFICATION,
+            Command::ChangeContact { .. } => CHANGE_CONTACT,
         }
     }
 
@@ -564,6 +774,17 @@ impl Command {
             Command::AppealGiftCard { .. } => "appeal_gift_card",
             Command::DecideGiftCardAppeal { .. } => "decide_gift_card_appeal",
             Command::SpendWallet { .. } => "spend_wallet",
+            Command::SetTerms { .. } => "set_terms",
+            Command::SignUp { .. } => "sign_up",
+            Command::RecordEkyc { .. } => "record_ekyc",
+            Command::IssuePaymentCode { .. } => "issue_payment_code",
+            Command::AuthorizeWithCode { .. } => "authorize_with_code",
+            Command::FreezeCustomer { .. } => "freeze_customer",
+            Command::UnfreezeCustomer { .. } => "unfreeze_customer",
+            Command::ResolveSignUpReview { .. } => "resolve_sign_up_review",
+            Command::StartVerification { .. } => "start_verification",
+            Command::ConfirmVerification { .. } => "confirm_verification",
+            Command::ChangeContact { .. } => "change_contact",
         }
     }
 }
@@ -634,6 +855,28 @@ pub(crate) mod tag {
     pub(crate) const DECIDE_GIFT_CARD_APPEAL: u16 = 31;
     /// `Command::SpendWallet`.
     pub(crate) const SPEND_WALLET: u16 = 32;
+    /// `Command::SetTerms`.
+    pub(crate) const SET_TERMS: u16 = 33;
+    /// `Command::SignUp`.
+    pub(crate) const SIGN_UP: u16 = 34;
+    /// `Command::RecordEkyc`.
+    pub(crate) const RECORD_EKYC: u16 = 35;
+    /// `Command::IssuePaymentCode`.
+    pub(crate) const ISSUE_PAYMENT_CODE: u16 = 36;
+    /// `Command::AuthorizeWithCode`.
+    pub(crate) const AUTHORIZE_WITH_CODE: u16 = 37;
+    /// `Command::FreezeCustomer`.
+    pub(crate) const FREEZE_CUSTOMER: u16 = 38;
+    /// `Command::UnfreezeCustomer`.
+    pub(crate) const UNFREEZE_CUSTOMER: u16 = 39;
+    /// `Command::ResolveSignUpReview`.
+    pub(crate) const RESOLVE_SIGN_UP_REVIEW: u16 = 40;
+    /// `Command::StartVerification`.
+    pub(crate) const START_VERIFICATION: u16 = 41;
+    /// `Command::ConfirmVerification`.
+    pub(crate) const CONFIRM_VERIFICATION: u16 = 42;
+    /// `Command::ChangeContact`.
+    pub(crate) const CHANGE_CONTACT: u16 = 43;
 }
 
 /// A customer's registration data, already validated by the shell.
@@ -784,7 +1027,10 @@ impl Envelope {
     /// silently rewriting history.
     pub fn encode_record(&self, outcome: &crate::Outcome) -> Vec<u8> {
         let decision = match (&self.command, outcome) {
-            (Command::Authorize { .. }, crate::Outcome::Order(o)) => Some(o.decision),
+            (
+                Command::Authorize { .. } | Command::AuthorizeWithCode { .. },
+                crate::Outcome::Order(o),
+            ) => Some(o.decision),
             _ => None,
         };
         crate::format::record::encode(self, decision)
@@ -816,5 +1062,24 @@ impl Command {
         let mut out = [0u8; 16];
         out.copy_from_slice(&digest[..16]);
         out
+    }
+}
+
+/// What a verification verifies (variants may only be appended).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ContactKind {
+    /// A phone number (the code goes by SMS).
+    Phone,
+    /// An e-mail address (the code goes by e-mail).
+    Email,
+}
+
+impl ContactKind {
+    /// The API's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactKind::Phone => "phone",
+            ContactKind::Email => "email",
+        }
     }
 }

@@ -466,6 +466,23 @@ impl IdentityState {
         self.graph.cluster_of(ci)
     }
 
+    /// Accounts that carry this key (at most `max`, ascending), none for a
+    /// hub key: a key shared by that many accounts says nothing about one
+    /// person (the re-registration screen reads this).
+    pub(crate) fn accounts_sharing(
+        &self,
+        kind: atobarai_identity::LinkKind,
+        key: &KeyHash,
+        max: usize,
+    ) -> Vec<u32> {
+        if self.graph.is_hub(kind, key) {
+            return Vec::new();
+        }
+        let mut v = self.graph.accounts_sharing(kind, key);
+        v.truncate(max);
+        v
+    }
+
     /// Accounts in the customer's cluster. O(α); 0 for an unknown customer.
     pub(crate) fn cluster_size(&self, ci: u32) -> u32 {
         u32::try_from(self.graph.cluster_size(ci)).unwrap_or(u32::MAX)

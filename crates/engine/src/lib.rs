@@ -59,7 +59,16 @@ pub use engine::{
     MODELS_MAX, ModelDrift, ModelEntryView, OrderOutcome, PAGE_LIMIT_MAX, Page, ScoreView,
     decision_index, load_model, write_dataset,
 };
+pub use command::ContactKind;
 pub use engine::{PartnerSettlement, SettlementLine};
+pub use command::{
+    EkycResult, EkycStatus, ParentalConsent, Registration, SignUpFacts,
+};
+pub use engine::{
+    CustomerLife, EkycRecord, Freeze, IssuedCode, LIFECYCLE_TEXT_CHARS_MAX, LifecycleView,
+    SignUpReview, Trouble, TroubleEvidence,
+};
+pub use engine::{CONTACT_NEVER_CHANGED_DAYS, ContactChange, USE_WINDOW_SECS, VerificationView};
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;
 pub use identity::{
@@ -101,4 +110,6 @@ pub mod prefix {
     pub const APPEAL: &str = "apl";
     /// Cluster revocation previews (kept by the shell).
     pub const REVOCATION: &str = "rev";
+    /// Contact verifications (SMS / e-mail codes).
+    pub const VERIFICATION: &str = "ver";
 }

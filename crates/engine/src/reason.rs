@@ -34,6 +34,12 @@ pub enum ReasonCode {
     /// the order shows the rules' own reason codes and texts in its place.
     /// (Appended last: stored orders keep their codes' positions.)
     RiskRule,
+    /// The customer froze their account (a charge they did not recognise).
+    CustomerFrozen,
+    /// The sign-up is held for review (past trouble on a shared key).
+    SignUpInReview,
+    /// In-store use needs an identity verified by eKYC.
+    EkycRequired,
 }
 
 /// A reason attached to a decision.
@@ -64,6 +70,9 @@ impl ReasonCode {
         ReasonCode::OperatorApproved,
         ReasonCode::OperatorDeclined,
         ReasonCode::RiskRule,
+        ReasonCode::CustomerFrozen,
+        ReasonCode::SignUpInReview,
+        ReasonCode::EkycRequired,
     ];
 
     /// The API spelling (`limit_exceeded`, …).
@@ -81,6 +90,9 @@ impl ReasonCode {
             ReasonCode::OperatorApproved => "operator_approved",
             ReasonCode::OperatorDeclined => "operator_declined",
             ReasonCode::RiskRule => "risk_rule",
+            ReasonCode::CustomerFrozen => "customer_frozen",
+            ReasonCode::SignUpInReview => "sign_up_in_review",
+            ReasonCode::EkycRequired => "ekyc_required",
         }
     }
 
@@ -111,6 +123,11 @@ impl ReasonCode {
             ReasonCode::OperatorApproved => "審査担当者が承認しました。",
             ReasonCode::OperatorDeclined => "審査担当者の確認の結果、承認できませんでした。",
             ReasonCode::RiskRule => "審査基準により、このご注文は確認が必要です。",
+            ReasonCode::CustomerFrozen => {
+                "お客様のお申し出によりご利用を停止しています。解除はサポートまでご連絡ください。"
+            }
+            ReasonCode::SignUpInReview => "ご登録内容を確認中のため、現在ご利用いただけません。",
+            ReasonCode::EkycRequired => "店舗でのお支払いには本人確認（eKYC）の完了が必要です。",
         }
     }
 
@@ -139,6 +156,11 @@ impl ReasonCode {
             ReasonCode::OperatorApproved => "Approved by a risk analyst after review.",
             ReasonCode::OperatorDeclined => "Declined by a risk analyst after review.",
             ReasonCode::RiskRule => "The order was declined or held by the provider's risk rules.",
+            ReasonCode::CustomerFrozen => {
+                "The customer froze the account; an operator must lift the freeze."
+            }
+            ReasonCode::SignUpInReview => "The sign-up is being reviewed; purchases wait for it.",
+            ReasonCode::EkycRequired => "In-store payment needs a completed identity verification.",
         }
     }
 }

@@ -379,4 +379,31 @@ pub enum Outcome {
     GiftCardsRevoked(Vec<crate::engine::RevokedCard>),
     /// An appeal (filed or decided).
     GiftCardAppeal(Box<crate::engine::AppealView>),
+    /// A verification started (the code goes out once this is durable).
+    Verification(Box<crate::engine::VerificationView>),
+    /// A verification's code checked: right (`verified`) or wrong (one
+    /// attempt fewer).
+    VerificationChecked {
+        /// Index of the verification.
+        verification: u64,
+        /// The code was right.
+        verified: bool,
+        /// Wrong codes still allowed.
+        attempts_left: u32,
+    },
+    /// A customer's phone or e-mail changed after a verification.
+    ContactChanged {
+        /// Index of the customer.
+        customer: u64,
+        /// Which contact.
+        channel: crate::command::ContactKind,
+        /// When.
+        at: atobarai_core::At,
+    },
+    /// The terms were put in force.
+    TermsSet,
+    /// A customer's lifecycle after a change (eKYC, freeze, review).
+    Lifecycle(Box<crate::engine::LifecycleView>),
+    /// A payment code was issued.
+    PaymentCode(crate::engine::IssuedCode),
 }

@@ -63,11 +63,13 @@ pub enum EventKind {
     GiftCardReinstated,
     /// A wallet was debited by a revocation (possibly below zero).
     WalletDebited,
+    /// A customer froze their account (a charge they did not recognise).
+    CustomerFrozen,
 }
 
 impl EventKind {
     /// Every kind, in declaration order.
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 13] = [
         EventKind::InvoiceIssued,
         EventKind::PaymentReceived,
         EventKind::CustomerOverdue,
@@ -80,6 +82,7 @@ impl EventKind {
         EventKind::GiftCardRevoked,
         EventKind::GiftCardReinstated,
         EventKind::WalletDebited,
+        EventKind::CustomerFrozen,
     ];
 
     /// The API spelling (`invoice.issued`, …).
@@ -97,6 +100,7 @@ impl EventKind {
             EventKind::GiftCardRevoked => "gift_card.revoked",
             EventKind::GiftCardReinstated => "gift_card.reinstated",
             EventKind::WalletDebited => "wallet.debited",
+            EventKind::CustomerFrozen => "customer.frozen",
         }
     }
 
@@ -217,6 +221,13 @@ pub enum EventData {
         /// Why.
         reason: Option<crate::command::RevocationReason>,
     },
+    /// The customer froze their account.
+    CustomerFrozen {
+        /// When the freeze in force began (`None`: lifted since).
+        frozen_at: Option<At>,
+        /// The customer's reason.
+        reason: Option<String>,
+    },
 }
 
 /// An event as the dispatcher receives it (resolved from state).
@@ -299,6 +310,8 @@ pub enum Stored {
         /// Index of the entry in the wallet.
         entry: u32,
     },
+    /// The customer froze their account (details resolved from state).
+    CustomerFrozen,
 }
 
 /// An event in the outbox.
@@ -688,6 +701,17 @@ impl Engine {
                     amount: e.amount.checked_neg().ok()?,
                     balance_after: e.balance_after,
                     reason: e.reason,
+                }
+            }
+            Stored::CustomerFrozen => {
+                let frozen = self
+                    .state
+                    .lifecycle
+                    .customer(ev.customer)
+                    .and_then(|l| l.frozen.as_ref());
+                EventData::CustomerFrozen {
+                    frozen_at: frozen.map(|f| f.at),
+                    reason: frozen.map(|f| f.reason.clone()),
                 }
             }
         };

@@ -155,6 +155,35 @@ pub struct CreateCustomer {
         pattern = "^(convenience_store|paper_bill|bank_debit)$"
     )]
     pub payment_method: String,
+    /// A confirmed SMS verification of this phone (`ver_…`,
+    /// `POST /v1/verifications`): the customer shows `phone_verified`.
+    #[serde(default)]
+    #[schema(pattern = "^ver_")]
+    pub verification: Option<String>,
+    /// A parent's or guardian's consent, needed below the consent age
+    /// (`lifecycle.consent_below_years`, 20 by default).
+    #[serde(default)]
+    pub parental_consent: Option<ConsentBody>,
+    /// The device the sign-up came from (screened for past trouble).
+    #[serde(default)]
+    #[schema(max_length = 128)]
+    pub device_id: Option<String>,
+    /// The IP address the sign-up came from.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub ip: Option<String>,
+}
+
+/// Who consented to a minor's sign-up, and when.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentBody {
+    /// The consenting parent or guardian: name and relation.
+    #[schema(example = "山田 花子（母）", min_length = 1, max_length = 500)]
+    pub by: String,
+    /// When they consented (RFC 3339; not after the sign-up).
+    #[schema(example = "2026-08-01T10:00:00+09:00", format = DateTime)]
+    pub at: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -197,9 +226,17 @@ pub struct CreateAuthorization {
         pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
     )]
     pub merchant_order_id: String,
-    /// A customer id (`cus_…`) of the calling merchant.
+    /// A customer id (`cus_…`) of the calling merchant. Left out when a
+    /// store authorizes with `payment_code` (the code names the customer).
+    #[serde(default)]
     #[schema(pattern = "^cus_")]
     pub customer: String,
+    /// A one-time payment code the customer showed at the till
+    /// (`POST /v1/customers/{id}/payment-codes`), instead of `customer`;
+    /// `channel` must be `in_store`.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{16}$")]
+    pub payment_code: Option<String>,
     /// `per_order` | `monthly`
     #[schema(pattern = "^(per_order|monthly)$")]
     pub product: String,
@@ -537,11 +574,64 @@ impl CreateCustomer {
             postal_code,
             address,
         };
-        Ok(Command::RegisterCustomer {
+        let signup = self.verification.is_some()
+            || self.parental_consent.is_some()
+            || self.device_id.is_some()
+            || self.ip.is_some();
+        if !signup {
+            return Ok(Command::RegisterCustomer {
+                merchant,
+                profile,
+                payment_method,
+                identity,
+            });
+        }
+        let verification = match self.verification.as_deref() {
+            Some(v) => Some(ids::decode(prefix::VERIFICATION, v).ok_or_else(|| {
+                ApiError::new(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "verification_not_found",
+                    "verification not found",
+                )
+                .field("verification")
+            })?),
+            None => None,
+        };
+        let consent = match self.parental_consent {
+            Some(c) => Some(atobarai_engine::ParentalConsent {
+                by: text(
+                    "parental_consent.by",
+                    &c.by,
+                    atobarai_engine::LIFECYCLE_TEXT_CHARS_MAX,
+                    true,
+                )?,
+                at: At::parse_rfc3339(&c.at).map_err(|_| {
+                    ApiError::invalid(
+                        "invalid_time",
+                        "parental_consent.at",
+                        "parental_consent.at must be an RFC 3339 time",
+                    )
+                })?,
+            }),
+            None => None,
+        };
+        let device_id = text(
+            "device_id",
+            self.device_id.as_deref().unwrap_or(""),
+            l.id_chars_max * 2,
+            false,
+        )?;
+        let ip = ip(&text("ip", self.ip.as_deref().unwrap_or(""), 64, false)?)?;
+        Ok(Command::SignUp {
             merchant,
-            profile,
+            registration: atobarai_engine::Registration::Clear(profile),
             payment_method,
             identity,
+            signup: atobarai_engine::SignUpFacts {
+                verification,
+                consent,
+                session: secret.session_keys(&device_id, &ip),
+            },
         })
     }
 }
@@ -560,7 +650,24 @@ impl CreateAuthorization {
             l.id_chars_max,
             true,
         )?;
-        let customer = customer_id("customer", &self.customer)?;
+        // A payment code names the customer; otherwise the merchant does.
+        let code = match self.payment_code.as_deref() {
+            Some(code) => {
+                if !self.customer.is_empty() {
+                    return Err(ApiError::invalid(
+                        "customer_with_payment_code",
+                        "customer",
+                        "send either customer or payment_code, not both",
+                    ));
+                }
+                Some(crate::http_lifecycle::payment_code_hash(secret, code)?)
+            }
+            None => None,
+        };
+        let customer = match code {
+            Some(_) => 0,
+            None => customer_id("customer", &self.customer)?,
+        };
         // The built-in spellings, or a configured product billed with a
         // partner (by the stable id of its name); the engine answers
         // `unknown_product` for a name not in the catalog in force.
@@ -637,18 +744,28 @@ impl CreateAuthorization {
         };
         let device_id = opt("device_id", self.device_id, l.id_chars_max * 2)?;
         let ip = ip(&opt("ip", self.ip, 64)?)?;
-        Ok(Command::Authorize {
-            merchant,
-            session: secret.session_keys(&device_id, &ip),
-            input: AuthorizeInput {
-                merchant_order_id,
-                customer,
-                product,
-                channel,
-                items,
-                shipping_address: opt("shipping_address", self.shipping_address, l.text_chars_max)?,
-                device_id,
-                ip,
+        let session = secret.session_keys(&device_id, &ip);
+        let input = AuthorizeInput {
+            merchant_order_id,
+            customer,
+            product,
+            channel,
+            items,
+            shipping_address: opt("shipping_address", self.shipping_address, l.text_chars_max)?,
+            device_id,
+            ip,
+        };
+        Ok(match code {
+            Some(code) => Command::AuthorizeWithCode {
+                merchant,
+                code,
+                input,
+                session,
+            },
+            None => Command::Authorize {
+                merchant,
+                session,
+                input,
             },
         })
     }

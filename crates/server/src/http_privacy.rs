@@ -75,8 +75,15 @@ pub(crate) async fn register_sealed(
     // The engine's day (its clock never goes back, so the day it stamps
     // the registration with is no earlier) and the age rule in force: the
     // birth date the engine sees is coarsened against them.
+    // The consent age is a verdict on the birth date too: a date coarsened
+    // across it could ask an adult for a parent's consent, so the coarse
+    // date must pass the higher of the two (or the exact date is sent).
     let (today, age_min) = read(app, |e| {
-        (e.now().jst_date(), e.config().credit.age_years_min)
+        let c = e.config();
+        (
+            e.now().jst_date(),
+            c.credit.age_years_min.max(c.lifecycle.consent_below_years),
+        )
     })
     .await?;
     let (p, secret) = (privacy.clone(), app.identity.clone());

@@ -22,6 +22,8 @@ use utoipa::ToSchema;
 pub struct IdentitySecret {
     secret: Arc<[u8]>,
     privacy: Option<Arc<crate::privacy::Privacy>>,
+    /// The eKYC vendor's callback settings (its signing secret).
+    ekyc: Arc<atobarai_core::lifecycle::EkycConfig>,
 }
 
 impl IdentitySecret {
@@ -29,7 +31,31 @@ impl IdentitySecret {
         IdentitySecret {
             secret: Arc::from(secret.as_bytes()),
             privacy: None,
+            ekyc: Arc::default(),
         }
+    }
+
+    /// The same secret, checking signed eKYC callbacks with `ekyc`.
+    pub fn with_ekyc(mut self, ekyc: atobarai_core::lifecycle::EkycConfig) -> IdentitySecret {
+        self.ekyc = Arc::new(ekyc);
+        self
+    }
+
+    /// The eKYC vendor's callback settings.
+    pub fn ekyc(&self) -> &atobarai_core::lifecycle::EkycConfig {
+        &self.ekyc
+    }
+
+    /// HMAC-SHA256 of `data` under the secret, in the `domain` given (so
+    /// no two uses of the secret can be confused): what one-time payment
+    /// codes are kept as.
+    pub fn keyed_hash(&self, domain: &[u8], data: &[u8]) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.secret)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(domain);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
     }
 
     /// The same secret, sealing personal data with `privacy`.
@@ -79,6 +105,15 @@ impl IdentitySecret {
             name: self
                 .hash(LinkKind::Name, name, KeyName::Name)
                 .or_else(|| self.hash(LinkKind::Name, name, KeyName::NameKana)),
+        }
+    }
+
+    /// The identity key of a normalized phone number or e-mail address
+    /// (the same key a registration carries for it).
+    pub fn contact_key(&self, kind: engine::ContactKind, n: &Normalized) -> Option<KeyHash> {
+        match kind {
+            engine::ContactKind::Phone => self.hash(LinkKind::Phone, n, KeyName::Phone),
+            engine::ContactKind::Email => self.hash(LinkKind::Email, n, KeyName::Email),
         }
     }
 

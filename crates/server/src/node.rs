@@ -384,7 +384,20 @@ pub struct Node {
     /// Gift-card codes' secret, redemption attempt limits and cluster
     /// previews (the shell's side of the issuer: `http_gift_cards`).
     pub gift_cards: Arc<crate::http_gift_cards::GiftCardShell>,
+    /// Verification codes' secret and the SMS / e-mail gateways (`[sms]`).
+    pub verifications: Arc<crate::sms::VerificationShell>,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// `config` as history is replayed under it: the lifecycle terms of a
+/// journal (or snapshot) that never journaled any are
+/// [`Terms::legacy`](atobarai_core::lifecycle::Terms::legacy), the rules
+/// in force before the lifecycle existed; the first `SetTerms` record (or a
+/// snapshot's terms) replaces them. The node journals the configured terms
+/// at start when they differ.
+pub fn history_config(mut config: Config) -> Config {
+    config.set_terms(atobarai_core::lifecycle::Terms::legacy());
+    config
 }
 
 /// Load the engine from a journal: newest snapshot, then every record after
@@ -394,6 +407,7 @@ pub fn load_engine(
     config: Config,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Engine, NodeError> {
+    let config = history_config(config);
     let mut engine = match journal.latest_snapshot()? {
         Some(s) => match Engine::restore(config.clone(), &s.bytes) {
             Ok(engine) => {
@@ -553,6 +567,13 @@ impl Node {
         let gift_cards = Arc::new(crate::http_gift_cards::GiftCardShell::new(
             &opts.config.gift_cards,
         ));
+        let verifications = Arc::new(crate::sms::VerificationShell::from_config(
+            &opts.config.sms,
+            match &opts.store {
+                StoreSpec::Dir(dir) => dir.as_path(),
+                _ => std::path::Path::new("."),
+            },
+        ));
         let member = Member::new(opts.cluster.advertise.clone(), opts.cluster.lease);
         let mut store = open_store(&opts.store, &member)?;
         let lead = store.journal.lead()?;
@@ -574,6 +595,7 @@ impl Node {
         };
         let engine = load_engine(store.journal.as_ref(), opts.config.clone(), progress)?;
         let rules_journaled = !leading || engine.rules_journaled(&opts.config.rules());
+        let terms_journaled = !leading || engine.terms_are(&opts.config.terms());
         let risk_rules = risk_rules_to_journal(&engine, &opts.config.risk)?.filter(|_| leading);
         if leading {
             store.journal.set_meta("clock", opts.clock.as_str())?;
@@ -675,6 +697,7 @@ impl Node {
             metrics,
             clock: opts.clock,
             gift_cards,
+            verifications,
             threads: std::sync::Mutex::new(vec![
                 engine_thread,
                 writer_thread,
@@ -691,6 +714,19 @@ impl Node {
                 None,
                 Command::SetRules {
                     rules: Box::new(opts.config.rules()),
+                },
+            ) {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Err(NodeError::Rules(e.to_string())),
+                Err(e) => return Err(NodeError::Rules(format!("not journaled: {e:?}"))),
+            }
+        }
+        if !terms_journaled {
+            tracing::info!("journaling the configured lifecycle terms and products");
+            match node.submit_blocking(
+                None,
+                Command::SetTerms {
+                    terms: Box::new(opts.config.terms()),
                 },
             ) {
                 Ok(Ok(_)) => {}

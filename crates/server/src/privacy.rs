@@ -23,7 +23,7 @@
 
 use crate::identity::IdentitySecret;
 use atobarai_core::JstDate;
-use atobarai_engine::{Command, CustomerProfile, SealedPii, SealedProfile};
+use atobarai_engine::{Command, CustomerProfile, Registration, SealedPii, SealedProfile};
 use atobarai_store::{StoreError, Vault, WrappedKey};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -508,7 +508,7 @@ impl Privacy {
         }
     }
 
-    /// Seal a clear `RegisterCustomer` command: a new data key, the personal
+    /// Seal a clear `RegisterCustomer` (or `SignUp`) command: a new data key, the personal
     /// fields encrypted under it, the key wrapped and stored in the vault
     /// (durably, before this returns). `today` (a day the engine's clock
     /// has reached) and `age_min` (the rule in force) coarsen the birth
@@ -521,14 +521,21 @@ impl Privacy {
         age_min: i32,
     ) -> Result<SealedRegistration, PrivacyError> {
         let request_hash = identity.keyed_fingerprint(&clear.fingerprint());
-        let Command::RegisterCustomer {
-            merchant,
-            profile,
-            payment_method,
-            identity: keys,
-        } = clear
-        else {
-            return Err(PrivacyError::NotARegistration);
+        let (merchant, profile, payment_method, keys, signup) = match clear {
+            Command::RegisterCustomer {
+                merchant,
+                profile,
+                payment_method,
+                identity,
+            } => (merchant, profile, payment_method, identity, None),
+            Command::SignUp {
+                merchant,
+                registration: Registration::Clear(profile),
+                payment_method,
+                identity,
+                signup,
+            } => (merchant, profile, payment_method, identity, Some(signup)),
+            _ => return Err(PrivacyError::NotARegistration),
         };
         let keyring = self.keyring();
         let subject: [u8; 16] = random();
@@ -537,21 +544,31 @@ impl Privacy {
         let plain = zeroize::Zeroizing::new(PersonalFields::of(&profile).encode());
         let ciphertext = seal_with_nonce(&dek.0, &nonce, &pii_aad(&subject), &plain)?;
         self.vault.put(&subject, &keyring.wrap(&subject, &dek)?)?;
+        let sealed = SealedProfile {
+            external_id: profile.external_id,
+            born_by: born_by(profile.birth_date, today, age_min),
+            pii: SealedPii {
+                scheme: SCHEME,
+                subject,
+                nonce,
+                ciphertext,
+            },
+        };
         Ok(SealedRegistration {
-            command: Command::RegisterSealedCustomer {
-                merchant,
-                profile: SealedProfile {
-                    external_id: profile.external_id,
-                    born_by: born_by(profile.birth_date, today, age_min),
-                    pii: SealedPii {
-                        scheme: SCHEME,
-                        subject,
-                        nonce,
-                        ciphertext,
-                    },
+            command: match signup {
+                None => Command::RegisterSealedCustomer {
+                    merchant,
+                    profile: sealed,
+                    payment_method,
+                    identity: keys,
                 },
-                payment_method,
-                identity: keys,
+                Some(signup) => Command::SignUp {
+                    merchant,
+                    registration: Registration::Sealed(sealed),
+                    payment_method,
+                    identity: keys,
+                    signup,
+                },
             },
             subject,
             request_hash,

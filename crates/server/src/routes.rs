@@ -230,6 +230,37 @@ fn console(app: &AppState) -> Router<AppState> {
     lists.merge(reviews)
 }
 
+/// The customer lifecycle: a customer's own channel (its merchant's key)
+/// or an admin issues payment codes and freezes; admins lift freezes and
+/// settle held sign-ups; the eKYC vendor's callback authenticates itself
+/// (an admin key held by the integration, or a signature).
+fn lifecycle(app: &AppState) -> Router<AppState> {
+    use crate::http_lifecycle as l;
+    let accounts = only!(
+        Router::new()
+            .route("/v1/customers/{id}/lifecycle", get(l::get_lifecycle))
+            .route(
+                "/v1/customers/{id}/payment-codes",
+                post(l::create_payment_code)
+            )
+            .route("/v1/customers/{id}/freeze", post(l::freeze)),
+        RequireAccountAccess,
+        app
+    );
+    let admin = only!(
+        Router::new()
+            .route("/v1/customers/{id}/freeze", delete(l::unfreeze))
+            .route(
+                "/v1/admin/customers/{id}/sign-up-review",
+                post(l::resolve_signup_review),
+            ),
+        RequireAdmin,
+        app
+    );
+    let vendor = Router::new().route("/v1/customers/{id}/ekyc", post(l::ekyc_callback));
+    accounts.merge(admin).merge(vendor)
+}
+
 /// Gift cards: the issuer (a merchant key) redeems codes into wallets and
 /// files appeals; merchants and operators read wallets, cards and appeals
 /// (the engine shows a merchant only its own); admins revoke and decide.
@@ -425,6 +456,8 @@ pub fn router(app: AppState) -> Router {
         .merge(risk_models(&app))
         .merge(crate::http_privacy::router(&app))
         .merge(gift_cards(&app))
+        .merge(crate::http_verifications::routes(&app))
+        .merge(lifecycle(&app))
         .merge(meta())
         // After the role layers: a method the path does not take is a 405
         // whoever calls (the layers wrap only the methods a route takes).

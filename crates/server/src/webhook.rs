@@ -284,6 +284,11 @@ pub fn payload(e: &Event) -> Vec<u8> {
             "balance_after": balance_after.get(),
             "reason": reason.map(|r| r.as_str()),
         }),
+        EventData::CustomerFrozen { frozen_at, reason } => json!({
+            "frozen": frozen_at.is_some(),
+            "frozen_at": frozen_at.map(|t| t.to_rfc3339_jst()),
+            "reason": reason,
+        }),
         EventData::RiskAlert(a) => json!({
             "alert": "new_device_liquid_share",
             "liquid_orders_this_hour": a.orders,

@@ -334,6 +334,12 @@ impl Scenario {
             let r = self.persons[pi].accounts[a].registration.clone();
             let c = driver.register(at, &r)?;
             col.registration(persona, c.is_some());
+            // Those who pay in store verify their identity at sign-up.
+            if let Some(c) = c
+                && self.persons[pi].uses_in_store
+            {
+                driver.verify_identity(at, c, &r)?;
+            }
             self.persons[pi].accounts[a].customer = c;
         }
         let id = self.persons[pi].id;

@@ -26,6 +26,19 @@ impl Engine {
     ) -> Result<Outcome, CommandError> {
         self.merchant(merchant)?;
         let ci = self.customer_index(Principal::Merchant(merchant), input.customer)?;
+        self.authorize_for(at, merchant, ci, input, session)
+    }
+
+    /// Authorize an order of customer `ci` (resolved by the caller: the
+    /// merchant's own customer, or the holder of a payment code).
+    pub(crate) fn authorize_for(
+        &mut self,
+        at: At,
+        merchant: u32,
+        ci: u32,
+        input: &AuthorizeInput,
+        session: &SessionKeys,
+    ) -> Result<Outcome, CommandError> {
         // The product and channel must be in the catalog in force
         // (products.rs; the default catalog sells per_order online only).
         self.product_check(input)?;
@@ -230,7 +243,8 @@ impl Engine {
     ) -> Vec<Reason> {
         let c = &self.state.customers[ci as usize];
         let credit = &self.config.credit;
-        let mut reasons = Vec::new();
+        // A freeze, a held sign-up, an in-store use without eKYC.
+        let mut reasons = self.lifecycle_declines(ci, input.channel);
         if c.status == CustomerStatus::Suspended {
             reasons.push(ReasonCode::AccountSuspended.into());
         }
@@ -269,11 +283,15 @@ impl Engine {
         }
         if input.channel == Channel::InStore {
             let experienced = c.paid_online_orders >= credit.in_store_paid_online_orders_min;
-            let cap = if experienced {
-                credit.in_store_cap_yen
-            } else {
-                credit.in_store_new_customer_cap_yen
-            };
+            // An eKYC-verified customer has the lifecycle's caps; the
+            // others the credit rules' (paid online history only).
+            let cap = self
+                .verified_in_store_cap(ci, experienced)
+                .unwrap_or(if experienced {
+                    credit.in_store_cap_yen
+                } else {
+                    credit.in_store_new_customer_cap_yen
+                });
             if amount
                 > cap
                     .checked_sub(c.in_store_exposure)

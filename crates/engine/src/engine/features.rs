@@ -388,6 +388,9 @@ impl Engine {
         f.set_int(F::MerchantOrders1h, v.merchant_orders_1h);
         f.set_int(F::MerchantLiquidOrders1h, v.merchant_liquid_orders_1h);
         f.set_int(F::MerchantLiquidShare24hBp, v.merchant_liquid_share_24h_bp);
+        let (phone_verified, changed_days) = self.contact_features(ci, now);
+        f.set_bool(F::CustomerPhoneVerified, phone_verified);
+        f.set_int(F::CustomerContactChangedDays, changed_days);
         f
     }
 }

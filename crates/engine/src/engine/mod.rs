@@ -12,6 +12,7 @@ mod features;
 mod gift_cards;
 mod invariants;
 mod ledger;
+mod lifecycle;
 mod membership;
 mod orders;
 mod payments;
@@ -29,6 +30,7 @@ mod snapshot;
 mod suspensions;
 mod tick;
 mod velocity;
+mod verifications;
 mod views;
 
 pub use backtest::{BacktestResult, CHANGED_ROWS_MAX, ChangedDecision, decision_index};
@@ -42,11 +44,16 @@ pub use gift_cards::{
     GiftCardView, IssuedCard, RevokedCard, WALLET_ID_CHARS_MAX, WalletEntry, WalletEntryKind,
     WalletView,
 };
+pub use lifecycle::{
+    CustomerLife, EkycRecord, Freeze, IssuedCode, LIFECYCLE_TEXT_CHARS_MAX, LifecycleView,
+    SignUpReview, Trouble, TroubleEvidence,
+};
 pub use risk_model::{
     DriftNow, LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, load_model,
 };
 pub use score::ScoreView;
 pub use settlement::{PartnerSettlement, SettlementLine};
+pub use verifications::{CONTACT_NEVER_CHANGED_DAYS, ContactChange, USE_WINDOW_SECS, VerificationView};
 use tick::check_time;
 
 use crate::command::{Command, Envelope};
@@ -98,9 +105,11 @@ pub(crate) struct State {
     pub(crate) scores: crate::score::ScoreBook,
     /// Sealed and erased personal data (snapshot version 5 appended it).
     pub(crate) pii: crate::pii::PiiBook,
-    /// Gift cards, wallets and appeals (snapshot version 6 appended it:
-    /// keep it last, see `format::snapshot`).
+    /// Gift cards, wallets and appeals (snapshot version 6 appended it).
     pub(crate) gift_cards: gift_cards::GiftCardBook,
+    /// The customer lifecycle (snapshot version 7 appended it: keep it
+    /// last, see `format::snapshot`).
+    pub(crate) lifecycle: lifecycle::LifecycleBook,
 }
 
 /// Lookup tables derived from [`State`]; rebuilt after a restore.
@@ -131,6 +140,8 @@ pub(crate) struct Indexes {
     pub(crate) velocity: velocity::Velocity,
     /// Gift cards by code hash, order and buyer; wallets by id.
     pub(crate) gift_cards: gift_cards::GiftCardIndex,
+    /// Payment codes by hash.
+    pub(crate) lifecycle: lifecycle::LifecycleIndex,
 }
 
 impl Indexes {
@@ -544,6 +555,82 @@ impl Engine {
                 reference,
             } => self
                 .spend_wallet(at, *principal, wallet, *amount, reference)
+                .map(changed),
+            Command::SetTerms { terms } => self.set_terms(terms).map(changed),
+            Command::SignUp {
+                merchant,
+                registration,
+                payment_method,
+                identity,
+                signup,
+            } => self
+                .sign_up(at, *merchant, registration, *payment_method, identity, signup)
+                .map(changed),
+            Command::RecordEkyc {
+                principal,
+                customer,
+                result,
+            } => self
+                .record_ekyc(at, *principal, *customer, result)
+                .map(changed),
+            Command::IssuePaymentCode {
+                principal,
+                customer,
+                code,
+                ceiling,
+            } => self
+                .issue_payment_code(at, *principal, *customer, *code, *ceiling)
+                .map(changed),
+            Command::AuthorizeWithCode {
+                merchant,
+                code,
+                input,
+                session,
+            } => self
+                .authorize_with_code(at, *merchant, *code, input, session)
+                .map(changed),
+            Command::FreezeCustomer {
+                principal,
+                customer,
+                reason,
+            } => self
+                .freeze_customer(at, *principal, *customer, reason)
+                .map(changed),
+            Command::UnfreezeCustomer {
+                principal,
+                customer,
+            } => self
+                .unfreeze_customer(at, *principal, *customer)
+                .map(changed),
+            Command::ResolveSignUpReview {
+                principal,
+                customer,
+                approve,
+            } => self
+                .resolve_signup_review(at, *principal, *customer, *approve)
+                .map(changed),
+            Command::StartVerification {
+                principal,
+                channel,
+                target,
+                code,
+                ip,
+            } => self
+                .start_verification(at, *principal, *channel, *target, *code, *ip)
+                .map(changed),
+            Command::ConfirmVerification {
+                principal,
+                verification,
+                code,
+            } => self
+                .confirm_verification(at, *principal, *verification, code)
+                .map(changed),
+            Command::ChangeContact {
+                principal,
+                customer,
+                verification,
+            } => self
+                .change_contact(at, *principal, *customer, *verification)
                 .map(changed),
         }
     }

@@ -89,9 +89,10 @@ impl Engine {
         // Entries are posted in time order: find the month's first one.
         let (mut lo, mut hi) = (0usize, entries.len());
         while lo < hi {
-            let mid = lo + (hi - lo) / 2;
+            // lo < hi ≤ len: no overflow, and mid < hi.
+            let mid = lo.midpoint(hi);
             if entries.get(mid).is_some_and(|e| e.at < from) {
-                lo = mid + 1;
+                lo = mid.saturating_add(1);
             } else {
                 hi = mid;
             }

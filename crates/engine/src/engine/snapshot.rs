@@ -58,6 +58,9 @@ impl Engine {
         if let Some(rules) = &state.rules {
             engine.config.set_rules((**rules).clone());
         }
+        if let Some(terms) = &state.lifecycle.terms {
+            engine.config.set_terms((**terms).clone());
+        }
         engine.state = state;
         engine.rebuild_indexes();
         engine.rebuild_risk_runtime()?;
@@ -90,5 +93,6 @@ impl Engine {
             idx.operator_by_key.insert(o.key_id.clone(), id32(i));
         }
         idx.gift_cards = super::gift_cards::GiftCardIndex::rebuild(&s.gift_cards);
+        idx.lifecycle = super::lifecycle::LifecycleIndex::rebuild(&s.lifecycle);
     }
 }

@@ -26,7 +26,7 @@
 //!
 //! | tag | on | value |
 //! |----:|---|---|
-//! | `0x01` | `Authorize` only | the decision: 1 byte, 0 approve, 1 decline, 2 review |
+//! | `0x01` | `Authorize`, `AuthorizeWithCode` only | the decision: 1 byte, 0 approve, 1 decline, 2 review |
 //!
 //! # Legacy records and why the marker cannot collide
 //!
@@ -137,7 +137,7 @@ fn decode_v1(bytes: &[u8]) -> Result<DecodedRecord, FormatError> {
         rest = after;
         match trailer {
             TRAILER_DECISION => {
-                if command_tag != tag::AUTHORIZE {
+                if command_tag != tag::AUTHORIZE && command_tag != tag::AUTHORIZE_WITH_CODE {
                     return Err(FormatError::TrailerNotAllowed {
                         tag: trailer,
                         command: command.name(),
@@ -311,6 +311,66 @@ fn encode_body(command: &Command, out: &mut Vec<u8>) {
             amount,
             reference,
         } => put_section(out, &(principal, wallet, amount, reference)),
+        Command::SetTerms { terms } => put_section(out, &(terms,)),
+        Command::SignUp {
+            merchant,
+            registration,
+            payment_method,
+            identity,
+            signup,
+        } => put_section(
+            out,
+            &(merchant, registration, payment_method, identity, signup),
+        ),
+        Command::RecordEkyc {
+            principal,
+            customer,
+            result,
+        } => put_section(out, &(principal, customer, result)),
+        Command::IssuePaymentCode {
+            principal,
+            customer,
+            code,
+            ceiling,
+        } => put_section(out, &(principal, customer, code, ceiling)),
+        Command::AuthorizeWithCode {
+            merchant,
+            code,
+            input,
+            session,
+        } => put_section(out, &(merchant, code, input, session)),
+        Command::FreezeCustomer {
+            principal,
+            customer,
+            reason,
+        } => put_section(out, &(principal, customer, reason)),
+        Command::UnfreezeCustomer {
+            principal,
+            customer,
+        } => put_section(out, &(principal, customer)),
+        Command::ResolveSignUpReview {
+            principal,
+            customer,
+            approve,
+        } => put_section(out, &(principal, customer, approve)),
+
+        Command::StartVerification {
+            principal,
+            channel,
+            target,
+            code,
+            ip,
+        } => put_section(out, &(principal, channel, target, code, ip)),
+        Command::ConfirmVerification {
+            principal,
+            verification,
+            code,
+        } => put_section(out, &(principal, verification, code)),
+        Command::ChangeContact {
+            principal,
+            customer,
+            verification,
+        } => put_section(out, &(principal, customer, verification)),
     }
 }
 
@@ -547,6 +607,98 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
                 wallet,
                 amount,
                 reference,
+            }
+        }
+        tag::SET_TERMS => {
+            let (terms,) = from_section(body, B)?;
+            Command::SetTerms {
+                terms: Box::new(terms),
+            }
+        }
+        tag::SIGN_UP => {
+            let (merchant, registration, payment_method, identity, signup) =
+                from_section(body, B)?;
+            Command::SignUp {
+                merchant,
+                registration,
+                payment_method,
+                identity,
+                signup,
+            }
+        }
+        tag::RECORD_EKYC => {
+            let (principal, customer, result) = from_section(body, B)?;
+            Command::RecordEkyc {
+                principal,
+                customer,
+                result,
+            }
+        }
+        tag::ISSUE_PAYMENT_CODE => {
+            let (principal, customer, code, ceiling) = from_section(body, B)?;
+            Command::IssuePaymentCode {
+                principal,
+                customer,
+                code,
+                ceiling,
+            }
+        }
+        tag::AUTHORIZE_WITH_CODE => {
+            let (merchant, code, input, session) = from_section(body, B)?;
+            Command::AuthorizeWithCode {
+                merchant,
+                code,
+                input,
+                session,
+            }
+        }
+        tag::FREEZE_CUSTOMER => {
+            let (principal, customer, reason) = from_section(body, B)?;
+            Command::FreezeCustomer {
+                principal,
+                customer,
+                reason,
+            }
+        }
+        tag::UNFREEZE_CUSTOMER => {
+            let (principal, customer) = from_section(body, B)?;
+            Command::UnfreezeCustomer {
+                principal,
+                customer,
+            }
+        }
+        tag::RESOLVE_SIGN_UP_REVIEW => {
+            let (principal, customer, approve) = from_section(body, B)?;
+            Command::ResolveSignUpReview {
+                principal,
+                customer,
+                approve,
+            }
+        }
+        tag::START_VERIFICATION => {
+            let (principal, channel, target, code, ip) = from_section(body, B)?;
+            Command::StartVerification {
+                principal,
+                channel,
+                target,
+                code,
+                ip,
+            }
+        }
+        tag::CONFIRM_VERIFICATION => {
+            let (principal, verification, code) = from_section(body, B)?;
+            Command::ConfirmVerification {
+                principal,
+                verification,
+                code,
+            }
+        }
+        tag::CHANGE_CONTACT => {
+            let (principal, customer, verification) = from_section(body, B)?;
+            Command::ChangeContact {
+                principal,
+                customer,
+                verification,
             }
         }
         other => return Err(FormatError::UnknownCommandTag(other)),

@@ -28,12 +28,19 @@
 //!   the personal-data book (sealed and erased personal data). Step
 //!   4 → 5: append the encoding of an empty book ([`EMPTY_PII_BOOK_V5`]:
 //!   every customer of a version-4 state has a clear profile).
-//! - **6** (current): the container of 3; the state gained a last field,
+//! - **6**: the container of 3; the state gained a last field,
 //!   the gift-card book (issuers, cards, wallets, appeals), and the ledger
 //!   and outbox enums gained appended variants (their old encodings are
 //!   unchanged). Step 5 → 6: append the encoding of an empty book
 //!   ([`EMPTY_GIFT_CARD_BOOK_V6`]: no merchant of a version-5 state issues
 //!   gift cards).
+//! - **7** (current): the container of 3; the state gained a last field,
+//!   the lifecycle book (journaled terms, per-customer lifecycle facts,
+//!   payment codes, SMS verifications), and the outcome, reason and
+//!   outbox enums gained appended variants. Step 6 → 7: append the
+//!   encoding of an empty book ([`EMPTY_LIFECYCLE_BOOK_V7`]: a version-6
+//!   state journaled no terms; the node puts history before its first
+//!   `SetTerms` under `Terms::legacy()`).
 //!
 //! # The rule
 //!
@@ -57,7 +64,7 @@ use std::borrow::Cow;
 
 const FAMILY: &[u8; 7] = b"ATBSNAP";
 /// The version [`encode`] writes.
-pub const CURRENT: u32 = 6;
+pub const CURRENT: u32 = 7;
 /// The oldest version [`upgrade`] can bring to [`CURRENT`].
 pub const OLDEST: u32 = 3;
 /// Header (8) + body length (8) + SHA-256 (32).
@@ -102,7 +109,7 @@ pub fn decode(bytes: &[u8]) -> Result<(u32, &[u8]), FormatError> {
     };
     match version {
         2 => Ok((2, rest)),
-        3..=6 => {
+        3..=CURRENT => {
             if rest.len() < V3_HEADER_LEN - 8 {
                 return Err(FormatError::SnapshotLength);
             }
@@ -131,6 +138,7 @@ pub fn upgrade(from: u32, body: Vec<u8>) -> Result<Vec<u8>, FormatError> {
         3 => Ok(v3_to_v4(body)),
         4 => Ok(v4_to_v5(body)),
         5 => Ok(v5_to_v6(body)),
+        6 => Ok(v6_to_v7(body)),
         v if v < OLDEST => Err(FormatError::SnapshotTooOld(v)),
         v => Err(FormatError::SnapshotTooNew(v)),
     }
@@ -165,6 +173,19 @@ pub const EMPTY_GIFT_CARD_BOOK_V6: [u8; 4] = [0; 4];
 /// 5 → 6: the state's new last field, the gift-card book, empty.
 fn v5_to_v6(mut body: Vec<u8>) -> Vec<u8> {
     body.extend_from_slice(&EMPTY_GIFT_CARD_BOOK_V6);
+    body
+}
+
+/// The encoding of an empty version-7 lifecycle book (frozen likewise):
+/// no terms, no customers, no payment codes, an empty verification book.
+pub const EMPTY_LIFECYCLE_BOOK_V7: [u8; 3 + EMPTY_VERIFICATION_BOOK_V7_LEN] =
+    [0; 3 + EMPTY_VERIFICATION_BOOK_V7_LEN];
+/// Bytes of an empty version-7 verification book (every one zero).
+pub const EMPTY_VERIFICATION_BOOK_V7_LEN: usize = 7;
+
+/// 6 → 7: the state's new last field, the lifecycle book, empty.
+fn v6_to_v7(mut body: Vec<u8>) -> Vec<u8> {
+    body.extend_from_slice(&EMPTY_LIFECYCLE_BOOK_V7);
     body
 }
 

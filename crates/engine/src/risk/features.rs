@@ -147,6 +147,8 @@ features! {
     MerchantLiquidShare24hBp = "merchant.liquid_share_24h_bp": Int, "Share of the merchant's orders of the last 24 clock hours with liquid goods, basis points.";
     ModelScore = "model.score": Int, "The live credit scorecard's score of this order (points, higher is better; 0 without a live model: read model.live first).";
     ModelLive = "model.live": Bool, "A live credit scorecard scored this order (model.score is its score).";
+    CustomerPhoneVerified = "customer.phone_verified": Bool, "The customer's phone was verified by an SMS code (at sign-up or in a verified change).";
+    CustomerContactChangedDays = "customer.contact_changed_days": Int, "Days since the last verified change of phone or e-mail (99999 if never).";
 }
 
 /// Number of features.

@@ -164,6 +164,17 @@ pub trait Driver {
         at: At,
         registration: &Registration,
     ) -> Result<Option<CustomerRef>, DriverError>;
+    /// The eKYC vendor reports the customer's identity document, which
+    /// matches `registration` (in-store use needs a verified identity).
+    /// Drivers that cannot report one do nothing.
+    fn verify_identity(
+        &mut self,
+        _at: At,
+        _customer: CustomerRef,
+        _registration: &Registration,
+    ) -> Result<(), DriverError> {
+        Ok(())
+    }
     /// Ask for credit for an order.
     fn authorize(&mut self, at: At, order: &OrderRequest) -> Result<AuthOutcome, DriverError>;
     /// Capture an approved order in full; returns its due date.

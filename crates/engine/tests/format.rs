@@ -1531,7 +1531,10 @@ fn a_version_5_snapshot_restores_sealed_and_erased_personal_data() {
     let v4_body = snapshot::decode(&v4).unwrap().1;
     assert_eq!(
         upgraded.len(),
-        v4_body.len() + 1 + snapshot::EMPTY_GIFT_CARD_BOOK_V6.len(),
+        v4_body.len()
+            + 1
+            + snapshot::EMPTY_GIFT_CARD_BOOK_V6.len()
+            + snapshot::EMPTY_LIFECYCLE_BOOK_V7.len(),
         "empty books appended"
     );
     let engine = Engine::restore(Default::default(), &v4).unwrap();
@@ -1584,9 +1587,14 @@ fn a_version_6_snapshot_restores_gift_cards_and_wallets() {
     let v5 = std::fs::read(golden().join("snapshot/v5.bin")).unwrap();
     let upgraded = snapshot::open(&v5).unwrap();
     let v5_body = snapshot::decode(&v5).unwrap().1;
+    let gift_cards_end = v5_body.len() + snapshot::EMPTY_GIFT_CARD_BOOK_V6.len();
     assert_eq!(
-        &upgraded[v5_body.len()..],
+        &upgraded[v5_body.len()..gift_cards_end],
         snapshot::EMPTY_GIFT_CARD_BOOK_V6
+    );
+    assert_eq!(
+        &upgraded[gift_cards_end..],
+        snapshot::EMPTY_LIFECYCLE_BOOK_V7
     );
     let engine = Engine::restore(Default::default(), &v5).unwrap();
     assert_eq!(engine.gift_cards_issued(), 0);

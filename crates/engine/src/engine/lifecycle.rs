@@ -245,46 +245,11 @@ impl Engine {
             })?;
             self.check_signup_verification(at, v, phone)?;
         }
-        let rules = &self.config.lifecycle;
-        let today = at.jst_date();
-        let consent_needed = rules.consent_below_years > 0
-            && birth <= today
-            && birth.age_on(today) < rules.consent_below_years;
-        match &signup.consent {
-            None if consent_needed => {
-                return Err(CommandError::invalid(
-                    "parental_consent_required",
-                    "parental_consent",
-                    format!(
-                        "customers under {} need a parent's consent (who consented and when)",
-                        rules.consent_below_years
-                    ),
-                ));
-            }
-            Some(c) if c.at > at => {
-                return Err(CommandError::invalid(
-                    "parental_consent_in_future",
-                    "parental_consent.at",
-                    "the consent is dated after the sign-up",
-                ));
-            }
-            Some(c) if c.by.trim().is_empty() || c.by.chars().count() > LIFECYCLE_TEXT_CHARS_MAX => {
-                return Err(CommandError::invalid(
-                    "parental_consent_invalid",
-                    "parental_consent.by",
-                    format!("who consented: 1 to {LIFECYCLE_TEXT_CHARS_MAX} characters"),
-                ));
-            }
-            _ => {}
-        }
+        let consent_needed = self.check_consent(at, birth, signup.consent.as_ref())?;
         // The registration checks the rest (merchant id, birth date, the
         // age minimum) and changes nothing when it refuses.
-        let outcome = match registration {
-            Registration::Clear(p) => self.register_customer(at, merchant, p, payment_method, identity),
-            Registration::Sealed(p) => {
-                self.register_sealed_customer(at, merchant, p, payment_method, identity)
-            }
-        }?;
+        let outcome =
+            self.register_signed_up(at, merchant, registration, payment_method, identity)?;
         let ci = id32(self.state.customers.len().checked_sub(1).bounded("new customer"));
         self.state.identity.link_session(ci, at, &signup.session);
         if let Some(v) = signup.verification {
@@ -315,6 +280,47 @@ impl Engine {
             Outcome::Customer(_) => Outcome::Customer(self.customer_view_at(ci, at)),
             other => other,
         })
+    }
+
+    /// Whether a customer born on (or by) `birth` needs a parent's consent
+    /// under the terms in force, and whether `consent` is acceptable; a
+    /// registration without the consent it needs is refused.
+    pub(crate) fn check_consent(
+        &self,
+        at: At,
+        birth: atobarai_core::JstDate,
+        consent: Option<&ParentalConsent>,
+    ) -> Result<bool, CommandError> {
+        let rules = &self.config.lifecycle;
+        let today = at.jst_date();
+        let needed = rules.consent_below_years > 0
+            && birth <= today
+            && birth.age_on(today) < rules.consent_below_years;
+        match consent {
+            None if needed => Err(CommandError::invalid(
+                "parental_consent_required",
+                "parental_consent",
+                format!(
+                    "customers under {} need a parent's consent (who consented and when)",
+                    rules.consent_below_years
+                ),
+            )),
+            Some(c) if c.at > at => Err(CommandError::invalid(
+                "parental_consent_in_future",
+                "parental_consent.at",
+                "the consent is dated after the sign-up",
+            )),
+            Some(c)
+                if c.by.trim().is_empty() || c.by.chars().count() > LIFECYCLE_TEXT_CHARS_MAX =>
+            {
+                Err(CommandError::invalid(
+                    "parental_consent_invalid",
+                    "parental_consent.by",
+                    format!("who consented: 1 to {LIFECYCLE_TEXT_CHARS_MAX} characters"),
+                ))
+            }
+            _ => Ok(needed),
+        }
     }
 
     /// Accounts sharing a phone, e-mail, address unit or device with `ci`
@@ -692,4 +698,18 @@ fn check_text(s: &str, field: &'static str, may_be_empty: bool) -> Result<(), Co
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The snapshot upgrade 6 → 7 appends exactly an empty book.
+    #[test]
+    fn the_frozen_empty_book_is_the_empty_books_encoding() {
+        assert_eq!(
+            postcard::to_stdvec(&LifecycleBook::default()).unwrap(),
+            crate::format::snapshot::EMPTY_LIFECYCLE_BOOK_V7
+        );
+    }
 }

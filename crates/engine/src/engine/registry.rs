@@ -79,13 +79,46 @@ impl Engine {
         payment_method: PaymentMethod,
         identity: &IdentityKeys,
     ) -> Result<Outcome, CommandError> {
+        self.check_consent(at, profile.birth_date, None)?;
         self.register(at, merchant, profile, None, payment_method, identity)
+    }
+
+    /// A sealed or clear registration whose sign-up already checked the
+    /// lifecycle rules (consent).
+    pub(crate) fn register_signed_up(
+        &mut self,
+        at: At,
+        merchant: u32,
+        registration: &crate::command::Registration,
+        payment_method: PaymentMethod,
+        identity: &IdentityKeys,
+    ) -> Result<Outcome, CommandError> {
+        match registration {
+            crate::command::Registration::Clear(p) => {
+                self.register(at, merchant, p, None, payment_method, identity)
+            }
+            crate::command::Registration::Sealed(p) => {
+                self.register_sealed(at, merchant, p, payment_method, identity)
+            }
+        }
     }
 
     /// A registration whose personal data the shell sealed: the profile in
     /// state holds only the external id and the birth date, the sealed
     /// fields go to the personal-data book.
     pub(crate) fn register_sealed_customer(
+        &mut self,
+        at: At,
+        merchant: u32,
+        profile: &SealedProfile,
+        payment_method: PaymentMethod,
+        identity: &IdentityKeys,
+    ) -> Result<Outcome, CommandError> {
+        self.check_consent(at, profile.born_by, None)?;
+        self.register_sealed(at, merchant, profile, payment_method, identity)
+    }
+
+    fn register_sealed(
         &mut self,
         at: At,
         merchant: u32,

@@ -21,8 +21,10 @@
 //! failing gateway cannot be used to flood) but its code was never
 //! delivered and exists nowhere else (only its keyed hash is kept), so it
 //! cannot be confirmed except by a guess, which the attempt limit bounds;
-//! the client starts a new one. A retry with the same `Idempotency-Key`
-//! answers the first verification again and sends nothing.
+//! the client starts a new one under a new `Idempotency-Key`. A retry with
+//! the same key answers the first verification again (`201`, marked as a
+//! replay) and sends nothing: after a `502` that verification's code was
+//! never delivered, so the same key must not be reused to ask again.
 
 use crate::dto::customer_id;
 use crate::error::{ApiError, ErrorBody};

@@ -40,6 +40,9 @@ pub enum ReasonCode {
     SignUpInReview,
     /// In-store use needs an identity verified by eKYC.
     EkycRequired,
+    /// A configured product's cap (per product, channel or merchant, per
+    /// billing cycle) would be exceeded.
+    ProductCapExceeded,
 }
 
 /// A reason attached to a decision.
@@ -73,6 +76,7 @@ impl ReasonCode {
         ReasonCode::CustomerFrozen,
         ReasonCode::SignUpInReview,
         ReasonCode::EkycRequired,
+        ReasonCode::ProductCapExceeded,
     ];
 
     /// The API spelling (`limit_exceeded`, …).
@@ -93,6 +97,7 @@ impl ReasonCode {
             ReasonCode::CustomerFrozen => "customer_frozen",
             ReasonCode::SignUpInReview => "sign_up_in_review",
             ReasonCode::EkycRequired => "ekyc_required",
+            ReasonCode::ProductCapExceeded => "product_cap_exceeded",
         }
     }
 
@@ -128,6 +133,9 @@ impl ReasonCode {
             }
             ReasonCode::SignUpInReview => "ご登録内容を確認中のため、現在ご利用いただけません。",
             ReasonCode::EkycRequired => "店舗でのお支払いには本人確認（eKYC）の完了が必要です。",
+            ReasonCode::ProductCapExceeded => {
+                "このお支払い方法の今月のご利用上限額を超えるため、承認できません。"
+            }
         }
     }
 
@@ -161,6 +169,9 @@ impl ReasonCode {
             }
             ReasonCode::SignUpInReview => "The sign-up is being reviewed; purchases wait for it.",
             ReasonCode::EkycRequired => "In-store payment needs a completed identity verification.",
+            ReasonCode::ProductCapExceeded => {
+                "The order would exceed this payment product's cap for the billing cycle."
+            }
         }
     }
 }

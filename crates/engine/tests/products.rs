@@ -103,7 +103,7 @@ fn carrier_billing_caps_app_store_at_30000_a_month() {
     assert_eq!(b.decision, "decline");
     assert_eq!(
         b.reasons.iter().map(|r| r.code).collect::<Vec<_>>(),
-        ["product_limit_exceeded"]
+        ["product_cap_exceeded"]
     );
     // Up to the cap is fine; the shop's customers on the same product are
     // not under the App Store cap (only the product's ¥50,000).

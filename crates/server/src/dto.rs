@@ -237,8 +237,9 @@ pub struct CreateAuthorization {
     #[serde(default)]
     #[schema(pattern = "^[0-9]{16}$")]
     pub payment_code: Option<String>,
-    /// `per_order` | `monthly`
-    #[schema(pattern = "^(per_order|monthly)$")]
+    /// `per_order` | `monthly` | the name of a product configured in
+    /// `[[products]]` (e.g. `carrier`); `unknown_product` otherwise.
+    #[schema(pattern = "^[a-z0-9_]{1,32}$")]
     pub product: String,
     /// `online` | `in_store`
     #[schema(pattern = "^(online|in_store)$")]
@@ -744,7 +745,10 @@ impl CreateAuthorization {
         };
         let device_id = opt("device_id", self.device_id, l.id_chars_max * 2)?;
         let ip = ip(&opt("ip", self.ip, 64)?)?;
-        let session = secret.session_keys(&device_id, &ip);
+        let session = match code {
+            Some(_) => Default::default(),
+            None => secret.session_keys(&device_id, &ip),
+        };
         let input = AuthorizeInput {
             merchant_order_id,
             customer,
@@ -756,6 +760,9 @@ impl CreateAuthorization {
             ip,
         };
         Ok(match code {
+            // The device and IP of a code payment are the store's till,
+            // shared by every customer who pays there: they must not link
+            // those customers into one person.
             Some(code) => Command::AuthorizeWithCode {
                 merchant,
                 code,

@@ -407,13 +407,18 @@ pub async fn get_customer(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Customer>, ApiError> {
     let p = caller.0;
-    let (view, score) = read(&app, move |e| {
+    let (view, score, life) = read(&app, move |e| {
         let view = e.customer(p, &id)?;
         let score = e.customer_score(p, &id)?;
-        Ok::<_, atobarai_engine::CommandError>((view, score))
+        let life = e.customer_lifecycle(p, u64::from(view.customer))?;
+        Ok::<_, atobarai_engine::CommandError>((view, score, life))
     })
     .await??;
-    Ok(Json(Customer::from(&view).with_score(&score, p)))
+    Ok(Json(
+        Customer::from(&view)
+            .with_score(&score, p)
+            .with_lifecycle(&life),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/customers/{id}/balance",

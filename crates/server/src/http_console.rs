@@ -295,14 +295,20 @@ pub async fn find_customers(
     let found = read(&app, move |e| {
         let merchant = scope.resolve(e)?;
         match e.customer_by_external_id(p, merchant, &external_id) {
-            Ok(view) => Ok(Some(view)),
+            Ok(view) => {
+                let life = e.lifecycle_view(view.customer, e.now());
+                Ok(Some((view, life)))
+            }
             Err(err) if err.kind == ErrorKind::NotFound => Ok(None),
             Err(err) => Err(ApiError::from(err)),
         }
     })
     .await??;
     Ok(Json(CustomerPage {
-        items: found.iter().map(Customer::from).collect(),
+        items: found
+            .iter()
+            .map(|(view, life)| Customer::from(view).with_lifecycle(life))
+            .collect(),
         next: None,
     }))
 }

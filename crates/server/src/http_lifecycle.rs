@@ -29,7 +29,7 @@ const PAYMENT_CODE_DRAW_DOMAIN: &[u8] = b"atobarai/payment-code-draw/";
 
 /// The keyed hash a payment code is kept as; a code that is not
 /// [`PAYMENT_CODE_DIGITS`] digits is refused here.
-pub(crate) fn payment_code_hash(secret: &IdentitySecret, code: &str) -> Result<[u8; 32], ApiError> {
+pub fn payment_code_hash(secret: &IdentitySecret, code: &str) -> Result<[u8; 32], ApiError> {
     let code = code.trim();
     if code.len() != PAYMENT_CODE_DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::invalid(

@@ -1699,7 +1699,8 @@ mod tests {
             names,
             [
                 "set_rules",
-                // The built-in risk rules, once: unchanged since.
+                // The terms and the built-in risk rules, once: unchanged since.
+                "set_terms",
                 "set_risk_rules",
                 "add_merchant",
                 "advance_clock",
@@ -2082,9 +2083,9 @@ mod reader_tests {
         drop(node);
         let store = open_store(&StoreSpec::Dir(dir.path().to_path_buf()), &Member::solo()).unwrap();
         let snapshot = store.journal.latest_snapshot().unwrap().unwrap();
-        // Rules and risk rules journaled at start + 10 merchants; the final
-        // snapshot is taken by the reader at shutdown.
-        assert_eq!(snapshot.seq, 12);
+        // Rules, terms and risk rules journaled at start + 10 merchants;
+        // the final snapshot is taken by the reader at shutdown.
+        assert_eq!(snapshot.seq, 13);
         assert_eq!(snapshot.digest, digest);
         let replayed =
             load_engine(store.journal.as_ref(), Config::default(), &mut |_, _| {}).unwrap();

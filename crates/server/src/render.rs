@@ -154,6 +154,16 @@ pub struct Customer {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub limit_reason: Option<LimitReason>,
+    /// The phone was proved by an SMS code at sign-up (`GET` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_verified: Option<bool>,
+    /// Identity verification: `none` | `pending` | `verified` | `rejected`
+    /// (`GET` only; details at `/v1/customers/{id}/lifecycle`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ekyc_status: Option<&'static str>,
+    /// The customer froze their account (`GET` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frozen: Option<bool>,
     /// Operators only (`GET /v1/customers/{id}`): the behaviour score.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -203,6 +213,14 @@ pub struct ScoreMoveJson {
 impl Customer {
     /// Add what the behaviour score says: the limit's reason for everyone,
     /// the score itself for operators.
+    /// The lifecycle's headline facts.
+    pub fn with_lifecycle(mut self, l: &atobarai_engine::LifecycleView) -> Customer {
+        self.phone_verified = Some(l.phone_verified);
+        self.ekyc_status = Some(l.ekyc.as_ref().map_or("none", |e| e.result.status.as_str()));
+        self.frozen = Some(l.frozen.is_some());
+        self
+    }
+
     pub fn with_score(mut self, s: &atobarai_engine::ScoreView, principal: Principal) -> Customer {
         self.limit_reason = s.limit_reason.map(LimitReason::from);
         if matches!(principal, Principal::Operator(..)) {
@@ -252,6 +270,9 @@ impl From<&CustomerView> for Customer {
             tier_ends_after: c.tier_ends_after.map(|m| m.to_string()),
             limit_reason: None,
             score: None,
+            phone_verified: None,
+            ekyc_status: None,
+            frozen: None,
         }
     }
 }

@@ -293,9 +293,13 @@ impl Engine {
     ) -> Result<bool, CommandError> {
         let rules = &self.config.lifecycle;
         let today = at.jst_date();
+        // Below the minimum age the registration refuses on its own
+        // (`age_below_minimum`), consent or not.
+        let age = birth.age_on(today);
         let needed = rules.consent_below_years > 0
             && birth <= today
-            && birth.age_on(today) < rules.consent_below_years;
+            && age >= self.config.credit.age_years_min
+            && age < rules.consent_below_years;
         match consent {
             None if needed => Err(CommandError::invalid(
                 "parental_consent_required",

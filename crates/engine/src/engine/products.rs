@@ -81,7 +81,7 @@ impl Engine {
             || over(channel_cap, spent.channel)
             || over(merchant_cap, spent.merchant)
         {
-            Some(ReasonCode::ProductLimitExceeded.into())
+            Some(ReasonCode::ProductCapExceeded.into())
         } else {
             None
         }

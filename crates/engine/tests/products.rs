@@ -323,3 +323,42 @@ fn ledger_net(e: &Engine, orders: &[(u32, u32)], month: &str) -> i64 {
     }
     net
 }
+
+#[test]
+fn a_carrier_order_with_points_false_earns_no_points_and_a_monthly_one_does() {
+    let mut e = engine();
+    assert!(!carrier_def().points);
+    let carrier_order = capture_all(&mut e, "2026-06-05T12:00:00+09:00", 10_000, carrier());
+    e.apply(&env(
+        at("2026-06-10T12:00:00+09:00"),
+        payment(0, 10_000, "p-carrier"),
+    ))
+    .unwrap();
+    let v = e
+        .order(
+            Principal::System,
+            &atobarai_core::ids::encode("ord", carrier_order),
+        )
+        .unwrap();
+    assert_eq!(
+        v.paid,
+        Yen::new(10_000),
+        "the carrier order is paid in full"
+    );
+    assert_eq!(e.balance(Principal::System, &cus(0)).unwrap().points, 0);
+
+    // The built-in monthly product keeps earning (points = true): 0.5 %.
+    capture_all(
+        &mut e,
+        "2026-06-11T12:00:00+09:00",
+        10_000,
+        Product::Monthly,
+    );
+    e.apply(&env(
+        at("2026-06-12T12:00:00+09:00"),
+        payment(0, 10_000, "p-monthly"),
+    ))
+    .unwrap();
+    assert_eq!(e.balance(Principal::System, &cus(0)).unwrap().points, 50);
+    e.check_invariants().unwrap();
+}

@@ -208,7 +208,10 @@ impl Engine {
             if o.channel == atobarai_core::Channel::Online {
                 c.paid_online_orders = c.paid_online_orders.saturating_add(1);
             }
-            let net = o.refundable();
+            // A product configured with `points = false` earns nothing (a
+            // product no longer in the catalog keeps earning as before).
+            let earns = self.config.products.get(o.product).is_none_or(|d| d.points);
+            let net = if earns { o.refundable() } else { Yen::ZERO };
             // Rules are validated (non-negative rates) and `net` is a
             // bounded amount, so the points always compute.
             let points = points_for_purchase(net, tier, &cfg).bounded("points for a purchase");

@@ -42,11 +42,13 @@ pub mod webhook;
 
 /// The identity crate's types the commands and views use.
 pub use atobarai_identity::{KeyHash, LinkKind, Strength};
+pub use command::ContactKind;
 pub use command::{
     AuthorizeInput, Command, CustomerProfile, Envelope, Idem, LineItem, PaymentInput, Principal,
     ReviewVerdict, RevocationReason, RevocationTarget, Role, SealedPii, SealedProfile,
     SuspensionInput,
 };
+pub use command::{EkycResult, EkycStatus, ParentalConsent, Registration, SignUpFacts};
 pub use engine::{
     APPEALS_PAGE_MAX, AppealDecision, AppealView, CARDS_PER_REVOCATION_MAX, CODES_PER_CAPTURE_MAX,
     CardEvent, CardEventKind, ClusterRevocationPreview, EVIDENCE_CHARS_MAX, GiftCardState,
@@ -59,16 +61,12 @@ pub use engine::{
     MODELS_MAX, ModelDrift, ModelEntryView, OrderOutcome, PAGE_LIMIT_MAX, Page, ScoreView,
     decision_index, load_model, write_dataset,
 };
-pub use command::ContactKind;
-pub use engine::{PartnerSettlement, SettlementLine};
-pub use command::{
-    EkycResult, EkycStatus, ParentalConsent, Registration, SignUpFacts,
-};
+pub use engine::{CONTACT_NEVER_CHANGED_DAYS, ContactChange, USE_WINDOW_SECS, VerificationView};
 pub use engine::{
     CustomerLife, EkycRecord, Freeze, IssuedCode, LIFECYCLE_TEXT_CHARS_MAX, LifecycleView,
     SignUpReview, Trouble, TroubleEvidence,
 };
-pub use engine::{CONTACT_NEVER_CHANGED_DAYS, ContactChange, USE_WINDOW_SECS, VerificationView};
+pub use engine::{PartnerSettlement, SettlementLine};
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;
 pub use identity::{

@@ -149,7 +149,12 @@ fn under_twenty_needs_a_parents_consent_and_under_eighteen_is_refused() {
         at: at("2026-05-31T09:00:00+09:00"),
     };
     assert_eq!(
-        apply(&mut e, when, sign_up(11, "2009-03-01", Some(consent.clone()))).unwrap_err(),
+        apply(
+            &mut e,
+            when,
+            sign_up(11, "2009-03-01", Some(consent.clone()))
+        )
+        .unwrap_err(),
         "age_below_minimum"
     );
     assert_eq!(
@@ -164,7 +169,12 @@ fn under_twenty_needs_a_parents_consent_and_under_eighteen_is_refused() {
     );
     assert_eq!(e.digest(), before, "refusals change nothing");
     // With consent: registered, and who consented and when is kept.
-    apply(&mut e, when, sign_up(10, "2007-03-01", Some(consent.clone()))).unwrap();
+    apply(
+        &mut e,
+        when,
+        sign_up(10, "2007-03-01", Some(consent.clone())),
+    )
+    .unwrap();
     let life = e.customer_lifecycle(ADMIN, 1).unwrap();
     assert_eq!(life.consent, Some(consent));
     assert!(!life.phone_verified);
@@ -207,7 +217,10 @@ fn in_store_use_needs_ekyc_and_the_verified_caps_apply() {
         "ekyc_checks_failed"
     );
     // Only an admin operator (the integration) records a verdict.
-    for p in [Principal::Merchant(0), Principal::Operator(1, Role::Analyst)] {
+    for p in [
+        Principal::Merchant(0),
+        Principal::Operator(1, Role::Analyst),
+    ] {
         assert_eq!(
             apply(
                 &mut e,
@@ -224,7 +237,12 @@ fn in_store_use_needs_ekyc_and_the_verified_caps_apply() {
     }
     verify(&mut e, 0);
     assert_eq!(
-        e.customer_lifecycle(ADMIN, 0).unwrap().ekyc.unwrap().result.status,
+        e.customer_lifecycle(ADMIN, 0)
+            .unwrap()
+            .ekyc
+            .unwrap()
+            .result
+            .status,
         EkycStatus::Verified
     );
     // A new user (no paid online history): ¥2,000 in store.
@@ -306,14 +324,25 @@ fn a_payment_code_pays_once_before_it_expires() {
     );
     // The store pays with it: customer 0's order, at the store merchant.
     let o = order_of(&apply(&mut e, "2026-06-02T10:01:00+09:00", code_pay(1, 800)).unwrap());
-    assert_eq!((o.decision.as_str(), o.customer.as_str()), ("approve", cus(0).as_str()));
+    assert_eq!(
+        (o.decision.as_str(), o.customer.as_str()),
+        ("approve", cus(0).as_str())
+    );
     let order = e
-        .order(Principal::Merchant(1), &atobarai_core::ids::encode("ord", u64::from(o.order)))
+        .order(
+            Principal::Merchant(1),
+            &atobarai_core::ids::encode("ord", u64::from(o.order)),
+        )
         .unwrap();
     assert_eq!(order.channel, Channel::InStore);
-    assert!(e
-        .order(Principal::Merchant(0), &atobarai_core::ids::encode("ord", u64::from(o.order)))
-        .is_err(), "the order is the store's");
+    assert!(
+        e.order(
+            Principal::Merchant(0),
+            &atobarai_core::ids::encode("ord", u64::from(o.order))
+        )
+        .is_err(),
+        "the order is the store's"
+    );
     // Used: refused with its own code, nothing changed.
     let before = e.digest();
     assert_eq!(
@@ -337,7 +366,11 @@ fn a_payment_code_pays_once_before_it_expires() {
     apply(&mut e, "2026-06-02T10:08:00+09:00", issue(0, 4, None)).unwrap();
     let o = order_of(&apply(&mut e, "2026-06-02T10:08:20+09:00", code_pay(4, 1_500)).unwrap());
     assert_eq!(o.decision, "decline");
-    assert!(o.reasons.iter().any(|r| r.code == "in_store_history_insufficient"));
+    assert!(
+        o.reasons
+            .iter()
+            .any(|r| r.code == "in_store_history_insufficient")
+    );
     assert_eq!(
         apply(&mut e, "2026-06-02T10:08:30+09:00", code_pay(4, 100)).unwrap_err(),
         "payment_code_used"
@@ -420,7 +453,10 @@ fn a_frozen_customer_is_declined_until_an_admin_lifts_it() {
         other => panic!("{other:?}"),
     }
     // The merchant cannot lift it; an analyst cannot; an admin can.
-    for p in [Principal::Merchant(0), Principal::Operator(1, Role::Analyst)] {
+    for p in [
+        Principal::Merchant(0),
+        Principal::Operator(1, Role::Analyst),
+    ] {
         assert_eq!(
             apply(
                 &mut e,
@@ -443,14 +479,22 @@ fn a_frozen_customer_is_declined_until_an_admin_lifts_it() {
         },
     )
     .unwrap();
-    assert_eq!(order_of(&apply(&mut e, when, online()).unwrap()).decision, "approve");
+    assert_eq!(
+        order_of(&apply(&mut e, when, online()).unwrap()).decision,
+        "approve"
+    );
 }
 
 #[test]
 fn a_sign_up_sharing_a_phone_with_an_overdue_account_is_held_with_the_evidence() {
     let mut e = engine(1);
     // Customer 0 buys on the per-order invoice and never pays.
-    capture_all(&mut e, "2026-06-01T12:00:00+09:00", 5_000, Product::PerOrder);
+    capture_all(
+        &mut e,
+        "2026-06-01T12:00:00+09:00",
+        5_000,
+        Product::PerOrder,
+    );
     tick(&mut e, "2026-06-20T10:00:00+09:00");
     // The same person signs up again with the same phone, another e-mail.
     let mut p = profile(0);
@@ -482,7 +526,10 @@ fn a_sign_up_sharing_a_phone_with_an_overdue_account_is_held_with_the_evidence()
         )
     };
     let o = order_of(&apply(&mut e, "2026-06-20T11:01:00+09:00", buy()).unwrap());
-    assert!(o.reasons.iter().any(|r| r.code == "sign_up_in_review"), "{o:?}");
+    assert!(
+        o.reasons.iter().any(|r| r.code == "sign_up_in_review"),
+        "{o:?}"
+    );
     // Declined by an operator: the account is suspended.
     apply(
         &mut e,
@@ -508,7 +555,10 @@ fn a_sign_up_sharing_a_phone_with_an_overdue_account_is_held_with_the_evidence()
         "not_in_review"
     );
     let o = order_of(&apply(&mut e, "2026-06-20T12:01:00+09:00", buy()).unwrap());
-    assert!(o.reasons.iter().any(|r| r.code == "account_suspended"), "{o:?}");
+    assert!(
+        o.reasons.iter().any(|r| r.code == "account_suspended"),
+        "{o:?}"
+    );
     // A clean sign-up (its own phone, e-mail, address, device) is not held;
     // one at the overdue account's address is, with that evidence.
     let mut clean = sign_up(7, "1990-01-01", None);
@@ -523,9 +573,23 @@ fn a_sign_up_sharing_a_phone_with_an_overdue_account_is_held_with_the_evidence()
         *identity = identity_keys(p);
     }
     apply(&mut e, "2026-06-20T12:00:00+09:00", clean).unwrap();
-    assert!(e.customer_lifecycle(ADMIN, 2).unwrap().signup_review.is_none());
-    apply(&mut e, "2026-06-20T12:00:00+09:00", sign_up(8, "1990-01-01", None)).unwrap();
-    let review = e.customer_lifecycle(ADMIN, 3).unwrap().signup_review.unwrap();
+    assert!(
+        e.customer_lifecycle(ADMIN, 2)
+            .unwrap()
+            .signup_review
+            .is_none()
+    );
+    apply(
+        &mut e,
+        "2026-06-20T12:00:00+09:00",
+        sign_up(8, "1990-01-01", None),
+    )
+    .unwrap();
+    let review = e
+        .customer_lifecycle(ADMIN, 3)
+        .unwrap()
+        .signup_review
+        .unwrap();
     assert_eq!(review.evidence[0].link.as_str(), "address_unit");
 }
 
@@ -537,13 +601,12 @@ fn history_before_the_terms_replays_under_the_legacy_terms() {
     config.set_terms(Terms::legacy());
     let mut e = engine_with_config(1, config);
     let o = order_of(&apply(&mut e, "2026-06-02T10:00:00+09:00", in_store(0, 100)).unwrap());
+    assert!(o.reasons.iter().all(|r| r.code != "ekyc_required"), "{o:?}");
     assert!(
         o.reasons
             .iter()
-            .all(|r| r.code != "ekyc_required"),
-        "{o:?}"
+            .any(|r| r.code == "in_store_history_insufficient")
     );
-    assert!(o.reasons.iter().any(|r| r.code == "in_store_history_insufficient"));
     // The terms journaled later take over, and a snapshot keeps them.
     apply(
         &mut e,

@@ -425,7 +425,11 @@ pub(crate) async fn ekyc_callback(
 ) -> Result<Reply<LifecycleJson>, ApiError> {
     let principal = ekyc_caller(&app, &headers, &raw)?;
     let body: EkycBody = serde_json::from_slice(&raw).map_err(|e| {
-        ApiError::invalid("invalid_json", "body", format!("the body does not parse: {e}"))
+        ApiError::invalid(
+            "invalid_json",
+            "body",
+            format!("the body does not parse: {e}"),
+        )
     })?;
     let c = customer(&id)?;
     let status = EkycStatus::parse(&body.status).ok_or_else(|| {
@@ -438,7 +442,11 @@ pub(crate) async fn ekyc_callback(
     let reason = text("reason", body.reason.as_deref())?;
     let birth_date = match body.birth_date.as_deref() {
         Some(d) => Some(JstDate::parse(d).map_err(|_| {
-            ApiError::invalid("invalid_date", "birth_date", "birth_date must be YYYY-MM-DD")
+            ApiError::invalid(
+                "invalid_date",
+                "birth_date",
+                "birth_date must be YYYY-MM-DD",
+            )
         })?),
         None => None,
     };
@@ -495,9 +503,7 @@ pub(crate) async fn ekyc_callback(
 /// (acting as the command line would: `Principal::System`).
 fn ekyc_caller(app: &AppState, headers: &HeaderMap, raw: &[u8]) -> Result<Principal, ApiError> {
     if headers.contains_key(axum::http::header::AUTHORIZATION) {
-        let mut parts = axum::http::Request::new(())
-            .into_parts()
-            .0;
+        let mut parts = axum::http::Request::new(()).into_parts().0;
         parts.headers = headers.clone();
         let p = crate::roles::authenticate(&mut parts, app)?;
         return match p {
@@ -510,7 +516,9 @@ fn ekyc_caller(app: &AppState, headers: &HeaderMap, raw: &[u8]) -> Result<Princi
     let ekyc = app.identity.ekyc();
     let (Some(secret), Some(sig)) = (
         ekyc.callback_secret.as_deref(),
-        headers.get(EKYC_SIGNATURE_HEADER).and_then(|v| v.to_str().ok()),
+        headers
+            .get(EKYC_SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok()),
     ) else {
         return Err(ApiError::unauthorized());
     };
@@ -552,7 +560,8 @@ pub fn verify_signature(
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.verify_slice(&v1).map_err(|_| bad("the signature does not match"))
+    mac.verify_slice(&v1)
+        .map_err(|_| bad("the signature does not match"))
 }
 
 /// The registered name, address and birth date.

@@ -95,7 +95,12 @@ async fn ekyc_matches_the_document_address_at_block_level() {
     assert_eq!(v["ekyc_status"], "rejected");
     assert_eq!(v["ekyc_reason"], "document_address_mismatch");
     // Another spelling of the same block, another room: verified.
-    let (s, v) = ekyc(&app, &c, document("東京都千代田区霞が関１丁目３番１号 霞ビル202")).await;
+    let (s, v) = ekyc(
+        &app,
+        &c,
+        document("東京都千代田区霞が関１丁目３番１号 霞ビル202"),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["ekyc_status"], "verified", "{v}");
     // A different name or birth date on the document rejects.
@@ -122,13 +127,22 @@ async fn ekyc_matches_the_document_address_at_block_level() {
         json!({"status": "rejected", "reason": "face_mismatch"}),
     )
     .await;
-    assert_eq!((v["ekyc_status"].as_str(), v["ekyc_reason"].as_str()), (Some("rejected"), Some("face_mismatch")));
+    assert_eq!(
+        (v["ekyc_status"].as_str(), v["ekyc_reason"].as_str()),
+        (Some("rejected"), Some("face_mismatch"))
+    );
     // Bad input: nothing written.
     let seq = app.journal_seq().await;
     for (body, field) in [
         (json!({"status": "maybe"}), "status"),
-        (json!({"status": "verified", "name": "山田 太郎", "birth_date": "1990-04-01"}), "document_address"),
-        (json!({"status": "verified", "document_address": "x", "name": "山田 太郎", "birth_date": "1990-13-01"}), "birth_date"),
+        (
+            json!({"status": "verified", "name": "山田 太郎", "birth_date": "1990-04-01"}),
+            "document_address",
+        ),
+        (
+            json!({"status": "verified", "document_address": "x", "name": "山田 太郎", "birth_date": "1990-13-01"}),
+            "birth_date",
+        ),
     ] {
         let (s, v) = ekyc(&app, &c, body).await;
         assert!(s.is_client_error(), "{s} {v}");
@@ -139,7 +153,11 @@ async fn ekyc_matches_the_document_address_at_block_level() {
     // Only an admin key: a merchant or an analyst is refused.
     for key in [&app.merchant, &app.analyst] {
         let (s, _) = app
-            .post(key, &format!("/v1/customers/{c}/ekyc"), document("東京都千代田区霞が関1-3-1"))
+            .post(
+                key,
+                &format!("/v1/customers/{c}/ekyc"),
+                document("東京都千代田区霞が関1-3-1"),
+            )
             .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
     }
@@ -176,7 +194,11 @@ async fn a_signing_vendor_is_checked_by_its_signature() {
         let resp = send(sig).await.unwrap();
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     }
-    assert_eq!(app.journal_seq().await, seq, "a bad signature writes nothing");
+    assert_eq!(
+        app.journal_seq().await,
+        seq,
+        "a bad signature writes nothing"
+    );
     let resp = send(Some(sign(VENDOR_SECRET, now, &body))).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let v: Value = resp.json().await.unwrap();
@@ -201,7 +223,11 @@ async fn a_store_pays_with_a_one_time_code() {
     let c = app.register("c-pos").await;
     // Unverified: no code, and no in-store credit.
     let (s, v) = code(&app, &c, json!({})).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("ekyc_required")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("ekyc_required")),
+        "{v}"
+    );
     let (s, v) = ekyc(&app, &c, document("東京都千代田区霞が関1-3-1")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = code(&app, &c, json!({})).await;
@@ -216,26 +242,49 @@ async fn a_store_pays_with_a_one_time_code() {
     assert_eq!(v["decision"], "approve", "{v}");
     // Used twice.
     let (s, v) = pos(&app, &store, &the_code, 100).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("payment_code_used")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("payment_code_used")),
+        "{v}"
+    );
     // Over the new user's in-store cap (¥2,000): declined.
     let (_, v) = code(&app, &c, json!({})).await;
     let second = v["code"].as_str().unwrap().to_string();
     let (s, v) = pos(&app, &store, &second, 900).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["decision"], "decline", "{v}");
-    assert!(v["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "in_store_history_insufficient"), "{v}");
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "in_store_history_insufficient"),
+        "{v}"
+    );
     // Expired.
     let (_, v) = code(&app, &c, json!({"ceiling": 500})).await;
     let third = v["code"].as_str().unwrap().to_string();
     assert_eq!(v["ceiling"], 500);
     app.at_day(0, 6).await;
     let (s, v) = pos(&app, &store, &third, 100).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("payment_code_expired")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("payment_code_expired")),
+        "{v}"
+    );
     // Malformed and unknown codes; a code together with a customer.
     let (s, v) = pos(&app, &store, "12ab", 100).await;
-    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("payment_code")), "{v}");
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("payment_code")),
+        "{v}"
+    );
     let (s, v) = pos(&app, &store, "0000000000000000", 100).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("payment_code_unknown")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("payment_code_unknown")),
+        "{v}"
+    );
     let (s, v) = app
         .post(
             &store,
@@ -244,7 +293,11 @@ async fn a_store_pays_with_a_one_time_code() {
                 "product": "monthly", "channel": "in_store", "items": [line("food", 100)]}),
         )
         .await;
-    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("customer")), "{v}");
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("customer")),
+        "{v}"
+    );
     // A retried request (same Idempotency-Key) shows the same code again.
     let retry = |key: &'static str| {
         app.http
@@ -265,14 +318,23 @@ async fn a_frozen_customer_is_declined_until_an_admin_lifts_the_freeze() {
     let app = spawn_app().await;
     let c = app.register("c-freeze").await;
     let (s, v) = app
-        .post(&app.merchant, &format!("/v1/customers/{c}/freeze"), json!({"reason": "身に覚えのない請求"}))
+        .post(
+            &app.merchant,
+            &format!("/v1/customers/{c}/freeze"),
+            json!({"reason": "身に覚えのない請求"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["frozen"], true);
     let o = app.authorize(&c, "food", 100).await;
     assert_eq!(o["decision"], "decline");
     assert_eq!(o["reasons"][0]["code"], "customer_frozen");
-    assert!(o["reasons"][0]["message_ja"].as_str().unwrap().contains("停止"));
+    assert!(
+        o["reasons"][0]["message_ja"]
+            .as_str()
+            .unwrap()
+            .contains("停止")
+    );
     // The merchant cannot lift it.
     let resp = app
         .http
@@ -307,28 +369,72 @@ async fn age_and_consent_at_sign_up() {
         b
     };
     let seq = app.journal_seq().await;
-    let (s, v) = app.post(&app.merchant, "/v1/customers", body("m-17", "2009-01-01", None)).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("age_below_minimum")), "{v}");
-    let (s, v) = app.post(&app.merchant, "/v1/customers", body("m-19", "2007-01-01", None)).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert_eq!(v["error"]["code"], "parental_consent_required");
-    assert_eq!(v["error"]["field"], "parental_consent");
-    let (s, v) = app.post(&app.merchant, "/v1/customers", body("m-future", "2030-01-01", None)).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("birth_date_in_future")), "{v}");
     let (s, v) = app
         .post(
             &app.merchant,
             "/v1/customers",
-            body("m-19", "2007-01-01", Some(json!({"by": "佐藤 洋子（母）", "at": "not a time"}))),
+            body("m-17", "2009-01-01", None),
         )
         .await;
-    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("parental_consent.at")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("age_below_minimum")),
+        "{v}"
+    );
+    let (s, v) = app
+        .post(
+            &app.merchant,
+            "/v1/customers",
+            body("m-19", "2007-01-01", None),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "parental_consent_required");
+    assert_eq!(v["error"]["field"], "parental_consent");
+    let (s, v) = app
+        .post(
+            &app.merchant,
+            "/v1/customers",
+            body("m-future", "2030-01-01", None),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("birth_date_in_future")
+        ),
+        "{v}"
+    );
+    let (s, v) = app
+        .post(
+            &app.merchant,
+            "/v1/customers",
+            body(
+                "m-19",
+                "2007-01-01",
+                Some(json!({"by": "佐藤 洋子（母）", "at": "not a time"})),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("parental_consent.at")
+        ),
+        "{v}"
+    );
     assert_eq!(app.journal_seq().await, seq, "refusals write nothing");
     let (s, v) = app
         .post(
             &app.merchant,
             "/v1/customers",
-            body("m-19", "2007-01-01", Some(json!({"by": "佐藤 洋子（母）", "at": "2026-06-09T20:00:00+09:00"}))),
+            body(
+                "m-19",
+                "2007-01-01",
+                Some(json!({"by": "佐藤 洋子（母）", "at": "2026-06-09T20:00:00+09:00"})),
+            ),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -341,7 +447,9 @@ async fn age_and_consent_at_sign_up() {
 async fn a_re_registration_with_past_trouble_is_held_for_review() {
     let app = spawn_app().await;
     // An account that bought on the per-order invoice and never paid.
-    let first = app.register_body(person("old", 1, "東京都渋谷区渋谷2-1-1")).await;
+    let first = app
+        .register_body(person("old", 1, "東京都渋谷区渋谷2-1-1"))
+        .await;
     let (s, v) = app
         .post(
             &app.merchant,
@@ -350,7 +458,11 @@ async fn a_re_registration_with_past_trouble_is_held_for_review() {
                 "channel": "online", "items": [line("electronics", 20_000)], "device_id": "dev-old-1"}),
         )
         .await;
-    assert_eq!((s, v["decision"].as_str()), (StatusCode::OK, Some("approve")), "{v}");
+    assert_eq!(
+        (s, v["decision"].as_str()),
+        (StatusCode::OK, Some("approve")),
+        "{v}"
+    );
     app.capture(&v).await;
     app.at_day(30, 0).await;
     // A new sign-up from the same device with a new phone and e-mail.
@@ -366,18 +478,44 @@ async fn a_re_registration_with_past_trouble_is_held_for_review() {
     assert_eq!(life["sign_up_evidence"][0]["customer"], first);
     assert_eq!(life["sign_up_evidence"][0]["trouble"], "overdue");
     let o = app.authorize(&second, "food", 100).await;
-    assert!(o["reasons"].as_array().unwrap().iter().any(|r| r["code"] == "sign_up_in_review"), "{o}");
+    assert!(
+        o["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "sign_up_in_review"),
+        "{o}"
+    );
     // An admin approves it (after a call): purchases follow the credit
     // rules again (the shared device keeps the overdue account's block).
     let (s, v) = app
-        .post(&app.admin, &format!("/v1/admin/customers/{second}/sign-up-review"), json!({"decision": "approve"}))
+        .post(
+            &app.admin,
+            &format!("/v1/admin/customers/{second}/sign-up-review"),
+            json!({"decision": "approve"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["sign_up_review"], "approved");
     let o = app.authorize(&second, "food", 100).await;
-    assert!(o["reasons"].as_array().unwrap().iter().all(|r| r["code"] != "sign_up_in_review"), "{o}");
+    assert!(
+        o["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["code"] != "sign_up_in_review"),
+        "{o}"
+    );
     let (s, v) = app
-        .post(&app.admin, &format!("/v1/admin/customers/{second}/sign-up-review"), json!({"decision": "approve"}))
+        .post(
+            &app.admin,
+            &format!("/v1/admin/customers/{second}/sign-up-review"),
+            json!({"decision": "approve"}),
+        )
         .await;
-    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("not_in_review")), "{v}");
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_in_review")),
+        "{v}"
+    );
 }

@@ -399,14 +399,18 @@ fn operator_only(principal: Principal) -> Result<(), CommandError> {
 impl Engine {
     /// Did customer `ci` buy a gift card that was later revoked?
     pub(crate) fn bought_revoked_gift_card(&self, ci: u32) -> bool {
-        self.idx.gift_cards.of_customer.get(&ci).is_some_and(|cards| {
-            cards.iter().any(|&i| {
-                self.state.gift_cards.cards[i as usize]
-                    .history
-                    .iter()
-                    .any(|e| e.kind == CardEventKind::Revoked)
+        self.idx
+            .gift_cards
+            .of_customer
+            .get(&ci)
+            .is_some_and(|cards| {
+                cards.iter().any(|&i| {
+                    self.state.gift_cards.cards[i as usize]
+                        .history
+                        .iter()
+                        .any(|e| e.kind == CardEventKind::Revoked)
+                })
             })
-        })
     }
 
     pub(crate) fn add_issuer_merchant(

@@ -8,8 +8,8 @@
 use super::Engine;
 use crate::checked::{Bounded, id32};
 use crate::command::{
-    AuthorizeInput, EkycResult, EkycStatus, ParentalConsent, Principal,
-    Registration, Role, SignUpFacts,
+    AuthorizeInput, EkycResult, EkycStatus, ParentalConsent, Principal, Registration, Role,
+    SignUpFacts,
 };
 use crate::error::CommandError;
 use crate::identity::{IdentityKeys, SessionKeys};
@@ -250,7 +250,13 @@ impl Engine {
         // age minimum) and changes nothing when it refuses.
         let outcome =
             self.register_signed_up(at, merchant, registration, payment_method, identity)?;
-        let ci = id32(self.state.customers.len().checked_sub(1).bounded("new customer"));
+        let ci = id32(
+            self.state
+                .customers
+                .len()
+                .checked_sub(1)
+                .bounded("new customer"),
+        );
         self.state.identity.link_session(ci, at, &signup.session);
         if let Some(v) = signup.verification {
             self.use_verification(v, ci);
@@ -346,7 +352,11 @@ impl Engine {
         let mut out = Vec::new();
         for (link, key) in keys {
             let Some(key) = key else { continue };
-            for other in self.state.identity.accounts_sharing(link, &key, SHARING_SCAN_MAX) {
+            for other in self
+                .state
+                .identity
+                .accounts_sharing(link, &key, SHARING_SCAN_MAX)
+            {
                 if other == ci || out.len() >= EVIDENCE_MAX {
                     continue;
                 }
@@ -637,18 +647,22 @@ impl Engine {
     /// The in-store cap of an eKYC-verified customer (`None` for the
     /// others: the credit rules' caps apply).
     pub(crate) fn verified_in_store_cap(&self, ci: u32, experienced: bool) -> Option<Yen> {
-        self.ekyc_verified(ci).then(|| {
-            if experienced {
-                self.config.lifecycle.in_store_cap_yen
-            } else {
-                self.config.lifecycle.in_store_new_customer_cap_yen
-            }
+        let l = &self.config.lifecycle;
+        self.ekyc_verified(ci).then_some(if experienced {
+            l.in_store_cap_yen
+        } else {
+            l.in_store_new_customer_cap_yen
         })
     }
 
     /// A customer's lifecycle as callers see it.
     pub fn lifecycle_view(&self, ci: u32, at: At) -> LifecycleView {
-        let life = self.state.lifecycle.customer(ci).cloned().unwrap_or_default();
+        let life = self
+            .state
+            .lifecycle
+            .customer(ci)
+            .cloned()
+            .unwrap_or_default();
         LifecycleView {
             customer: ci,
             phone_verified: life.phone_verified,
@@ -687,7 +701,9 @@ impl Engine {
     fn require_operator(&self, principal: Principal) -> Result<(), CommandError> {
         match principal {
             Principal::Operator(_, Role::Admin) | Principal::System => Ok(()),
-            _ => Err(CommandError::forbidden("only an admin operator may do this")),
+            _ => Err(CommandError::forbidden(
+                "only an admin operator may do this",
+            )),
         }
     }
 }

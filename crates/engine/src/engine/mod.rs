@@ -53,8 +53,10 @@ pub use risk_model::{
 };
 pub use score::ScoreView;
 pub use settlement::{PartnerSettlement, SettlementLine};
-pub use verifications::{CONTACT_NEVER_CHANGED_DAYS, ContactChange, USE_WINDOW_SECS, VerificationView};
 use tick::check_time;
+pub use verifications::{
+    CONTACT_NEVER_CHANGED_DAYS, ContactChange, USE_WINDOW_SECS, VerificationView,
+};
 
 use crate::command::{Command, Envelope};
 use crate::error::CommandError;
@@ -564,7 +566,14 @@ impl Engine {
                 identity,
                 signup,
             } => self
-                .sign_up(at, *merchant, registration, *payment_method, identity, signup)
+                .sign_up(
+                    at,
+                    *merchant,
+                    registration,
+                    *payment_method,
+                    identity,
+                    signup,
+                )
                 .map(changed),
             Command::RecordEkyc {
                 principal,

@@ -616,8 +616,7 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
             }
         }
         tag::SIGN_UP => {
-            let (merchant, registration, payment_method, identity, signup) =
-                from_section(body, B)?;
+            let (merchant, registration, payment_method, identity, signup) = from_section(body, B)?;
             Command::SignUp {
                 merchant,
                 registration,

@@ -248,7 +248,10 @@ impl Driver for Http {
         // The vendor's callback with the registration's own document: the
         // server compares it (address at block level, name, birth date).
         let admin = self.admin_key.clone();
-        let path = format!("/v1/customers/{}/ekyc", ids::encode(prefix::CUSTOMER, customer.0));
+        let path = format!(
+            "/v1/customers/{}/ekyc",
+            ids::encode(prefix::CUSTOMER, customer.0)
+        );
         let (status, body) = self.post(
             &admin,
             &path,

@@ -756,7 +756,12 @@ impl Config {
                 message: message.into(),
             });
         }
-        for (field, message) in self.lifecycle.problems(self.credit.signup_limit_yen) {
+        // The highest limit a customer can have (bank debit raises it).
+        let credit_limit = self
+            .credit
+            .signup_limit_yen
+            .max(self.credit.bank_debit_limit_yen);
+        for (field, message) in self.lifecycle.problems(credit_limit) {
             out.push(ConfigProblem {
                 field: field.into(),
                 message,

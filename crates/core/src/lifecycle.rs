@@ -131,7 +131,8 @@ impl LifecycleConfig {
         }
     }
 
-    /// Every problem found, as `(field, message)`.
+    /// Every problem found, as `(field, message)`; `credit_limit` is the
+    /// highest limit a customer can have.
     pub fn problems(&self, signup_limit: Yen) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut check = |ok: bool, field: &str, message: String| {

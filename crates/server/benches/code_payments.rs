@@ -105,7 +105,7 @@ fn main() {
                     name: "山田 太郎".into(),
                     name_kana: "ヤマダ タロウ".into(),
                     birth_date: "1990-04-01".into(),
-                    phone: format!("090{:08}", n),
+                    phone: format!("0901{n:07}"),
                     email: format!("c{n}@example.jp"),
                     postal_code: "100-0013".into(),
                     address: format!("東京都千代田区霞が関1-3-1 {n}号室"),

@@ -7,10 +7,12 @@
 //! `cargo bench -p atobarai-server --bench verifications`
 //! (`ATOBARAI_BENCH_REQUESTS` sets N, default 20,000.)
 
+mod loopback;
+
 use atobarai_engine::{Command, Outcome};
-use atobarai_server::{AppState, ClockMode, IdentitySecret, Node, NodeOptions, StoreSpec, auth};
+use atobarai_server::{ClockMode, IdentitySecret, Node, NodeOptions, StoreSpec, auth};
+use loopback::{Req, drive, serve};
 use std::sync::Arc;
-use std::time::Instant;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -55,80 +57,32 @@ fn main() {
             .unwrap();
         assert!(matches!(added.outcome, Outcome::Merchant(_)));
         let bearer = key.key;
-        let (elapsed, ok, lat) = rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            let app = atobarai_server::router(AppState {
-                node: node.clone(),
-                limits: Arc::new(Default::default()),
-                identity: IdentitySecret::new("bench-identity-secret"),
-                webhooks: Arc::new(Default::default()),
-                body_timeout: std::time::Duration::from_secs(30),
+        let run = rt.block_on(async {
+            let base = serve(node.clone(), IdentitySecret::new("bench-identity-secret")).await;
+            let make = Arc::new(move |i: u64| Req {
+                path: "/v1/verifications".into(),
+                bearer: bearer.clone(),
+                idem: format!("v-{i}"),
+                body: format!(
+                    r#"{{"phone": "0901{:07}", "ip": "10.{}.{}.1"}}"#,
+                    i,
+                    (i >> 8) & 0xFF,
+                    i & 0xFF
+                ),
             });
-            tokio::spawn(async move {
-                atobarai_server::serve(listener, app, Default::default(), std::future::pending())
-                    .await
-                    .unwrap();
-            });
-            let base = format!("http://{addr}/v1/verifications");
-            let client = reqwest::Client::new();
-            let start = Instant::now();
-            let mut tasks = Vec::new();
-            for w in 0..concurrency {
-                let (client, base, bearer) = (client.clone(), base.clone(), bearer.clone());
-                tasks.push(tokio::spawn(async move {
-                    let mut ok = 0u64;
-                    let mut lat = Vec::new();
-                    let mut i = w;
-                    while i < requests {
-                        let body = format!(
-                            r#"{{"phone": "0901{:07}", "ip": "10.{}.{}.1"}}"#,
-                            i,
-                            (i >> 8) & 0xFF,
-                            i & 0xFF
-                        );
-                        let t = Instant::now();
-                        let r = client
-                            .post(&base)
-                            .bearer_auth(&bearer)
-                            .header("Idempotency-Key", format!("v-{i}"))
-                            .header("Content-Type", "application/json")
-                            .body(body)
-                            .send()
-                            .await
-                            .unwrap();
-                        if r.status() == reqwest::StatusCode::CREATED {
-                            ok += 1;
-                        }
-                        let _ = r.bytes().await;
-                        lat.push(t.elapsed());
-                        i += concurrency;
-                    }
-                    (ok, lat)
-                }));
-            }
-            let mut ok = 0;
-            let mut lat = Vec::new();
-            for t in tasks {
-                let (o, l) = t.await.unwrap();
-                ok += o;
-                lat.extend(l);
-            }
-            (start.elapsed(), ok, lat)
+            drive(&base, concurrency, requests, 201, make).await
         });
-        let mut lat = lat;
-        lat.sort();
-        let pct = |p: usize| lat[(lat.len() * p / 100).min(lat.len() - 1)];
         let outbox = std::fs::read_to_string(dir.path().join("sms-outbox.jsonl"))
             .map(|t| t.lines().count())
             .unwrap_or(0);
         println!(
-            "connections {concurrency:>3}: {:>8.0} requests/s ({ok} created, {outbox} SMS in the outbox), p50 {:?}, p99 {:?}",
-            requests as f64 / elapsed.as_secs_f64(),
-            pct(50),
-            pct(99),
+            "connections {concurrency:>3}: {:>8.0} requests/s ({} created, {outbox} SMS in the outbox), p50 {:?}, p99 {:?}",
+            run.rate(),
+            run.ok,
+            run.pct(50),
+            run.pct(99),
         );
-        assert_eq!(ok, requests, "every request is a fresh phone and network");
+        assert_eq!(run.ok, requests, "every request is a fresh phone and network");
         node.shutdown();
     }
 }

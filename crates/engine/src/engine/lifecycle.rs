@@ -148,15 +148,22 @@ pub(crate) struct PaymentCode {
 #[derive(Default)]
 pub(crate) struct LifecycleIndex {
     code_by_hash: FxHashMap<[u8; 32], u32>,
+    /// Per customer: its codes, oldest first.
+    codes_of: FxHashMap<u32, Vec<u32>>,
 }
 
 impl LifecycleIndex {
     pub(crate) fn rebuild(book: &LifecycleBook) -> LifecycleIndex {
         let mut idx = LifecycleIndex::default();
         for (i, c) in book.payment_codes.iter().enumerate() {
-            idx.code_by_hash.insert(c.hash, id32(i));
+            idx.add_code(id32(i), c);
         }
         idx
+    }
+
+    fn add_code(&mut self, i: u32, c: &PaymentCode) {
+        self.code_by_hash.insert(c.hash, i);
+        self.codes_of.entry(c.customer).or_default().push(i);
     }
 }
 
@@ -517,15 +524,16 @@ impl Engine {
                 .bounded("code ttl"),
         );
         let index = id32(self.state.lifecycle.payment_codes.len());
-        self.state.lifecycle.payment_codes.push(PaymentCode {
+        let issued = PaymentCode {
             hash: code,
             customer: ci,
             issued_at: at,
             expires_at,
             ceiling,
             used_by: None,
-        });
-        self.idx.lifecycle.code_by_hash.insert(code, index);
+        };
+        self.idx.lifecycle.add_code(index, &issued);
+        self.state.lifecycle.payment_codes.push(issued);
         Ok(Outcome::PaymentCode(IssuedCode {
             code: u64::from(index),
             customer: ci,
@@ -534,14 +542,21 @@ impl Engine {
         }))
     }
 
+    /// The customer's codes neither used nor expired at `at`. O(the
+    /// customer's codes of the last day): codes are issued in time order
+    /// and live at most an hour (`payment_code_ttl_secs` ≤ 3600), so the
+    /// scan stops at the first one issued over a day before.
     fn open_codes(&self, ci: u32, at: At) -> u32 {
-        // Codes are few per customer and short-lived: scan the newest.
+        let Some(codes) = self.idx.lifecycle.codes_of.get(&ci) else {
+            return 0;
+        };
         let mut n = 0u32;
-        for c in self.state.lifecycle.payment_codes.iter().rev() {
-            if c.expires_at <= at && c.issued_at.plus_ms(86_400_000) < at {
+        for &i in codes.iter().rev() {
+            let c = &self.state.lifecycle.payment_codes[i as usize];
+            if c.issued_at.plus_ms(86_400_000) < at {
                 break;
             }
-            if c.customer == ci && c.used_by.is_none() && c.expires_at > at {
+            if c.used_by.is_none() && c.expires_at > at {
                 n = n.saturating_add(1);
             }
         }

@@ -82,7 +82,10 @@ fn main() {
             run.pct(50),
             run.pct(99),
         );
-        assert_eq!(run.ok, requests, "every request is a fresh phone and network");
+        assert_eq!(
+            run.ok, requests,
+            "every request is a fresh phone and network"
+        );
         node.shutdown();
     }
 }

@@ -215,6 +215,15 @@ impl IdentityState {
     /// make room (deterministically), and a key that still cannot be linked
     /// is skipped. Returns the cluster changes (joining a device's cluster,
     /// the device becoming a hub).
+    /// Link a verified new phone or e-mail to the account. The old one
+    /// stays linked: a changed contact is history the graph keeps (it
+    /// must not let an account leave the accounts it shared a phone with).
+    pub(crate) fn link_contact(&mut self, ci: u32, at: At, kind: LinkKind, key: KeyHash) {
+        // A full account (the link cap) keeps its links; the change is
+        // still recorded by the lifecycle (its time is a risk feature).
+        let _ = self.graph.link(ci, kind, key, at.unix_ms());
+    }
+
     pub(crate) fn link_session(
         &mut self,
         ci: u32,

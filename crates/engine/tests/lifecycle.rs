@@ -642,3 +642,61 @@ fn freeze_texts_are_bounded() {
     );
     let _ = At::default();
 }
+
+#[test]
+fn a_verified_phone_change_links_the_account_to_that_phones_accounts() {
+    let mut e = engine(2);
+    let when = "2026-06-02T10:00:00+09:00";
+    assert_eq!(
+        e.customer(Principal::System, &cus(0))
+            .unwrap()
+            .available_scope,
+        atobarai_engine::AvailableScope::Account
+    );
+    // Customer 0 moves to customer 1's phone number, verified by SMS.
+    let phone = identity_keys(&profile(1)).phone.unwrap();
+    let started = apply(
+        &mut e,
+        when,
+        Command::StartVerification {
+            principal: Principal::Merchant(0),
+            channel: atobarai_engine::ContactKind::Phone,
+            target: phone,
+            code: [7; 32],
+            ip: None,
+        },
+    )
+    .unwrap();
+    let atobarai_engine::Outcome::Verification(v) = started else {
+        panic!("{started:?}")
+    };
+    apply(
+        &mut e,
+        when,
+        Command::ConfirmVerification {
+            principal: Principal::Merchant(0),
+            verification: v.verification,
+            code: [7; 32],
+        },
+    )
+    .unwrap();
+    apply(
+        &mut e,
+        when,
+        Command::ChangeContact {
+            principal: Principal::Merchant(0),
+            customer: 0,
+            verification: v.verification,
+        },
+    )
+    .unwrap();
+    let life = e.customer_lifecycle(ADMIN, 0).unwrap();
+    assert_eq!(life.contact_changed_at, Some(at(when)));
+    // One person now: the two accounts share a limit.
+    assert_eq!(
+        e.customer(Principal::System, &cus(0))
+            .unwrap()
+            .available_scope,
+        atobarai_engine::AvailableScope::IdentityCluster
+    );
+}

@@ -496,6 +496,16 @@ impl Engine {
                 at,
             },
         );
+        // The new contact links the account as a registration's would.
+        let kind = match channel {
+            ContactKind::Phone => atobarai_identity::LinkKind::Phone,
+            ContactKind::Email => atobarai_identity::LinkKind::Email,
+        };
+        let before = self.state.identity.cluster_size(ci);
+        self.state.identity.link_contact(ci, at, kind, target);
+        if self.state.identity.cluster_size(ci) > before {
+            self.score_linked(at, ci);
+        }
         let life = self.state.lifecycle.customer_mut(ci);
         life.contact_changed_at = Some(at);
         if channel == ContactKind::Phone {

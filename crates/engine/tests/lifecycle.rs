@@ -591,6 +591,23 @@ fn a_sign_up_sharing_a_phone_with_an_overdue_account_is_held_with_the_evidence()
         .signup_review
         .unwrap();
     assert_eq!(review.evidence[0].link.as_str(), "address_unit");
+    // A merchant's plain registration is screened the same way.
+    let mut p = profile(0);
+    p.external_id = "c-plain".into();
+    p.email = "plain@example.jp".into();
+    apply(&mut e, "2026-06-20T12:00:00+09:00", register(0, p)).unwrap();
+    let review = e
+        .customer_lifecycle(ADMIN, 4)
+        .unwrap()
+        .signup_review
+        .unwrap();
+    assert!(
+        review
+            .evidence
+            .iter()
+            .any(|x| x.link.as_str() == "phone" && x.customer == 0),
+        "{review:?}"
+    );
 }
 
 #[test]

@@ -217,7 +217,11 @@ fn overdue_invoice_on_one_product_blocks_the_other() {
 
 #[test]
 fn in_store_needs_paid_online_history() {
-    let mut e = engine_with(1);
+    // The credit rules' own gate, without the lifecycle's eKYC gate (see
+    // tests/lifecycle.rs for verified customers' caps).
+    let mut config = atobarai_core::Config::default();
+    config.set_terms(atobarai_core::lifecycle::Terms::legacy());
+    let mut e = engine_with_config(1, config);
     let t = at("2026-06-10T12:00:00+09:00");
     let a = e
         .apply(&env(

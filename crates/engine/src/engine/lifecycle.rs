@@ -268,23 +268,12 @@ impl Engine {
         if let Some(v) = signup.verification {
             self.use_verification(v, ci);
         }
-        let evidence = if self.config.lifecycle.hold_reregistration_with_trouble {
-            self.past_trouble(ci, identity, &signup.session)
-        } else {
-            Vec::new()
-        };
         let life = self.state.lifecycle.customer_mut(ci);
         life.phone_verified = signup.verification.is_some();
         if consent_needed {
             life.consent = signup.consent.clone();
         }
-        if !evidence.is_empty() {
-            life.signup_review = Some(SignUpReview {
-                at,
-                evidence,
-                approved: None,
-            });
-        }
+        self.hold_if_past_trouble(at, ci, identity, &signup.session);
         // An empty record is no record (keeps the book small).
         if *self.state.lifecycle.customer_mut(ci) == CustomerLife::default() {
             self.state.lifecycle.customers.remove(&ci);
@@ -337,6 +326,29 @@ impl Engine {
                 ))
             }
             _ => Ok(needed),
+        }
+    }
+
+    /// Hold the new account `ci` for review when it shares a key with an
+    /// account in trouble (and the terms ask for it). Every registration
+    /// command calls this once the account exists.
+    pub(crate) fn hold_if_past_trouble(
+        &mut self,
+        at: At,
+        ci: u32,
+        identity: &IdentityKeys,
+        session: &SessionKeys,
+    ) {
+        if !self.config.lifecycle.hold_reregistration_with_trouble {
+            return;
+        }
+        let evidence = self.past_trouble(ci, identity, session);
+        if !evidence.is_empty() {
+            self.state.lifecycle.customer_mut(ci).signup_review = Some(SignUpReview {
+                at,
+                evidence,
+                approved: None,
+            });
         }
     }
 

@@ -80,7 +80,18 @@ impl Engine {
         identity: &IdentityKeys,
     ) -> Result<Outcome, CommandError> {
         self.check_consent(at, profile.birth_date, None)?;
-        self.register(at, merchant, profile, None, payment_method, identity)
+        let outcome = self.register(at, merchant, profile, None, payment_method, identity)?;
+        self.hold_new_if_past_trouble(at, identity);
+        Ok(outcome)
+    }
+
+    /// The re-registration screen for the account just registered (the
+    /// plain registration commands; `SignUp` runs it with its device).
+    fn hold_new_if_past_trouble(&mut self, at: At, identity: &IdentityKeys) {
+        if let Some(last) = self.state.customers.len().checked_sub(1) {
+            let ci = crate::checked::id32(last);
+            self.hold_if_past_trouble(at, ci, identity, &Default::default());
+        }
     }
 
     /// A sealed or clear registration whose sign-up already checked the
@@ -115,7 +126,9 @@ impl Engine {
         identity: &IdentityKeys,
     ) -> Result<Outcome, CommandError> {
         self.check_consent(at, profile.born_by, None)?;
-        self.register_sealed(at, merchant, profile, payment_method, identity)
+        let outcome = self.register_sealed(at, merchant, profile, payment_method, identity)?;
+        self.hold_new_if_past_trouble(at, identity);
+        Ok(outcome)
     }
 
     fn register_sealed(

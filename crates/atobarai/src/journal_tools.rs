@@ -122,10 +122,10 @@ pub(crate) struct VerifyArgs {
 #[derive(clap::Args)]
 pub(crate) struct ExportArgs {
     #[command(flatten)]
-    source: JournalArgs,
+    pub(crate) source: JournalArgs,
     /// The file to write (refused if it exists).
     #[arg(long)]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
 }
 
 /// Arguments of `atobarai import`.

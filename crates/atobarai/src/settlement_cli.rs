@@ -21,8 +21,12 @@ use std::path::PathBuf;
 pub(crate) struct ExportCmd {
     #[command(subcommand)]
     pub(crate) what: Option<ExportWhat>,
+    /// The journal to export (without a subcommand).
     #[command(flatten)]
-    pub(crate) journal: Option<crate::journal_tools::ExportArgs>,
+    pub(crate) source: crate::journal_tools::JournalArgs,
+    /// The file to write (refused if it exists).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// What `atobarai export` writes besides the journal file.
@@ -54,9 +58,12 @@ pub(crate) struct SettlementArgs {
 }
 
 pub(crate) fn run(cmd: ExportCmd) -> Result<()> {
-    match (cmd.what, cmd.journal) {
+    match (cmd.what, cmd.out) {
         (Some(ExportWhat::Settlement(args)), _) => settlement(&args),
-        (None, Some(journal)) => crate::journal_tools::export(&journal),
+        (None, Some(out)) => crate::journal_tools::export(&crate::journal_tools::ExportArgs {
+            source: cmd.source,
+            out,
+        }),
         (None, None) => bail!("export needs --out FILE, or a subcommand (settlement)"),
     }
 }

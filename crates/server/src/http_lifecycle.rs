@@ -342,29 +342,28 @@ pub(crate) async fn freeze(
     )
 }
 
-/// Lift a freeze (an admin operator).
+/// Lift a freeze (an admin operator). Lifting is idempotent by nature: a
+/// DELETE takes no Idempotency-Key, like lifting a suspension.
 #[utoipa::path(delete, path = "/v1/customers/{id}/freeze",
-    params(("Idempotency-Key" = String, Header, description = "unique per request")),
     responses((status = 200, body = LifecycleJson), (status = "4XX", body = crate::error::ErrorBody)))]
 pub(crate) async fn unfreeze(
     State(app): State<AppState>,
     caller: Caller,
-    IdemKey(key): IdemKey,
     ApiPath(id): ApiPath<String>,
-) -> Result<Reply<LifecycleJson>, ApiError> {
+) -> Result<Json<LifecycleJson>, ApiError> {
     let c = customer(&id)?;
-    expect_lifecycle(
-        submit(
-            &app,
-            caller.0,
-            key,
-            Command::UnfreezeCustomer {
-                principal: caller.0,
-                customer: c,
-            },
-        )
-        .await?,
-    )
+    let command = Command::UnfreezeCustomer {
+        principal: caller.0,
+        customer: c,
+    };
+    match app.node.submit(None, command).await {
+        Err(u) => Err(u.into()),
+        Ok(Err(e)) => Err(e.into()),
+        Ok(Ok(a)) => match a.outcome {
+            Outcome::Lifecycle(v) => Ok(Json(LifecycleJson::from(&*v))),
+            other => Err(ApiError::internal(&format!("unexpected outcome {other:?}"))),
+        },
+    }
 }
 
 /// Settle a sign-up held for review (an admin operator).

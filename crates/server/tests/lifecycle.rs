@@ -340,7 +340,6 @@ async fn a_frozen_customer_is_declined_until_an_admin_lifts_the_freeze() {
         .http
         .delete(format!("{}/v1/customers/{c}/freeze", app.base))
         .bearer_auth(&app.merchant)
-        .header("Idempotency-Key", "lift-1")
         .send()
         .await
         .unwrap();
@@ -349,7 +348,6 @@ async fn a_frozen_customer_is_declined_until_an_admin_lifts_the_freeze() {
         .http
         .delete(format!("{}/v1/customers/{c}/freeze", app.base))
         .bearer_auth(&app.admin)
-        .header("Idempotency-Key", "lift-2")
         .send()
         .await
         .unwrap();

@@ -11,35 +11,16 @@
 mod loopback;
 
 use atobarai_core::Config;
-use atobarai_engine::{Command, EkycResult, EkycStatus, Outcome, Principal};
+use atobarai_engine::{Command, EkycResult, EkycStatus, Principal};
 use atobarai_server::dto::CreateCustomer;
-use atobarai_server::{ClockMode, IdentitySecret, Node, NodeOptions, StoreSpec, auth};
-use loopback::{Req, drive, serve};
+use atobarai_server::{IdentitySecret, Node};
+use loopback::{Req, add_merchant, drive, open_node, serve};
 use std::sync::Arc;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CODES_PER_CUSTOMER: u64 = 10;
-
-fn add_merchant(node: &Node, name: &str) -> (u32, String) {
-    let key = auth::mint();
-    let added = node
-        .submit_blocking(
-            None,
-            Command::AddMerchant {
-                name: name.into(),
-                key_id: key.key_id.clone(),
-                secret_sha256: key.secret_sha256,
-            },
-        )
-        .unwrap()
-        .unwrap();
-    match added.outcome {
-        Outcome::Merchant(g) => (g.index, key.key),
-        other => panic!("{other:?}"),
-    }
-}
 
 /// Apply `commands` concurrently (512 in flight), every one accepted.
 async fn apply_all(node: &Arc<Node>, commands: Vec<Command>) {
@@ -77,19 +58,7 @@ fn main() {
     let mut config = Config::default();
     config.lifecycle.payment_code_ttl_secs = 3_600;
     config.lifecycle.payment_codes_open_max = CODES_PER_CUSTOMER as u32;
-    let node = Arc::new(
-        Node::open(
-            NodeOptions {
-                store: StoreSpec::Dir(dir.path().to_path_buf()),
-                clock: ClockMode::System,
-                config,
-                snapshot_every: u64::MAX,
-                cluster: Default::default(),
-            },
-            &mut |_, _| {},
-        )
-        .expect("node opens"),
-    );
+    let node = open_node(dir.path(), config);
     let identity = IdentitySecret::new("bench-identity-secret");
     let (app, app_key) = add_merchant(&node, "provider app");
     let (_, store_key) = add_merchant(&node, "store");

@@ -9,9 +9,8 @@
 
 mod loopback;
 
-use atobarai_engine::{Command, Outcome};
-use atobarai_server::{ClockMode, IdentitySecret, Node, NodeOptions, StoreSpec, auth};
-use loopback::{Req, drive, serve};
+use atobarai_server::IdentitySecret;
+use loopback::{Req, add_merchant, drive, open_node, serve};
 use std::sync::Arc;
 
 #[global_allocator]
@@ -30,33 +29,8 @@ fn main() {
     println!("POST /v1/verifications over loopback, {requests} requests per run, file SMS driver");
     for concurrency in [16u64, 64] {
         let dir = tempfile::tempdir().unwrap();
-        let node = Arc::new(
-            Node::open(
-                NodeOptions {
-                    store: StoreSpec::Dir(dir.path().to_path_buf()),
-                    clock: ClockMode::System,
-                    config: Default::default(),
-                    snapshot_every: u64::MAX,
-                    cluster: Default::default(),
-                },
-                &mut |_, _| {},
-            )
-            .expect("node opens"),
-        );
-        let key = auth::mint();
-        let added = node
-            .submit_blocking(
-                None,
-                Command::AddMerchant {
-                    name: "bench".into(),
-                    key_id: key.key_id.clone(),
-                    secret_sha256: key.secret_sha256,
-                },
-            )
-            .unwrap()
-            .unwrap();
-        assert!(matches!(added.outcome, Outcome::Merchant(_)));
-        let bearer = key.key;
+        let node = open_node(dir.path(), Default::default());
+        let (_, bearer) = add_merchant(&node, "bench");
         let run = rt.block_on(async {
             let base = serve(node.clone(), IdentitySecret::new("bench-identity-secret")).await;
             let make = Arc::new(move |i: u64| Req {

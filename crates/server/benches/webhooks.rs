@@ -6,11 +6,12 @@
 //! `cargo bench -p atobarai-server --bench webhooks`
 //! (`ATOBARAI_BENCH_EVENTS` sets N, default 20,000.)
 
+mod loopback;
+
 use atobarai_core::config::WebhookConfig;
 use atobarai_core::{JstDate, PaymentMethod, Yen};
 use atobarai_engine::webhook::EventKind;
 use atobarai_engine::{Command, CustomerProfile, Outcome, PaymentInput, Principal};
-use atobarai_server::{ClockMode, Node, NodeOptions, StoreSpec};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -64,19 +65,7 @@ fn main() {
     );
     for concurrency in [1usize, 8, 32] {
         let dir = tempfile::tempdir().unwrap();
-        let node = Arc::new(
-            Node::open(
-                NodeOptions {
-                    store: StoreSpec::Dir(dir.path().to_path_buf()),
-                    clock: ClockMode::System,
-                    config: Default::default(),
-                    snapshot_every: u64::MAX,
-                    cluster: Default::default(),
-                },
-                &mut |_, _| {},
-            )
-            .expect("node opens"),
-        );
+        let node = loopback::open_node(dir.path(), Default::default());
         rt.block_on(async {
             let secret = Arc::new(std::sync::Mutex::new(String::new()));
             let bad = Arc::new(AtomicU64::new(0));

@@ -232,16 +232,14 @@ fn expect_lifecycle(a: atobarai_engine::Applied) -> Result<Reply<LifecycleJson>,
     })
 }
 
+/// An optional free text, trimmed, checked as every request text is.
 fn text(field: &'static str, v: Option<&str>) -> Result<String, ApiError> {
-    let v = v.unwrap_or("").trim();
-    if v.chars().count() > LIFECYCLE_TEXT_CHARS_MAX || v.chars().any(char::is_control) {
-        return Err(ApiError::invalid(
-            "invalid_text",
-            field,
-            format!("at most {LIFECYCLE_TEXT_CHARS_MAX} characters, no control characters"),
-        ));
-    }
-    Ok(v.to_string())
+    crate::dto::text(
+        field,
+        v.unwrap_or("").trim(),
+        LIFECYCLE_TEXT_CHARS_MAX,
+        false,
+    )
 }
 
 // ----- handlers -------------------------------------------------------------
@@ -585,9 +583,8 @@ async fn registered_fields(app: &AppState, c: u64) -> Result<Registered, ApiErro
             let privacy = app.identity.privacy().cloned().ok_or_else(|| {
                 ApiError::internal("sealed personal data but no keyring configured")
             })?;
-            let (fields, _) = tokio::task::spawn_blocking(move || privacy.open(&pii))
-                .await
-                .map_err(|e| ApiError::internal(&format!("blocking task: {e}")))?
+            let (fields, _) = crate::http_privacy::blocking(move || privacy.open(&pii))
+                .await?
                 .map_err(|e| ApiError::internal(&e.to_string()))?;
             Ok(Registered {
                 name: fields.name,

@@ -54,7 +54,7 @@ fn vault_error(e: &PrivacyError) -> ApiError {
     )
 }
 
-async fn blocking<R: Send + 'static>(
+pub(crate) async fn blocking<R: Send + 'static>(
     f: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, ApiError> {
     tokio::task::spawn_blocking(f)

@@ -5,13 +5,10 @@
 
 mod common;
 
-use atobarai_engine::Role;
-use atobarai_server::{Node, NodeOptions};
-use common::{TestApp, add_key, options, serve, spawn_app};
+use common::{TestApp, add_key, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 /// The codes the file driver wrote, oldest first: `(to, code)`.
 fn outbox(app: &TestApp, file: &str) -> Vec<(String, String)> {
@@ -372,35 +369,13 @@ async fn a_verified_phone_change_feeds_the_risk_features() {
 
 /// A node whose `[sms]` driver is `http`, posting to `url`.
 async fn spawn_with_http_gateway(url: String) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts: NodeOptions = options(dir.path());
-    opts.config.sms.driver = "http".into();
-    opts.config.sms.url = Some(url);
-    opts.config.sms.token = Some("gateway-token".into());
-    opts.config.sms.timeout_ms = 1_000;
-    let (node, merchant, admin, analyst, payments) = tokio::task::spawn_blocking(move || {
-        let node = Node::open(opts, &mut |_, _| {}).unwrap();
-        let m = add_key(&node, "shop", None);
-        let a = add_key(&node, "admin", Some(Role::Admin));
-        let r = add_key(&node, "analyst", Some(Role::Analyst));
-        let p = add_key(&node, "bank", Some(Role::Payments));
-        (Arc::new(node), m, a, r, p)
+    spawn_app_with(|opts| {
+        opts.config.sms.driver = "http".into();
+        opts.config.sms.url = Some(url);
+        opts.config.sms.token = Some("gateway-token".into());
+        opts.config.sms.timeout_ms = 1_000;
     })
     .await
-    .unwrap();
-    let (base, server) = serve(node.clone()).await;
-    TestApp {
-        base,
-        http: reqwest::Client::new(),
-        node,
-        dir,
-        server,
-        merchant,
-        admin,
-        analyst,
-        payments,
-        keys: Arc::new(AtomicU64::new(0)),
-    }
 }
 
 #[tokio::test]

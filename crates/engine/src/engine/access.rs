@@ -100,6 +100,15 @@ pub(super) fn visible(principal: Principal, merchant: u32) -> bool {
     }
 }
 
+/// Is `principal` an admin operator (or the command line)? `message`
+/// says what the refused caller tried.
+pub(super) fn check_admin(principal: Principal, message: &str) -> Result<(), CommandError> {
+    match principal {
+        Principal::Operator(_, Role::Admin) | Principal::System => Ok(()),
+        _ => Err(CommandError::forbidden(message)),
+    }
+}
+
 /// May `principal` change state (other than record or reverse a payment)?
 /// Analysts read only; a payment channel's key (`Role::Payments`) may only
 /// record and reverse payments.

@@ -20,7 +20,7 @@
 use super::Engine;
 use super::access::{check_writer, status_conflict};
 use crate::checked::{Bounded, id32};
-use crate::command::{Principal, RevocationReason, RevocationTarget, Role};
+use crate::command::{Principal, RevocationReason, RevocationTarget};
 use crate::error::CommandError;
 use crate::identity::EvidenceStep;
 use crate::state::OrderStatus;
@@ -388,12 +388,7 @@ fn invalidated() -> CommandError {
 }
 
 fn operator_only(principal: Principal) -> Result<(), CommandError> {
-    match principal {
-        Principal::Operator(_, Role::Admin) | Principal::System => Ok(()),
-        _ => Err(CommandError::forbidden(
-            "gift-card revocations are for admins",
-        )),
-    }
+    super::access::check_admin(principal, "gift-card revocations are for admins")
 }
 
 impl Engine {
@@ -1385,6 +1380,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::Role;
     use crate::command::{AuthorizeInput, Command, CustomerProfile, Envelope, LineItem};
     use crate::identity::{IdentityKeys, SessionKeys};
     use atobarai_core::{Channel, JstDate, PaymentMethod, Product};

@@ -8,8 +8,7 @@
 use super::Engine;
 use crate::checked::{Bounded, id32};
 use crate::command::{
-    AuthorizeInput, EkycResult, EkycStatus, ParentalConsent, Principal, Registration, Role,
-    SignUpFacts,
+    AuthorizeInput, EkycResult, EkycStatus, ParentalConsent, Principal, Registration, SignUpFacts,
 };
 use crate::error::CommandError;
 use crate::identity::{IdentityKeys, SessionKeys};
@@ -719,19 +718,11 @@ impl Engine {
     }
 
     fn any_customer(&self, customer: u64) -> Result<u32, CommandError> {
-        u32::try_from(customer)
-            .ok()
-            .filter(|&c| (c as usize) < self.state.customers.len())
-            .ok_or_else(|| CommandError::not_found("customer_not_found", "customer", "customer"))
+        self.customer_index(Principal::System, customer)
     }
 
     fn require_operator(&self, principal: Principal) -> Result<(), CommandError> {
-        match principal {
-            Principal::Operator(_, Role::Admin) | Principal::System => Ok(()),
-            _ => Err(CommandError::forbidden(
-                "only an admin operator may do this",
-            )),
-        }
+        super::access::check_admin(principal, "only an admin operator may do this")
     }
 }
 

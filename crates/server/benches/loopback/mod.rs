@@ -3,9 +3,48 @@
 //! concurrent keep-alive clients; requests per second and latencies.
 #![allow(dead_code)]
 
-use atobarai_server::{AppState, IdentitySecret, Node};
+use atobarai_engine::{Command, Outcome};
+use atobarai_server::{AppState, ClockMode, IdentitySecret, Node, NodeOptions, StoreSpec, auth};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A node on the embedded store in `dir` (system clock, no periodic
+/// snapshot) under `config`.
+pub fn open_node(dir: &std::path::Path, config: atobarai_core::Config) -> Arc<Node> {
+    Arc::new(
+        Node::open(
+            NodeOptions {
+                store: StoreSpec::Dir(dir.to_path_buf()),
+                clock: ClockMode::System,
+                config,
+                snapshot_every: u64::MAX,
+                cluster: Default::default(),
+            },
+            &mut |_, _| {},
+        )
+        .expect("node opens"),
+    )
+}
+
+/// A new merchant: its index and API key.
+pub fn add_merchant(node: &Node, name: &str) -> (u32, String) {
+    let key = auth::mint();
+    let added = node
+        .submit_blocking(
+            None,
+            Command::AddMerchant {
+                name: name.into(),
+                key_id: key.key_id.clone(),
+                secret_sha256: key.secret_sha256,
+            },
+        )
+        .unwrap()
+        .unwrap();
+    match added.outcome {
+        Outcome::Merchant(g) => (g.index, key.key),
+        other => panic!("{other:?}"),
+    }
+}
 
 /// Serve `node` on a loopback port; the base URL.
 pub async fn serve(node: Arc<Node>, identity: IdentitySecret) -> String {

@@ -75,8 +75,24 @@ pub async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {
 }
 
 pub async fn spawn_app() -> TestApp {
+    let app = spawn_app_with(|_| {}).await;
+    let (s, v) = app
+        .post(
+            &app.admin,
+            "/v1/admin/clock",
+            json!({"now": "2026-06-10T10:00:00+09:00"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    app
+}
+
+/// The harness's node and keys with `configure` applied to its options,
+/// its manual clock not yet set.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut NodeOptions)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let opts = options(dir.path());
+    let mut opts = options(dir.path());
+    configure(&mut opts);
     let (node, merchant, admin, analyst, payments) = tokio::task::spawn_blocking(move || {
         let node = Node::open(opts, &mut |_, _| {}).unwrap();
         let m = add_key(&node, "shop", None);
@@ -88,7 +104,7 @@ pub async fn spawn_app() -> TestApp {
     .await
     .unwrap();
     let (base, server) = serve(node.clone()).await;
-    let app = TestApp {
+    TestApp {
         base,
         http: reqwest::Client::new(),
         node,
@@ -99,16 +115,7 @@ pub async fn spawn_app() -> TestApp {
         analyst,
         payments,
         keys: Arc::new(AtomicU64::new(0)),
-    };
-    let (s, v) = app
-        .post(
-            &app.admin,
-            "/v1/admin/clock",
-            json!({"now": "2026-06-10T10:00:00+09:00"}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    app
+    }
 }
 
 impl TestApp {

@@ -716,50 +716,41 @@ impl Node {
                 saver_thread,
             ]),
         };
+        // What the configuration puts in force at start, when it differs
+        // from what is journaled: it applies from now on, and history keeps
+        // replaying under what it ran with.
         if !rules_journaled {
-            // The configured rules differ from the journaled ones (or none
-            // were journaled yet): they apply from now on, and history keeps
-            // replaying under the rules it ran with.
             tracing::info!("journaling the configured credit/billing rules");
-            match node.submit_blocking(
-                None,
-                Command::SetRules {
-                    rules: Box::new(opts.config.rules()),
-                },
-            ) {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(NodeError::Rules(e.to_string())),
-                Err(e) => return Err(NodeError::Rules(format!("not journaled: {e:?}"))),
-            }
+            node.journal_at_start(Command::SetRules {
+                rules: Box::new(opts.config.rules()),
+            })
+            .map_err(NodeError::Rules)?;
         }
         if !terms_journaled {
             tracing::info!("journaling the configured lifecycle terms and products");
-            match node.submit_blocking(
-                None,
-                Command::SetTerms {
-                    terms: Box::new(opts.config.terms()),
-                },
-            ) {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(NodeError::Rules(e.to_string())),
-                Err(e) => return Err(NodeError::Rules(format!("not journaled: {e:?}"))),
-            }
+            node.journal_at_start(Command::SetTerms {
+                terms: Box::new(opts.config.terms()),
+            })
+            .map_err(NodeError::Rules)?;
         }
         if let Some(source) = risk_rules {
             tracing::info!("putting the configured risk rule set in force");
-            match node.submit_blocking(
-                None,
-                Command::SetRiskRules {
-                    source,
-                    author: CONFIG_AUTHOR.into(),
-                },
-            ) {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => return Err(NodeError::RiskRules(e.to_string())),
-                Err(e) => return Err(NodeError::RiskRules(format!("not journaled: {e:?}"))),
-            }
+            node.journal_at_start(Command::SetRiskRules {
+                source,
+                author: CONFIG_AUTHOR.into(),
+            })
+            .map_err(NodeError::RiskRules)?;
         }
         Ok(node)
+    }
+
+    /// Journal a configured rule set at start; why not, as text.
+    fn journal_at_start(&self, command: Command) -> Result<(), String> {
+        match self.submit_blocking(None, command) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("not journaled: {e:?}")),
+        }
     }
 
     /// Apply a command; the answer arrives once it is durable.

@@ -122,6 +122,7 @@ fn buy(e: &mut Engine, customer: u64, cards: u64, first: u64) {
                 shipping_address: "東京都千代田区霞が関1-3-1".into(),
                 device_id: format!("dev-{customer}"),
                 ip: "203.0.113.7".into(),
+                tax_rates: Vec::new(),
             },
             session: SessionKeys {
                 device: kh(5, customer),

@@ -969,6 +969,11 @@ pub struct AuthorizeInput {
     pub device_id: String,
     /// The IP address the order was placed from.
     pub ip: String,
+    /// The consumption-tax rate (percent) the merchant stated for each
+    /// line, by line: empty when the merchant stated none, else one entry
+    /// per line of `items` (`None`: the category's default rate). Added in
+    /// record format version 2; older records decode with none stated.
+    pub tax_rates: Vec<Option<u8>>,
 }
 
 /// A payment received from a customer.

@@ -66,7 +66,7 @@ pub use engine::{
     CustomerLife, EkycRecord, Freeze, IssuedCode, LIFECYCLE_TEXT_CHARS_MAX, LifecycleView,
     SignUpReview, Trouble, TroubleEvidence,
 };
-pub use engine::{PartnerSettlement, SettlementLine};
+pub use engine::{DocumentOrder, DocumentSource, PartnerSettlement, SettlementLine};
 pub use error::{CommandError, ErrorKind};
 pub use format::FormatError;
 pub use identity::{

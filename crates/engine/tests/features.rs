@@ -68,6 +68,7 @@ fn order(customer: u64, device: &str, ip: &str, items: Vec<LineItem>) -> Command
             shipping_address: "東京都千代田区霞が関1-3-1".into(),
             device_id: device.into(),
             ip: ip.into(),
+            tax_rates: Vec::new(),
         },
     }
 }

@@ -167,6 +167,7 @@ fn samples() -> Vec<(&'static str, Envelope, Option<Decision>)> {
                     shipping_address: "東京都千代田区霞が関1-3-1".into(),
                     device_id: "dev-1".into(),
                     ip: "203.0.113.7".into(),
+                    tax_rates: Vec::new(),
                 },
                 session: SessionKeys {
                     device: Some(kh(0x21)),
@@ -517,6 +518,7 @@ fn samples() -> Vec<(&'static str, Envelope, Option<Decision>)> {
                     shipping_address: String::new(),
                     device_id: "pos-7".into(),
                     ip: String::new(),
+                    tax_rates: Vec::new(),
                 },
                 session: SessionKeys {
                     device: Some(kh(0x62)),
@@ -590,7 +592,7 @@ fn samples() -> Vec<(&'static str, Envelope, Option<Decision>)> {
 // ----- golden records ------------------------------------------------------
 
 /// The golden directories and the version each one's records must report.
-const GOLDEN_VERSIONS: &[(&str, u8)] = &[("legacy", record::LEGACY), ("v1", 1)];
+const GOLDEN_VERSIONS: &[(&str, u8)] = &[("legacy", record::LEGACY), ("v1", 1), ("v2", 2)];
 /// The last command tag the legacy (unversioned) release knew: its golden
 /// directory has no record of a later command.
 const LEGACY_TAG_MAX: u16 = 21;
@@ -642,6 +644,35 @@ fn the_current_encoder_writes_the_current_golden_bytes() {
     }
 }
 
+/// Records of a version's new fields that the shared samples (which every
+/// version must decode alike) cannot show: version 2's stated tax rates.
+fn samples_v2_only() -> Vec<(&'static str, Envelope, Option<Decision>)> {
+    let (mut env, decision) = sample("authorize");
+    if let Command::Authorize { input, .. } = &mut env.command {
+        input.tax_rates = vec![Some(8), None];
+    }
+    vec![("authorize_stated_tax_rates", env, decision)]
+}
+
+/// An authorization stating a rate per line decodes from its frozen
+/// version-2 bytes; the same order in a version-1 record states none.
+#[test]
+fn an_authorization_states_tax_rates_from_version_2() {
+    for (name, env, decision) in samples_v2_only() {
+        let bytes = std::fs::read(golden().join("v2").join(format!("{name}.bin"))).unwrap();
+        let decoded = record::decode(&bytes).unwrap();
+        assert_eq!(decoded.version, 2);
+        assert_eq!(decoded.envelope, env);
+        assert_eq!(decoded.decision, decision);
+        assert_eq!(record::encode(&env, decision), bytes);
+    }
+    let v1 = std::fs::read(golden().join("v1/authorize.bin")).unwrap();
+    let Command::Authorize { input, .. } = record::decode(&v1).unwrap().envelope.command else {
+        panic!("an authorization");
+    };
+    assert!(input.tax_rates.is_empty());
+}
+
 /// Writes the golden records of the current version that do not exist yet.
 /// Run it once when a new version is introduced; it never overwrites a
 /// file (old versions are frozen forever).
@@ -650,7 +681,12 @@ fn the_current_encoder_writes_the_current_golden_bytes() {
 fn write_golden_records() {
     let dir = golden().join(format!("v{}", record::CURRENT));
     std::fs::create_dir_all(&dir).unwrap();
-    for (name, env, decision) in samples() {
+    let extra = if record::CURRENT == 2 {
+        samples_v2_only()
+    } else {
+        Vec::new()
+    };
+    for (name, env, decision) in samples().into_iter().chain(extra) {
         let path = dir.join(format!("{name}.bin"));
         if !path.exists() {
             std::fs::write(path, record::encode(&env, decision)).unwrap();
@@ -969,10 +1005,10 @@ fn malformed_records_are_refused_with_a_reason() {
     let with = |trailers: &[u8]| [header, envelope, body, trailers].concat();
 
     let mut newer = good.clone();
-    newer[1] = 2;
+    newer[1] = record::CURRENT + 1;
     assert_eq!(
         record::decode(&newer),
-        Err(FormatError::UnknownRecordVersion(2))
+        Err(FormatError::UnknownRecordVersion(record::CURRENT + 1))
     );
     let mut unknown = good.clone();
     unknown[2] = 0xEE;
@@ -1399,7 +1435,7 @@ proptest! {
     ) {
         let (name, env, _) = samples().swap_remove(which);
         let legacy = legacy && env.command.tag() <= LEGACY_TAG_MAX;
-        let dir = if legacy { "legacy" } else { "v1" };
+        let dir = if legacy { "legacy" } else { "v2" };
         let mut bytes = std::fs::read(golden().join(dir).join(format!("{name}.bin"))).unwrap();
         let i = at.index(bytes.len());
         bytes[i] = byte;
@@ -1534,7 +1570,8 @@ fn a_version_5_snapshot_restores_sealed_and_erased_personal_data() {
         v4_body.len()
             + 1
             + snapshot::EMPTY_GIFT_CARD_BOOK_V6.len()
-            + snapshot::EMPTY_LIFECYCLE_BOOK_V7.len(),
+            + snapshot::EMPTY_LIFECYCLE_BOOK_V7.len()
+            + snapshot::EMPTY_DOCUMENT_BOOK_V8.len(),
         "empty books appended"
     );
     let engine = Engine::restore(Default::default(), &v4).unwrap();
@@ -1592,13 +1629,29 @@ fn a_version_6_snapshot_restores_gift_cards_and_wallets() {
         &upgraded[v5_body.len()..gift_cards_end],
         snapshot::EMPTY_GIFT_CARD_BOOK_V6
     );
+    let lifecycle_end = gift_cards_end + snapshot::EMPTY_LIFECYCLE_BOOK_V7.len();
     assert_eq!(
-        &upgraded[gift_cards_end..],
+        &upgraded[gift_cards_end..lifecycle_end],
         snapshot::EMPTY_LIFECYCLE_BOOK_V7
+    );
+    assert_eq!(
+        &upgraded[lifecycle_end..],
+        snapshot::EMPTY_DOCUMENT_BOOK_V8
     );
     let engine = Engine::restore(Default::default(), &v5).unwrap();
     assert_eq!(engine.gift_cards_issued(), 0);
     assert!(engine.wallet(Principal::System, "w-1").is_err());
+}
+
+/// The version-8 snapshot (the state of v6 in the layout with the
+/// document book) restores to the state the same commands reach today.
+#[test]
+fn a_version_8_snapshot_restores() {
+    let v8 = std::fs::read(golden().join("snapshot/v8.bin")).unwrap();
+    assert_eq!(&v8[..8], b"ATBSNAP8");
+    let engine = Engine::restore(Default::default(), &v8).unwrap();
+    check_journal_outcomes(&engine);
+    assert_eq!(engine.digest(), legacy_journal_with_gift_cards().digest());
 }
 
 #[test]

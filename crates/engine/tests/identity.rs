@@ -60,6 +60,7 @@ fn order(customer: u64, price: i64, device: &str, ip: &str) -> Command {
             shipping_address: String::new(),
             device_id: device.into(),
             ip: ip.into(),
+            tax_rates: Vec::new(),
         },
     }
 }

@@ -119,6 +119,7 @@ fn code_pay(code: u8, price: i64) -> Command {
             shipping_address: String::new(),
             device_id: "pos-terminal-1".into(),
             ip: String::new(),
+            tax_rates: Vec::new(),
         },
         session: session_keys("pos-terminal-1", ""),
     }

@@ -59,6 +59,7 @@ fn authorize(seq: u64, customer: u64) -> (Idem, Command) {
             shipping_address: "東京都千代田区霞が関1-3-1".into(),
             device_id: "dev-1".into(),
             ip: "203.0.113.7".into(),
+            tax_rates: Vec::new(),
         },
     };
     let idem = Idem {

@@ -758,6 +758,7 @@ impl CreateAuthorization {
             shipping_address: opt("shipping_address", self.shipping_address, l.text_chars_max)?,
             device_id,
             ip,
+            tax_rates: Vec::new(),
         };
         Ok(match code {
             // The device and IP of a code payment are the store's till,

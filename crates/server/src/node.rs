@@ -1886,6 +1886,7 @@ text_en = "Held for review."
                     shipping_address: "東京都千代田区霞が関1-3-1".into(),
                     device_id: "d".into(),
                     ip: "203.0.113.7".into(),
+                    tax_rates: Vec::new(),
                 },
             },
         };

@@ -73,6 +73,7 @@ pub fn order(customer: u64, n: u32, category: Category, price: i64, product: Pro
             shipping_address: "東京都千代田区霞が関1-3-1".into(),
             device_id: "dev".into(),
             ip: "203.0.113.9".into(),
+            tax_rates: Vec::new(),
         },
     }
 }

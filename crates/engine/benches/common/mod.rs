@@ -110,6 +110,7 @@ pub fn authorization(seq: u64, customer: u64) -> Envelope {
                 shipping_address: "東京都千代田区霞が関1-3-1 霞ビル101".into(),
                 device_id: "dev-9f2c".into(),
                 ip: "203.0.113.7".into(),
+                tax_rates: Vec::new(),
             },
             session: SessionKeys {
                 device: key(customer, 5),

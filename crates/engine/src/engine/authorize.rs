@@ -49,6 +49,7 @@ impl Engine {
                 "an order needs at least one item",
             ));
         }
+        check_tax_rates(input)?;
         let amount = order_amount(input)?;
         // Nothing below can fail: record the device and IP first, so a device
         // shared with another account puts this order under the cluster's limit
@@ -209,6 +210,7 @@ impl Engine {
             points_paid_tier: false,
         });
         self.idx.add_order(oi, &self.state.orders[oi as usize]);
+        self.state.documents.record_tax_rates(oi, &input.tax_rates);
         let record = match rule_record {
             Some(mut r) => {
                 r.models = model_scores;
@@ -350,4 +352,30 @@ pub(crate) fn order_amount(input: &AuthorizeInput) -> Result<Yen, CommandError> 
         return Err(overflow());
     }
     Ok(total)
+}
+
+/// The stated tax rates are none, or one per line, each a percent in
+/// `1..=99` (which rates the provider bills is the shell's check, against
+/// its configuration).
+fn check_tax_rates(input: &AuthorizeInput) -> Result<(), CommandError> {
+    if !input.tax_rates.is_empty() && input.tax_rates.len() != input.items.len() {
+        return Err(CommandError::invalid(
+            "tax_rates_mismatch",
+            "items",
+            "tax rates are stated for every line or for none",
+        ));
+    }
+    if input
+        .tax_rates
+        .iter()
+        .flatten()
+        .any(|&r| !(1..=99).contains(&r))
+    {
+        return Err(CommandError::invalid(
+            "unsupported_tax_rate",
+            "items",
+            "a tax rate is a whole percent from 1 to 99",
+        ));
+    }
+    Ok(())
 }

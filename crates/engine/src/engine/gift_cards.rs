@@ -1483,6 +1483,7 @@ mod tests {
                     shipping_address: "東京都".into(),
                     device_id: "d".into(),
                     ip: "203.0.113.7".into(),
+                    tax_rates: Vec::new(),
                 },
                 session: SessionKeys::default(),
             },

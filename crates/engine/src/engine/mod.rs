@@ -8,6 +8,7 @@ mod backtest;
 mod close;
 mod console;
 mod dataset;
+mod documents;
 mod features;
 mod gift_cards;
 mod invariants;
@@ -52,6 +53,7 @@ pub use risk_model::{
     DriftNow, LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, load_model,
 };
 pub use score::ScoreView;
+pub use documents::{DocumentOrder, DocumentSource};
 pub use settlement::{PartnerSettlement, SettlementLine};
 use tick::check_time;
 pub use verifications::{
@@ -109,9 +111,12 @@ pub(crate) struct State {
     pub(crate) pii: crate::pii::PiiBook,
     /// Gift cards, wallets and appeals (snapshot version 6 appended it).
     pub(crate) gift_cards: gift_cards::GiftCardBook,
-    /// The customer lifecycle (snapshot version 7 appended it: keep it
-    /// last, see `format::snapshot`).
+    /// The customer lifecycle (snapshot version 7 appended it).
     pub(crate) lifecycle: lifecycle::LifecycleBook,
+    /// What billing documents need beyond the orders: the tax rates
+    /// merchants stated per line (snapshot version 8 appended it: keep it
+    /// last, see `format::snapshot`).
+    pub(crate) documents: documents::DocumentBook,
 }
 
 /// Lookup tables derived from [`State`]; rebuilt after a restore.

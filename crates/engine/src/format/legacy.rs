@@ -7,14 +7,16 @@
 //! copy, not the live enum, is what those bytes mean. **Never edit it**:
 //! not a variant, not a field, not the order. `upgrade::legacy_to_v1`
 //! turns it into the current command. The nested types (inputs, profile,
-//! rules, …) are still the live ones because their shape has not changed
-//! since; the day one changes, freeze its old shape here too (the golden
-//! files under `tests/golden/legacy/` fail until you do).
+//! rules, …) are still the live ones where their shape has not changed
+//! since; the authorization's input changed in record format version 2 and
+//! is read through its frozen copy [`super::upgrade::AuthorizeInputV1`].
+//! The day another one changes, freeze its old shape too (the golden files
+//! under `tests/golden/legacy/` fail until you do).
 
 use super::FormatError;
+use super::upgrade::AuthorizeInputV1;
 use crate::command::{
-    AuthorizeInput, CustomerProfile, Idem, PaymentInput, Principal, ReviewVerdict, Role,
-    SuspensionInput,
+    CustomerProfile, Idem, PaymentInput, Principal, ReviewVerdict, Role, SuspensionInput,
 };
 use crate::identity::{IdentityKeys, SessionKeys};
 use crate::state::Decision;
@@ -53,7 +55,7 @@ pub(crate) enum LegacyCommand {
     },
     Authorize {
         merchant: u32,
-        input: AuthorizeInput,
+        input: AuthorizeInputV1,
         session: SessionKeys,
     },
     Capture {

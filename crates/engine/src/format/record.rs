@@ -1,11 +1,11 @@
 //! Journal records.
 //!
-//! # Layout (format version 1, the current one)
+//! # Layout (format versions 1 and 2; 2 is the current one)
 //!
 //! ```text
 //! offset  size  field
 //! 0       1     MARKER (0xAB): "a versioned record"
-//! 1       1     format version (1)
+//! 1       1     format version (1 or 2)
 //! 2       2     command tag, u16 little-endian (Command::tag's table)
 //! 4       v+n   envelope section: varint n, then postcard((At, Option<Idem>))
 //! ..      v+n   body section: varint n, then the command's fields, in
@@ -18,6 +18,12 @@
 //! bytes. Every section must be consumed exactly by its value: extra bytes
 //! are an error, never an ignored "future field" (a changed body is a new
 //! format version, see `command.rs`).
+//!
+//! The versions differ only in bodies: version 2 appended `tax_rates` to
+//! the authorization's input (`Authorize`, `AuthorizeWithCode`); a
+//! version-1 body of those two commands is read through the frozen
+//! `AuthorizeInputV1` and upgraded with no rate stated. Every other body
+//! is the same in both versions.
 //!
 //! Trailers record facts about the outcome. Tags `0x01..=0x7F` must be
 //! understood (a reader that does not know one refuses the record), tags
@@ -48,6 +54,7 @@
 //! (`a_legacy_record_never_starts_with_the_marker`).
 
 use super::{FormatError, from_section, put_section, put_varint, take_section};
+use super::upgrade::AuthorizeInputV1;
 use crate::command::{Command, Envelope, Idem, tag};
 use crate::state::Decision;
 use atobarai_core::At;
@@ -55,7 +62,7 @@ use atobarai_core::At;
 /// First byte of every versioned record (odd: see the module docs).
 pub const MARKER: u8 = 0xAB;
 /// The format version [`encode`] writes.
-pub const CURRENT: u8 = 1;
+pub const CURRENT: u8 = 2;
 /// The version [`DecodedRecord::version`] reports for a record written
 /// before versioning (no marker).
 pub const LEGACY: u8 = 0;
@@ -100,7 +107,8 @@ pub fn encode(env: &Envelope, decision: Option<Decision>) -> Vec<u8> {
 pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, FormatError> {
     match bytes {
         [MARKER, version, rest @ ..] => match *version {
-            1 => decode_v1(rest),
+            1 => decode_versioned(rest, 1),
+            2 => decode_versioned(rest, 2),
             v => Err(FormatError::UnknownRecordVersion(v)),
         },
         [MARKER] => Err(FormatError::Truncated("header")),
@@ -115,8 +123,9 @@ pub fn decode(bytes: &[u8]) -> Result<DecodedRecord, FormatError> {
     }
 }
 
-/// Version 1, after the marker and version byte.
-fn decode_v1(bytes: &[u8]) -> Result<DecodedRecord, FormatError> {
+/// Versions 1 and 2 (one layout, bodies per version), after the marker
+/// and version byte.
+fn decode_versioned(bytes: &[u8], version: u8) -> Result<DecodedRecord, FormatError> {
     let [t0, t1, rest @ ..] = bytes else {
         return Err(FormatError::Truncated("header"));
     };
@@ -124,7 +133,11 @@ fn decode_v1(bytes: &[u8]) -> Result<DecodedRecord, FormatError> {
     let (envelope, rest) = take_section(rest, "envelope")?;
     let (at, idem): (At, Option<Idem>) = from_section(envelope, "envelope")?;
     let (body, mut rest) = take_section(rest, "body")?;
-    let command = decode_body_v1(command_tag, body)?;
+    let command = if version == 1 {
+        decode_body_v1(command_tag, body)?
+    } else {
+        decode_body_v2(command_tag, body)?
+    };
     let mut decision = None;
     let mut last_tag = 0u8;
     while let [trailer, after @ ..] = rest {
@@ -153,7 +166,7 @@ fn decode_v1(bytes: &[u8]) -> Result<DecodedRecord, FormatError> {
         }
     }
     Ok(DecodedRecord {
-        version: 1,
+        version,
         envelope: Envelope { at, idem, command },
         decision,
     })
@@ -378,6 +391,33 @@ fn encode_body(command: &Command, out: &mut Vec<u8>) {
 /// version 1, so each decodes straight into the current command; the day a
 /// body changes, its arm here decodes the old tuple and calls
 /// `upgrade::v1_to_v2_<command>`.
+/// A version-2 body: the authorizations carry today's input; every other
+/// command's body is version 1's.
+fn decode_body_v2(command_tag: u16, body: &[u8]) -> Result<Command, FormatError> {
+    const B: &str = "body";
+    Ok(match command_tag {
+        tag::AUTHORIZE => {
+            let (merchant, input, session) = from_section(body, B)?;
+            Command::Authorize {
+                merchant,
+                input,
+                session,
+            }
+        }
+        tag::AUTHORIZE_WITH_CODE => {
+            let (merchant, code, input, session) = from_section(body, B)?;
+            Command::AuthorizeWithCode {
+                merchant,
+                code,
+                input,
+                session,
+            }
+        }
+        t => decode_body_v1(t, body)?,
+    })
+}
+
+/// A version-1 body.
 fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError> {
     const B: &str = "body";
     Ok(match command_tag {
@@ -408,10 +448,10 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
             }
         }
         tag::AUTHORIZE => {
-            let (merchant, input, session) = from_section(body, B)?;
+            let (merchant, input, session): (_, AuthorizeInputV1, _) = from_section(body, B)?;
             Command::Authorize {
                 merchant,
-                input,
+                input: input.to_v2(),
                 session,
             }
         }
@@ -643,11 +683,12 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
             }
         }
         tag::AUTHORIZE_WITH_CODE => {
-            let (merchant, code, input, session) = from_section(body, B)?;
+            let (merchant, code, input, session): (_, _, AuthorizeInputV1, _) =
+                from_section(body, B)?;
             Command::AuthorizeWithCode {
                 merchant,
                 code,
-                input,
+                input: input.to_v2(),
                 session,
             }
         }

@@ -34,13 +34,18 @@
 //!   unchanged). Step 5 → 6: append the encoding of an empty book
 //!   ([`EMPTY_GIFT_CARD_BOOK_V6`]: no merchant of a version-5 state issues
 //!   gift cards).
-//! - **7** (current): the container of 3; the state gained a last field,
+//! - **7**: the container of 3; the state gained a last field,
 //!   the lifecycle book (journaled terms, per-customer lifecycle facts,
 //!   payment codes, SMS verifications), and the outcome, reason and
 //!   outbox enums gained appended variants. Step 6 → 7: append the
 //!   encoding of an empty book ([`EMPTY_LIFECYCLE_BOOK_V7`]: a version-6
 //!   state journaled no terms; the node puts history before its first
 //!   `SetTerms` under `Terms::legacy()`).
+//! - **8** (current): the container of 3; the state gained a last field,
+//!   the document book (the tax rates merchants stated per line, record
+//!   format version 2). Step 7 → 8: append the encoding of an empty book
+//!   ([`EMPTY_DOCUMENT_BOOK_V8`]: no version-7 authorization could state
+//!   a rate).
 //!
 //! # The rule
 //!
@@ -64,7 +69,7 @@ use std::borrow::Cow;
 
 const FAMILY: &[u8; 7] = b"ATBSNAP";
 /// The version [`encode`] writes.
-pub const CURRENT: u32 = 7;
+pub const CURRENT: u32 = 8;
 /// The oldest version [`upgrade`] can bring to [`CURRENT`].
 pub const OLDEST: u32 = 3;
 /// Header (8) + body length (8) + SHA-256 (32).
@@ -139,6 +144,7 @@ pub fn upgrade(from: u32, body: Vec<u8>) -> Result<Vec<u8>, FormatError> {
         4 => Ok(v4_to_v5(body)),
         5 => Ok(v5_to_v6(body)),
         6 => Ok(v6_to_v7(body)),
+        7 => Ok(v7_to_v8(body)),
         v if v < OLDEST => Err(FormatError::SnapshotTooOld(v)),
         v => Err(FormatError::SnapshotTooNew(v)),
     }
@@ -186,6 +192,16 @@ pub const EMPTY_VERIFICATION_BOOK_V7_LEN: usize = 7;
 /// 6 → 7: the state's new last field, the lifecycle book, empty.
 fn v6_to_v7(mut body: Vec<u8>) -> Vec<u8> {
     body.extend_from_slice(&EMPTY_LIFECYCLE_BOOK_V7);
+    body
+}
+
+/// The encoding of an empty version-8 document book (frozen likewise): no
+/// stated rates.
+pub const EMPTY_DOCUMENT_BOOK_V8: [u8; 1] = [0];
+
+/// 7 → 8: the state's new last field, the document book, empty.
+fn v7_to_v8(mut body: Vec<u8>) -> Vec<u8> {
+    body.extend_from_slice(&EMPTY_DOCUMENT_BOOK_V8);
     body
 }
 

@@ -50,7 +50,7 @@ pub(crate) fn legacy_to_v1(legacy: LegacyEnvelope) -> Envelope {
             session,
         } => Command::Authorize {
             merchant,
-            input,
+            input: input.to_v2(),
             session,
         },
         LegacyCommand::Capture {
@@ -192,5 +192,38 @@ fn legacy_rules(old: super::legacy::LegacyRules) -> atobarai_core::config::Rules
             email: u32::MAX,
             device: u32::MAX,
         },
+    }
+}
+
+/// [`AuthorizeInput`](crate::AuthorizeInput) as record format version 1
+/// (and the legacy format) wrote it, before the stated tax rates. Frozen:
+/// never edit a field.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct AuthorizeInputV1 {
+    pub merchant_order_id: String,
+    pub customer: u64,
+    pub product: atobarai_core::Product,
+    pub channel: atobarai_core::Channel,
+    pub items: Vec<crate::command::LineItem>,
+    pub shipping_address: String,
+    pub device_id: String,
+    pub ip: String,
+}
+
+impl AuthorizeInputV1 {
+    /// 1 → 2: an authorization of version 1 stated no tax rate (every line
+    /// takes its category's default).
+    pub(crate) fn to_v2(self) -> crate::AuthorizeInput {
+        crate::AuthorizeInput {
+            merchant_order_id: self.merchant_order_id,
+            customer: self.customer,
+            product: self.product,
+            channel: self.channel,
+            items: self.items,
+            shipping_address: self.shipping_address,
+            device_id: self.device_id,
+            ip: self.ip,
+            tax_rates: Vec::new(),
+        }
     }
 }

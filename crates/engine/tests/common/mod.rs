@@ -117,6 +117,7 @@ pub fn authorize(
             shipping_address: "東京都千代田区霞が関1-3-1".into(),
             device_id,
             ip: ip.into(),
+            tax_rates: Vec::new(),
         },
     }
 }

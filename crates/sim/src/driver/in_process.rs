@@ -293,6 +293,7 @@ impl Driver for InProcess {
                 shipping_address: o.shipping_address.clone(),
                 device_id: o.device_id.clone(),
                 ip: o.ip.clone(),
+                tax_rates: Vec::new(),
             },
             session,
         };

@@ -15,6 +15,7 @@ use std::sync::Arc;
 mod admin_http;
 mod backtest_cli;
 mod dataset_cli;
+mod documents_cli;
 mod identity_cli;
 mod journal_tools;
 mod keys_cli;
@@ -134,6 +135,12 @@ enum Cmd {
     Keys {
         #[command(subcommand)]
         command: keys_cli::KeysCmd,
+    },
+    /// Billing documents: `documents render --month YYYY-MM --out DIR`
+    /// writes every statement of a month as PDF for the print vendor.
+    Documents {
+        #[command(subcommand)]
+        command: documents_cli::DocumentsCmd,
     },
 }
 
@@ -466,6 +473,9 @@ fn serve(
     };
     let limits = Arc::new(config.limits);
     let webhooks = config.webhooks;
+    let documents = Arc::new(atobarai_server::documents::DocumentService::new(
+        config.documents,
+    ));
     if webhooks.is_development_key() {
         tracing::warn!(
             "webhooks.signing_key is the published development value; set ATOBARAI__WEBHOOKS__SIGNING_KEY in production"
@@ -520,6 +530,7 @@ fn serve(
             limits,
             identity,
             webhooks: Arc::new(webhooks),
+            documents,
             body_timeout,
         });
         atobarai_server::serve(listener, app, serve_options, shutdown_signal())
@@ -581,5 +592,6 @@ fn main() -> Result<()> {
         Cmd::Export(args) => settlement_cli::run(*args),
         Cmd::Import(args) => journal_tools::import(&args),
         Cmd::Keys { command } => keys_cli::run(command),
+        Cmd::Documents { command } => documents_cli::run(command),
     }
 }

@@ -27,6 +27,8 @@ pub struct Config {
     pub ekyc: crate::lifecycle::EkycConfig,
     /// The SMS gateway verification codes go out through (`[sms]`).
     pub sms: SmsConfig,
+    /// Billing documents: issuer, tax rates, payment slip (`[documents]`).
+    pub documents: crate::documents::DocumentsConfig,
 }
 
 /// Gift cards (`[gift_cards]`): the secret codes are hashed with, and the
@@ -750,6 +752,12 @@ impl Config {
             "risk.baseline_policy",
             "cannot be set together with risk.rules_file",
         );
+        for (field, message) in self.documents.problems() {
+            out.push(ConfigProblem {
+                field: field.into(),
+                message: message.into(),
+            });
+        }
         for (field, message) in self.sms.problems() {
             out.push(ConfigProblem {
                 field: field.into(),

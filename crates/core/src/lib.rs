@@ -7,6 +7,7 @@
 //! workspace, does no I/O and never reads the clock.
 
 pub mod config;
+pub mod documents;
 pub mod ids;
 pub mod lifecycle;
 pub mod money;

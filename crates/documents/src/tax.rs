@@ -26,8 +26,8 @@
 //!    never enter a rate's total.
 //!
 //! Which rate a line carries: the rate the merchant stated for it, else its
-//! category's default ([`default_rate`]: `food` is reduced, everything else
-//! standard). The merchant states 10 % for alcohol and eating out, which
+//! category's default ([`reduced_by_default`]: `food` is reduced,
+//! everything else standard). The merchant states 10 % for alcohol and eating out, which
 //! the `food` category also covers, and 8 % for a newspaper subscription.
 
 use atobarai_core::{Category, MoneyError, Yen};
@@ -35,9 +35,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A consumption-tax rate in whole percent (10 standard, 8 reduced).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TaxRate(u8);
 
@@ -73,12 +71,10 @@ impl fmt::Display for TaxRate {
     }
 }
 
-/// The rate a line of `category` carries when the merchant states none.
-pub fn default_rate(category: Category) -> TaxRate {
-    match category {
-        Category::Food => TaxRate::REDUCED,
-        _ => TaxRate::STANDARD,
-    }
+/// Does a line of `category` carry the reduced rate when the merchant
+/// states none? (`food` does; everything else carries the standard rate.)
+pub fn reduced_by_default(category: Category) -> bool {
+    matches!(category, Category::Food)
 }
 
 /// The tax-included total and the tax of one rate on a document.
@@ -106,7 +102,7 @@ pub fn totals_by_rate(
             None => by_rate.push((rate, yen)),
         }
     }
-    by_rate.sort_by(|a, b| b.0.cmp(&a.0));
+    by_rate.sort_by_key(|r| std::cmp::Reverse(r.0));
     by_rate
         .into_iter()
         .map(|(rate, total)| {
@@ -189,6 +185,7 @@ pub enum ApportionError {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -218,19 +215,27 @@ mod tests {
     #[test]
     fn worked_example_mixed_basket_rounds_once_per_rate() {
         let lines = [
-            (TaxRate::REDUCED, y(98)),    // 7.25…
-            (TaxRate::REDUCED, y(98)),    // 7.25…
-            (TaxRate::REDUCED, y(298)),   // 22.07…
+            (TaxRate::REDUCED, y(98)),     // 7.25…
+            (TaxRate::REDUCED, y(98)),     // 7.25…
+            (TaxRate::REDUCED, y(298)),    // 22.07…
             (TaxRate::STANDARD, y(1_980)), // 180
-            (TaxRate::STANDARD, y(550)),  // 50
-            (TaxRate::STANDARD, y(209)),  // the fee, 19
+            (TaxRate::STANDARD, y(550)),   // 50
+            (TaxRate::STANDARD, y(209)),   // the fee, 19
         ];
         let totals = totals_by_rate(lines).unwrap();
         assert_eq!(
             totals,
             vec![
-                RateTotal { rate: TaxRate::STANDARD, total: y(2_739), tax: y(249) },
-                RateTotal { rate: TaxRate::REDUCED, total: y(494), tax: y(36) },
+                RateTotal {
+                    rate: TaxRate::STANDARD,
+                    total: y(2_739),
+                    tax: y(249)
+                },
+                RateTotal {
+                    rate: TaxRate::REDUCED,
+                    total: y(494),
+                    tax: y(36)
+                },
             ]
         );
         // 494 × 8 / 108 = 36.59… → 36; 2,739 × 10 / 110 = 249.0 → 249.
@@ -244,7 +249,14 @@ mod tests {
             (TaxRate::STANDARD, y(5_500)),
         ])
         .unwrap();
-        assert_eq!(totals[1], RateTotal { rate: TaxRate::REDUCED, total: y(2_160), tax: y(160) });
+        assert_eq!(
+            totals[1],
+            RateTotal {
+                rate: TaxRate::REDUCED,
+                total: y(2_160),
+                tax: y(160)
+            }
+        );
         assert_eq!(totals[0].tax, y(500));
     }
 
@@ -272,9 +284,9 @@ mod tests {
 
     #[test]
     fn food_is_reduced_by_default_and_everything_else_standard() {
-        assert_eq!(default_rate(Category::Food), TaxRate::REDUCED);
-        assert_eq!(default_rate(Category::GiftCard), TaxRate::STANDARD);
-        assert_eq!(default_rate(Category::DailyGoods), TaxRate::STANDARD);
+        assert!(reduced_by_default(Category::Food));
+        assert!(!reduced_by_default(Category::GiftCard));
+        assert!(!reduced_by_default(Category::DailyGoods));
         assert_eq!(TaxRate::new(0), None);
         assert_eq!(TaxRate::new(100), None);
         assert_eq!(TaxRate::new(8), Some(TaxRate::REDUCED));

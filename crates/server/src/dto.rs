@@ -214,6 +214,14 @@ pub struct ItemBody {
     #[serde(deserialize_with = "whole::i64")]
     #[schema(minimum = 1, maximum = 10_000)]
     pub quantity: i64,
+    /// The consumption-tax rate of the line in percent, when the merchant
+    /// states it: one of the provider's rates (`documents.standard_rate`,
+    /// 10, or `documents.reduced_rate`, 8). Without it the category
+    /// decides: `food` is reduced, everything else standard (state 10 for
+    /// alcohol and eating out, 8 for a newspaper subscription).
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 99)]
+    pub tax_rate: Option<u8>,
 }
 
 /// An authorization request (`POST /v1/authorizations`).
@@ -530,6 +538,7 @@ impl CreateCustomer {
         merchant: u32,
         l: &LimitsConfig,
         secret: &IdentitySecret,
+        documents: &atobarai_core::documents::DocumentsConfig,
     ) -> Result<Command, ApiError> {
         let birth_date = JstDate::parse(&self.birth_date).map_err(|_| {
             ApiError::invalid(
@@ -644,6 +653,7 @@ impl CreateAuthorization {
         merchant: u32,
         l: &LimitsConfig,
         secret: &IdentitySecret,
+        documents: &atobarai_core::documents::DocumentsConfig,
     ) -> Result<Command, ApiError> {
         let merchant_order_id = text(
             "merchant_order_id",
@@ -702,6 +712,7 @@ impl CreateAuthorization {
             ));
         }
         let mut items = Vec::with_capacity(self.items.len());
+        let mut tax_rates = Vec::with_capacity(self.items.len());
         let mut total = Yen::ZERO;
         for (i, item) in self.items.into_iter().enumerate() {
             let f = |name: &str| format!("items[{i}].{name}");
@@ -727,6 +738,19 @@ impl CreateAuthorization {
             if total > Yen::AMOUNT_MAX {
                 return Err(too_large());
             }
+            if let Some(rate) = item.tax_rate
+                && !documents.rate_configured(rate)
+            {
+                return Err(ApiError::invalid(
+                    "unsupported_tax_rate",
+                    f("tax_rate"),
+                    format!(
+                        "the tax rate must be {} or {} (percent)",
+                        documents.standard_rate, documents.reduced_rate
+                    ),
+                ));
+            }
+            tax_rates.push(item.tax_rate);
             items.push(LineItem {
                 sku: text(&f("sku"), &item.sku, l.id_chars_max, true)?,
                 name: text(&f("name"), &item.name, l.text_chars_max, true)?,
@@ -758,7 +782,13 @@ impl CreateAuthorization {
             shipping_address: opt("shipping_address", self.shipping_address, l.text_chars_max)?,
             device_id,
             ip,
-            tax_rates: Vec::new(),
+            // None stated: nothing to keep (the record stays as small as
+            // a version-1 one).
+            tax_rates: if tax_rates.iter().any(Option::is_some) {
+                tax_rates
+            } else {
+                Vec::new()
+            },
         };
         Ok(match code {
             // The device and IP of a code payment are the store's till,

@@ -32,6 +32,8 @@ pub struct AppState {
     pub webhooks: Arc<atobarai_core::config::WebhookConfig>,
     /// How long a request body may take to arrive (408 after).
     pub body_timeout: std::time::Duration,
+    /// Billing documents: their settings and the PDF renderer.
+    pub documents: Arc<crate::documents::DocumentService>,
 }
 
 // ----- extractors -----------------------------------------------------------
@@ -387,7 +389,7 @@ pub async fn create_customer(
     IdemKey(key): IdemKey,
     JsonBody(body): JsonBody<CreateCustomer>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let command = body.into_command(merchant, &app.limits, &app.identity)?;
+    let command = body.into_command(merchant, &app.limits, &app.identity, &app.documents.config)?;
     // With sealing configured, the personal fields are encrypted before
     // the command exists for the journal (`crate::privacy`).
     if let Some(privacy) = app.identity.privacy() {
@@ -481,13 +483,24 @@ pub async fn list_invoices(
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 pub struct InvoiceQuery {
-    /// `json` (default) or `html` for a printable invoice in Japanese.
+    /// `json` (default), `html` for the printable document in Japanese, or
+    /// `pdf` for the same document as an A4 PDF with its embedded font.
+    #[param(pattern = "^(json|html|pdf)$")]
     pub format: Option<String>,
 }
 
-/// One invoice by number, as JSON or as a printable HTML page in Japanese.
+/// One invoice by number: as JSON, or as the document a customer pays
+/// with (a qualified invoice: addressee, issuer and registration number,
+/// the purchases with their lines, totals and tax by rate, credit notes,
+/// the convenience-store barcode) in HTML or PDF.
 #[utoipa::path(get, path = "/v1/invoices/{number}", params(InvoiceQuery),
-    responses((status = 200, body = InvoiceJson), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "the invoice (JSON), or its document (HTML, PDF)",
+            content((InvoiceJson = "application/json"), (String = "text/html"),
+                (String = "application/pdf"))),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "the customer's personal data was erased, or the document disagrees with the invoice", body = ErrorBody),
+        (status = 422, description = "the registered address does not fit the envelope window, or a line's tax rate is not configured", body = ErrorBody),
+        (status = 503, description = "sealed personal data and no keyring", body = ErrorBody)))]
 pub async fn get_invoice(
     State(app): State<AppState>,
     caller: Caller,
@@ -495,20 +508,49 @@ pub async fn get_invoice(
     ApiQuery(q): ApiQuery<InvoiceQuery>,
 ) -> Result<Response, ApiError> {
     let p = caller.0;
-    let (ci, invoice, notes) = read(&app, move |e| e.invoice(p, &number)).await??;
-    let json = InvoiceJson::new(ci, &invoice, &notes);
-    match q.format.as_deref() {
-        Some("html") => Ok((
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            json.to_html(),
+    let format = match q.format.as_deref() {
+        None | Some("json") => {
+            let (ci, invoice, notes) = read(&app, move |e| e.invoice(p, &number)).await??;
+            return Ok(Json(InvoiceJson::new(ci, &invoice, &notes)).into_response());
+        }
+        Some(f @ ("html" | "pdf")) => f == "pdf",
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "unknown_format",
+                "format",
+                "format must be json, html or pdf",
+            ));
+        }
+    };
+    let (source, as_of) = read(&app, move |e| {
+        e.document_source(p, &number)
+            .map(|s| (s, e.now().jst_date()))
+    })
+    .await??;
+    let doc = crate::documents::render_blocking(&app, source, as_of).await?;
+    if format {
+        let renderer = app.documents.pdf().map_err(|e| ApiError::internal(&e))?;
+        let number = doc.number.clone();
+        let pdf = crate::http_privacy::blocking(move || renderer.render(&doc))
+            .await?
+            .map_err(|e| ApiError::internal(&e.to_string()))?;
+        Ok((
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"{number}.pdf\""),
+                ),
+            ],
+            pdf,
         )
-            .into_response()),
-        None | Some("json") => Ok(Json(json).into_response()),
-        Some(_) => Err(ApiError::invalid(
-            "unknown_format",
-            "format",
-            "format must be json or html",
-        )),
+            .into_response())
+    } else {
+        Ok((
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            atobarai_documents::html::render(&doc),
+        )
+            .into_response())
     }
 }
 
@@ -556,7 +598,7 @@ pub async fn create_authorization(
     IdemKey(key): IdemKey,
     JsonBody(body): JsonBody<CreateAuthorization>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let command = body.into_command(merchant, &app.limits, &app.identity)?;
+    let command = body.into_command(merchant, &app.limits, &app.identity, &app.documents.config)?;
     expect_order(submit(&app, caller.0, key, command).await?)
 }
 

@@ -10,6 +10,7 @@
 //! - A response leaves only after the commands before it are durable.
 
 pub mod auth;
+pub mod documents;
 pub mod dto;
 pub mod error;
 pub mod http;

@@ -67,6 +67,7 @@ async fn serve_with(
         limits: Arc::new(Default::default()),
         identity: atobarai_server::IdentitySecret::new("api-test-secret"),
         webhooks: Arc::new(webhooks),
+        documents: Default::default(),
         body_timeout: std::time::Duration::from_secs(30),
     });
     let server = tokio::spawn(async move {
@@ -1899,6 +1900,7 @@ async fn a_body_that_does_not_arrive_is_answered_408() {
             limits: Arc::new(Default::default()),
             identity: atobarai_server::IdentitySecret::new("api-test-secret"),
             webhooks: Arc::new(Default::default()),
+            documents: Default::default(),
             body_timeout: std::time::Duration::from_millis(300),
         });
         let server = tokio::spawn(async move {
@@ -1938,6 +1940,7 @@ async fn shutdown_stops_accepting_and_returns() {
         limits: Arc::new(Default::default()),
         identity: atobarai_server::IdentitySecret::new("api-test-secret"),
         webhooks: Arc::new(Default::default()),
+        documents: Default::default(),
         body_timeout: std::time::Duration::from_secs(30),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -61,6 +61,7 @@ async fn spawn_app() -> TestApp {
         limits: Arc::new(Default::default()),
         identity: atobarai_server::IdentitySecret::new("console-test-secret"),
         webhooks: Arc::new(Default::default()),
+        documents: Default::default(),
         body_timeout: std::time::Duration::from_secs(30),
     });
     tokio::spawn(async move {

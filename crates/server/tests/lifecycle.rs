@@ -27,6 +27,7 @@ async fn with_vendor(app: &TestApp) -> String {
             },
         ),
         webhooks: Arc::new(Default::default()),
+        documents: Default::default(),
         body_timeout: std::time::Duration::from_secs(30),
     });
     tokio::spawn(async move {

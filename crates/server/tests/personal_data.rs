@@ -80,6 +80,7 @@ async fn start_with(
         limits: Arc::new(Default::default()),
         identity: IdentitySecret::new("privacy-test-secret").with_privacy(privacy),
         webhooks: Arc::new(Default::default()),
+        documents: Default::default(),
         body_timeout: std::time::Duration::from_secs(30),
     };
     let app = router(state).await;

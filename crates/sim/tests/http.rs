@@ -83,6 +83,7 @@ fn http_and_in_process_drivers_agree() {
         limits: Arc::new(config.limits.clone()),
         identity: atobarai_server::IdentitySecret::new(&config.identity.key_secret),
         webhooks: Arc::new(config.webhooks.clone()),
+        documents: Default::default(),
         body_timeout: std::time::Duration::from_secs(30),
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -55,6 +55,7 @@ pub async fn serve(node: Arc<Node>, identity: IdentitySecret) -> String {
         limits: Arc::new(Default::default()),
         identity,
         webhooks: Arc::new(Default::default()),
+        documents: Default::default(),
         body_timeout: Duration::from_secs(30),
     });
     tokio::spawn(async move {

@@ -64,6 +64,7 @@ pub async fn serve(node: Arc<Node>) -> (String, tokio::task::JoinHandle<()>) {
         limits: Arc::new(Default::default()),
         identity: atobarai_server::IdentitySecret::new("risk-rules-test-secret"),
         webhooks: Arc::new(Default::default()),
+        documents: Default::default(),
         body_timeout: std::time::Duration::from_secs(30),
     });
     let server = tokio::spawn(async move {

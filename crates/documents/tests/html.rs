@@ -52,7 +52,10 @@ fn html_statement_matches_its_golden_page() {
 fn html_invoice_carries_what_a_qualified_invoice_needs() {
     let doc = common::sample_invoice();
     let page = html::render(&doc);
-    assert!(page.contains(&doc.issuer.registration), "registration number");
+    assert!(
+        page.contains(&doc.issuer.registration),
+        "registration number"
+    );
     assert!(page.contains("※は軽減税率（8%）対象品目です。"));
     assert!(page.contains("※ "), "a reduced-rate line is marked");
     for r in &doc.by_rate {

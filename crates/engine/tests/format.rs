@@ -1634,10 +1634,7 @@ fn a_version_6_snapshot_restores_gift_cards_and_wallets() {
         &upgraded[gift_cards_end..lifecycle_end],
         snapshot::EMPTY_LIFECYCLE_BOOK_V7
     );
-    assert_eq!(
-        &upgraded[lifecycle_end..],
-        snapshot::EMPTY_DOCUMENT_BOOK_V8
-    );
+    assert_eq!(&upgraded[lifecycle_end..], snapshot::EMPTY_DOCUMENT_BOOK_V8);
     let engine = Engine::restore(Default::default(), &v5).unwrap();
     assert_eq!(engine.gift_cards_issued(), 0);
     assert!(engine.wallet(Principal::System, "w-1").is_err());

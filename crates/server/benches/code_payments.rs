@@ -84,7 +84,7 @@ fn main() {
                     device_id: None,
                     ip: None,
                 }
-                .into_command(app, &limits, &identity, &Default::default())
+                .into_command(app, &limits, &identity)
                 .unwrap()
             })
             .collect();

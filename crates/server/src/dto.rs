@@ -538,7 +538,6 @@ impl CreateCustomer {
         merchant: u32,
         l: &LimitsConfig,
         secret: &IdentitySecret,
-        documents: &atobarai_core::documents::DocumentsConfig,
     ) -> Result<Command, ApiError> {
         let birth_date = JstDate::parse(&self.birth_date).map_err(|_| {
             ApiError::invalid(

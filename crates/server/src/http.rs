@@ -389,7 +389,7 @@ pub async fn create_customer(
     IdemKey(key): IdemKey,
     JsonBody(body): JsonBody<CreateCustomer>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let command = body.into_command(merchant, &app.limits, &app.identity, &app.documents.config)?;
+    let command = body.into_command(merchant, &app.limits, &app.identity)?;
     // With sealing configured, the personal fields are encrypted before
     // the command exists for the journal (`crate::privacy`).
     if let Some(privacy) = app.identity.privacy() {

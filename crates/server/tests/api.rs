@@ -918,7 +918,10 @@ async fn worked_example_balance_and_invoices() {
             .starts_with("text/html")
     );
     let page = html.text().await.unwrap();
-    assert!(page.contains("ご請求金額") && page.contains("¥30,209") && page.contains("2026-07-10"));
+    assert!(
+        page.contains("ご請求金額") && page.contains("¥30,209") && page.contains("2026年7月10日"),
+        "{page}"
+    );
     let (s, _) = app
         .get(&app.other_merchant, &format!("/v1/invoices/{number}"))
         .await;

@@ -60,13 +60,12 @@ fn valid_auth() -> Value {
 fn check_auth(bytes: &[u8]) {
     let limits = LimitsConfig::default();
     if let Ok(body) = decode_json::<CreateAuthorization>(bytes)
-        && let Ok(Command::Authorize { input, .. }) =
-            body.into_command(
-                0,
-                &limits,
-                &atobarai_server::IdentitySecret::new("test"),
-                &Default::default(),
-            )
+        && let Ok(Command::Authorize { input, .. }) = body.into_command(
+            0,
+            &limits,
+            &atobarai_server::IdentitySecret::new("test"),
+            &Default::default(),
+        )
     {
         assert!(!input.items.is_empty() && input.items.len() <= limits.line_items_max);
         let mut total = Yen::ZERO;

@@ -125,16 +125,16 @@ impl Engine {
             (Product::PerOrder, Some(oi), _) => vec![oi],
             (Product::Monthly, _, Some(month)) => {
                 let mut list: Vec<u32> = self
-                .orders_of_customer(ci)
-                .filter(|&oi| {
-                    let o = &self.state.orders[oi as usize];
-                    o.product == Product::Monthly
-                        && o.captured.is_positive()
-                        && o
-                            .captured_at
-                            .is_some_and(|t| atobarai_billing::schedule::YearMonth::of(t.jst_date()) == month)
-                })
-                .collect();
+                    .orders_of_customer(ci)
+                    .filter(|&oi| {
+                        let o = &self.state.orders[oi as usize];
+                        o.product == Product::Monthly
+                            && o.captured.is_positive()
+                            && o.captured_at.is_some_and(|t| {
+                                atobarai_billing::schedule::YearMonth::of(t.jst_date()) == month
+                            })
+                    })
+                    .collect();
                 list.reverse();
                 list
             }

@@ -39,6 +39,7 @@ pub use console::{PAGE_LIMIT_MAX, Page};
 pub use dataset::{
     DatasetOptions, DatasetRecorder, DatasetRow, FeatureTap, OrderOutcome, write_dataset,
 };
+pub use documents::{DocumentOrder, DocumentSource};
 pub use gift_cards::{
     APPEALS_PAGE_MAX, AppealDecision, AppealView, CARDS_PER_REVOCATION_MAX, CODES_PER_CAPTURE_MAX,
     CardEvent, CardEventKind, ClusterRevocationPreview, EVIDENCE_CHARS_MAX, GiftCardState,
@@ -53,7 +54,6 @@ pub use risk_model::{
     DriftNow, LoadedModelInfo, MODEL_SOURCE_MAX, MODELS_MAX, ModelDrift, ModelEntryView, load_model,
 };
 pub use score::ScoreView;
-pub use documents::{DocumentOrder, DocumentSource};
 pub use settlement::{PartnerSettlement, SettlementLine};
 use tick::check_time;
 pub use verifications::{

@@ -53,8 +53,8 @@
 //! system clock says. Tested in `tests/format.rs`
 //! (`a_legacy_record_never_starts_with_the_marker`).
 
-use super::{FormatError, from_section, put_section, put_varint, take_section};
 use super::upgrade::AuthorizeInputV1;
+use super::{FormatError, from_section, put_section, put_varint, take_section};
 use crate::command::{Command, Envelope, Idem, tag};
 use crate::state::Decision;
 use atobarai_core::At;

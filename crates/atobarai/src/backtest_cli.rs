@@ -358,12 +358,7 @@ fn table(r: &Report) -> String {
     out
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use atobarai_core::html::escape as esc;
 
 fn html(r: &Report) -> String {
     let mut out = String::from(

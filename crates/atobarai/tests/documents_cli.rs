@@ -5,38 +5,17 @@
 //! HTML) with a manifest, a rerun refusing to overwrite, a bad month
 //! refused.
 //!
-//! `DOCUMENTS_CUSTOMERS=N` sets how many customers (default 12): with a
-//! release binary and a few thousand it measures documents per second
-//! (BENCHMARKS.md).
+//! `DOCUMENTS_CUSTOMERS=N` sets how many customers (default 12) and
+//! `DOCUMENTS_DATA_DIR=PATH` keeps the journal: with a few thousand, a
+//! release binary measures documents per second on it (BENCHMARKS.md).
 
 mod serve;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 use std::process::{Command, Output};
 
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    n: std::sync::atomic::AtomicU64,
-}
-
-impl Api {
-    async fn post(&self, key: &str, path: &str, body: Value) -> (u16, Value) {
-        let n = self.n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(key)
-            .header("Idempotency-Key", format!("docs-{n}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-}
+use serve::Api;
 
 fn render(data: &Path, out: &Path, month: &str, extra: &[&str]) -> Output {
     Command::new(serve::BIN)
@@ -58,16 +37,16 @@ async fn every_june_statement_is_rendered_to_pdf_with_a_manifest() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(12);
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
+    // `DOCUMENTS_DATA_DIR=PATH` keeps the journal there (for measuring a
+    // release binary on it afterwards).
+    let data = std::env::var_os("DOCUMENTS_DATA_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("data"));
     let shop = serve::add_key(&data, &["merchant", "add", "まるごと食品オンライン"]);
     let admin = serve::add_key(&data, &["operator", "add", "ops", "--role", "admin"]);
     let (mut child, base) =
         serve::start_with(&["--data-dir", data.to_str().unwrap(), "--clock", "manual"]);
-    let api = Api {
-        http: reqwest::Client::new(),
-        base,
-        n: Default::default(),
-    };
+    let api = Api::new(base, "docs");
     let (s, v) = api
         .post(
             &admin,

@@ -33,37 +33,9 @@ partner_fee_bp = 300
 points = false
 "#;
 
-/// A client of the running server: base URL and a counter for
-/// Idempotency-Keys.
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    n: std::sync::atomic::AtomicU64,
-}
+use serve::Api;
 
 impl Api {
-    async fn post(&self, key: &str, path: &str, body: Value) -> (u16, Value) {
-        let n = self.n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let resp = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(key)
-            .header("Idempotency-Key", format!("settle-{n}"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn clock(&self, admin: &str, now: &str) {
-        let (s, v) = self
-            .post(admin, "/v1/admin/clock", json!({ "now": now }))
-            .await;
-        assert_eq!(s, 200, "{v}");
-    }
-
     /// Authorize one line of `price` on `product`; the response.
     async fn authorize(
         &self,
@@ -173,11 +145,7 @@ async fn the_carrier_settlement_for_march_lists_marchs_charges_and_reconciles() 
         "--clock",
         "manual",
     ]);
-    let api = Api {
-        http: reqwest::Client::new(),
-        base,
-        n: Default::default(),
-    };
+    let api = Api::new(base, "settle");
 
     api.clock(&admin, "2026-03-02T10:00:00+09:00").await;
     let body = json!({"external_id": "carrier-1", "name": "山田 太郎", "name_kana": "ヤマダ タロウ",

@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod documents;
+pub mod html;
 pub mod ids;
 pub mod lifecycle;
 pub mod money;

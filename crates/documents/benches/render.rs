@@ -26,6 +26,14 @@ fn render(c: &mut Criterion) {
         b.iter(|| renderer.render(black_box(&statement)).expect("renders"))
     });
     group.finish();
+    let mut group = c.benchmark_group("html");
+    group.bench_function("invoice", |b| {
+        b.iter(|| atobarai_documents::html::render(black_box(&invoice)))
+    });
+    group.bench_function("statement", |b| {
+        b.iter(|| atobarai_documents::html::render(black_box(&statement)))
+    });
+    group.finish();
     c.bench_function("pdf/renderer_new", |b| {
         b.iter(|| PdfRenderer::new().expect("the font loads"))
     });

@@ -13,21 +13,7 @@ use crate::model::Kind;
 use atobarai_core::{JstDate, Yen};
 use std::fmt::Write;
 
-/// Escape `s` for HTML text and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use atobarai_core::html::escape;
 
 /// `¥12,345` (a negative amount as `−¥1,000`).
 pub fn yen(y: Yen) -> String {
@@ -283,13 +269,5 @@ mod tests {
         assert_eq!(yen(Yen::new(1_234_567)), "¥1,234,567");
         assert_eq!(yen(Yen::new(-209)), "−¥209");
         assert_eq!(yen(Yen::new(i64::MIN)), "−¥9,223,372,036,854,775,808");
-    }
-
-    #[test]
-    fn escape_covers_markup_and_quotes() {
-        assert_eq!(
-            escape("<script>\"a\" & 'b'</script>"),
-            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
-        );
     }
 }

@@ -11,20 +11,7 @@ const TEST: &str = "#ff7f0e";
 const GOOD: &str = "#2ca02c";
 const BAD: &str = "#d62728";
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use atobarai_core::html::escape as esc;
 
 /// The page for `model`.
 #[must_use]

@@ -219,8 +219,10 @@ pub struct ItemBody {
     /// 10, or `documents.reduced_rate`, 8). Without it the category
     /// decides: `food` is reduced, everything else standard (state 10 for
     /// alcohol and eating out, 8 for a newspaper subscription).
+    /// (The schema lists the default rates, 8 and 10; a provider that
+    /// configures others accepts those instead.)
     #[serde(default)]
-    #[schema(minimum = 1, maximum = 99)]
+    #[schema(minimum = 8, maximum = 10, multiple_of = 2)]
     pub tax_rate: Option<u8>,
 }
 

@@ -110,7 +110,8 @@ fn the_valid_body_is_accepted() {
         body.into_command(
             0,
             &LimitsConfig::default(),
-            &atobarai_server::IdentitySecret::new("test")
+            &atobarai_server::IdentitySecret::new("test"),
+            &Default::default(),
         )
         .is_ok()
     );

@@ -59,3 +59,52 @@ pub fn start_with(args: &[&str]) -> (Child, String) {
         .to_string();
     (child, url)
 }
+
+/// A client of a running server: base URL and a counter for
+/// Idempotency-Keys (`{prefix}-{n}`).
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub prefix: &'static str,
+    pub n: std::sync::atomic::AtomicU64,
+}
+
+impl Api {
+    pub fn new(base: String, prefix: &'static str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base,
+            prefix,
+            n: Default::default(),
+        }
+    }
+
+    /// POST `body` with a fresh Idempotency-Key; the status and the JSON.
+    pub async fn post(
+        &self,
+        key: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let n = self.n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .header("Idempotency-Key", format!("{}-{n}", self.prefix))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Move the manual clock to `now` (RFC 3339) with the admin key.
+    pub async fn clock(&self, admin: &str, now: &str) {
+        let (s, v) = self
+            .post(admin, "/v1/admin/clock", serde_json::json!({ "now": now }))
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+}

@@ -451,7 +451,7 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
             let (merchant, input, session): (_, AuthorizeInputV1, _) = from_section(body, B)?;
             Command::Authorize {
                 merchant,
-                input: input.to_v2(),
+                input: input.into_v2(),
                 session,
             }
         }
@@ -688,7 +688,7 @@ fn decode_body_v1(command_tag: u16, body: &[u8]) -> Result<Command, FormatError>
             Command::AuthorizeWithCode {
                 merchant,
                 code,
-                input: input.to_v2(),
+                input: input.into_v2(),
                 session,
             }
         }

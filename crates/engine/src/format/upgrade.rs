@@ -50,7 +50,7 @@ pub(crate) fn legacy_to_v1(legacy: LegacyEnvelope) -> Envelope {
             session,
         } => Command::Authorize {
             merchant,
-            input: input.to_v2(),
+            input: input.into_v2(),
             session,
         },
         LegacyCommand::Capture {
@@ -213,7 +213,7 @@ pub(crate) struct AuthorizeInputV1 {
 impl AuthorizeInputV1 {
     /// 1 → 2: an authorization of version 1 stated no tax rate (every line
     /// takes its category's default).
-    pub(crate) fn to_v2(self) -> crate::AuthorizeInput {
+    pub(crate) fn into_v2(self) -> crate::AuthorizeInput {
         crate::AuthorizeInput {
             merchant_order_id: self.merchant_order_id,
             customer: self.customer,

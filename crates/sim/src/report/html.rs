@@ -5,13 +5,7 @@ use super::table::{pct, yen};
 use super::{HonestRow, PersonaRow, Report, RuleRow};
 use std::fmt::Write;
 
-/// Escape text for HTML.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub use atobarai_core::html::escape as esc;
 
 const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#222;max-width:1200px}\
 table{border-collapse:collapse;margin:1rem 0;font-size:.85rem}\

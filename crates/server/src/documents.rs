@@ -119,14 +119,20 @@ fn mismatch(what: String) -> DocumentError {
     DocumentError::Mismatch(what)
 }
 
+fn range() -> DocumentError {
+    mismatch("an amount leaves the yen range".into())
+}
+
 fn add(a: Yen, b: Yen) -> Result<Yen, DocumentError> {
-    a.checked_add(b)
-        .map_err(|_| mismatch("an amount leaves the yen range".into()))
+    a.checked_add(b).map_err(|_| range())
 }
 
 fn sub(a: Yen, b: Yen) -> Result<Yen, DocumentError> {
-    a.checked_sub(b)
-        .map_err(|_| mismatch("an amount leaves the yen range".into()))
+    a.checked_sub(b).map_err(|_| range())
+}
+
+fn negate(a: Yen) -> Result<Yen, DocumentError> {
+    a.checked_neg().map_err(|_| range())
 }
 
 /// The rate of a line: the one the merchant stated, else its category's
@@ -279,13 +285,13 @@ pub fn build(
         amounts.extend(parts.iter().copied());
         for a in &adjustments {
             for &(rate, yen) in &a.by_rate {
-                amounts.push((rate, yen.checked_neg().map_err(|_| mismatch("neg".into()))?));
+                amounts.push((rate, negate(yen)?));
             }
         }
         for n in notes {
             let by_rate = apportion(n.amount)?;
             for &(rate, yen) in &by_rate {
-                amounts.push((rate, yen.checked_neg().map_err(|_| mismatch("neg".into()))?));
+                amounts.push((rate, negate(yen)?));
             }
             credit_notes.push(CreditLine {
                 number: n.number.clone(),
@@ -345,8 +351,7 @@ pub fn build(
     let open = sub(
         sub(
             add(billed_total, own_fees)?,
-            Yen::checked_sum(credit_notes.iter().map(|n| n.amount))
-                .map_err(|_| mismatch("credits".into()))?,
+            Yen::checked_sum(credit_notes.iter().map(|n| n.amount)).map_err(|_| range())?,
         )?,
         paid,
     )?;
@@ -374,17 +379,14 @@ pub fn build(
             amounts.push((rate, c.amount));
         }
     }
-    let charges_total = Yen::checked_sum(charges.iter().map(|c| c.amount))
-        .map_err(|_| mismatch("charges overflow".into()))?;
+    let charges_total = Yen::checked_sum(charges.iter().map(|c| c.amount)).map_err(|_| range())?;
     let total = add(billed_total, charges_total)?;
-    let credited = Yen::checked_sum(credit_notes.iter().map(|n| n.amount))
-        .map_err(|_| mismatch("credits overflow".into()))?;
+    let credited = Yen::checked_sum(credit_notes.iter().map(|n| n.amount)).map_err(|_| range())?;
     let to_pay = sub(sub(total, credited)?, paid)?.max(Yen::ZERO);
     let by_rate = tax::totals_by_rate(amounts).map_err(|e| mismatch(e.to_string()))?;
     // Postcondition: the rates and the non-taxable charges make up what
     // the document bills after its credit notes.
-    let taxed = Yen::checked_sum(by_rate.iter().map(|r| r.total))
-        .map_err(|_| mismatch("totals overflow".into()))?;
+    let taxed = Yen::checked_sum(by_rate.iter().map(|r| r.total)).map_err(|_| range())?;
     if add(taxed, non_taxable)? != sub(total, credited)? {
         return Err(mismatch(format!(
             "totals by rate {taxed} and non-taxable {non_taxable} do not make up {total} less {credited}"
@@ -624,4 +626,83 @@ pub(crate) async fn render_blocking(
         Ok(build(&service.config, &source, who.as_ref(), as_of)?)
     })
     .await?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who(name: &str, postal: &str, address: &str) -> Registered {
+        Registered {
+            name: name.into(),
+            postal_code: postal.into(),
+            address: address.into(),
+        }
+    }
+
+    #[test]
+    fn the_address_is_wrapped_for_the_window_or_refused() {
+        let cfg = DocumentsConfig::default();
+        let a = addressee(
+            &cfg,
+            &who(
+                "山田 太郎",
+                "1000013",
+                "東京都千代田区霞が関1-3-1 霞ビル101",
+            ),
+        )
+        .unwrap();
+        assert_eq!(a.postal_code.as_deref(), Some("100-0013"));
+        assert_eq!(a.address_lines, ["東京都千代田区霞が関1-3-1 霞ビル101"]);
+        // 24 characters a line, three lines: 73 characters do not fit.
+        let long = "あ".repeat(73);
+        assert_eq!(
+            addressee(&cfg, &who("山田 太郎", "100-0013", &long)),
+            Err(DocumentError::AddressTooLong {
+                lines: 4,
+                chars: 24,
+                max: 3
+            })
+        );
+        assert_eq!(
+            addressee(&cfg, &who("山田 太郎", "100-0013", &"あ".repeat(72)))
+                .unwrap()
+                .address_lines
+                .len(),
+            3
+        );
+        // The name shares its line with " 様".
+        assert_eq!(
+            addressee(&cfg, &who(&"名".repeat(23), "100-0013", "東京都")),
+            Err(DocumentError::NameTooLong(24))
+        );
+        // A postal code that is not seven digits is left off, not invented.
+        assert_eq!(
+            addressee(&cfg, &who("山田", "12", "東京都"))
+                .unwrap()
+                .postal_code,
+            None
+        );
+    }
+
+    #[test]
+    fn a_line_takes_its_stated_rate_or_its_categorys() {
+        let cfg = DocumentsConfig::default();
+        let r = |c, s| line_rate(&cfg, c, s, "ord_x", 0);
+        assert_eq!(r(Category::Food, None), Ok((TaxRate::REDUCED, true)));
+        assert_eq!(r(Category::Food, Some(10)), Ok((TaxRate::STANDARD, false)));
+        assert_eq!(r(Category::Other, Some(8)), Ok((TaxRate::REDUCED, true)));
+        assert_eq!(
+            r(Category::Electronics, None),
+            Ok((TaxRate::STANDARD, false))
+        );
+        assert_eq!(
+            r(Category::Other, Some(5)),
+            Err(DocumentError::TaxRateNotConfigured {
+                order: "ord_x".into(),
+                line: 0,
+                rate: 5
+            })
+        );
+    }
 }

@@ -46,12 +46,25 @@ pub(super) fn header(c: &mut Canvas<'_, '_, '_>, y: f32) -> f32 {
 
 /// `row` at `y`; returns the top of the next row. A heading `continued`
 /// from the page before says so.
+/// A row's amount, right-aligned in the amount column (cut with "…" if it
+/// ever outgrew it).
+fn amount_cell(c: &mut Canvas<'_, '_, '_>, base: f32, amount: &str) {
+    let amount_w = col::AMOUNT_RIGHT - col::UNIT_RIGHT - PAD;
+    c.text_fit(
+        col::AMOUNT_RIGHT,
+        base,
+        size::BODY,
+        amount,
+        amount_w,
+        Align::Right,
+    );
+}
+
 pub(super) fn row(c: &mut Canvas<'_, '_, '_>, row: &Row<'_>, y: f32, continued: bool) -> f32 {
     let base = y + BASELINE;
     let name_w = col::NAME_END - col::NAME;
     // A row without quantity and unit price has the room up to the amount.
     let wide_w = col::UNIT_RIGHT - col::NAME;
-    let amount_w = col::AMOUNT_RIGHT - col::UNIT_RIGHT - PAD;
     match row {
         Row::Purchase(p) => purchase(c, p, y, continued),
         Row::Section(label) => {
@@ -83,15 +96,7 @@ pub(super) fn row(c: &mut Canvas<'_, '_, '_>, row: &Row<'_>, y: f32, continued: 
                 unit_w,
                 Align::Right,
             );
-            let amount = format::yen(l.amount);
-            c.text_fit(
-                col::AMOUNT_RIGHT,
-                base,
-                size::BODY,
-                &amount,
-                amount_w,
-                Align::Right,
-            );
+            amount_cell(c, base, &format::yen(l.amount));
         }
         Row::Adjustment(a) => {
             c.text_fit(
@@ -102,15 +107,7 @@ pub(super) fn row(c: &mut Canvas<'_, '_, '_>, row: &Row<'_>, y: f32, continued: 
                 wide_w,
                 Align::Left,
             );
-            let amount = format::minus(a.amount);
-            c.text_fit(
-                col::AMOUNT_RIGHT,
-                base,
-                size::BODY,
-                &amount,
-                amount_w,
-                Align::Right,
-            );
+            amount_cell(c, base, &format::minus(a.amount));
         }
         Row::Charge(ch) => {
             if ch.rate.is_some_and(|r| r == crate::tax::TaxRate::REDUCED) {
@@ -121,15 +118,7 @@ pub(super) fn row(c: &mut Canvas<'_, '_, '_>, row: &Row<'_>, y: f32, continued: 
                 None => format!("{}（不課税）", ch.label_ja),
             };
             c.text_fit(col::NAME, base, size::BODY, &label, wide_w, Align::Left);
-            let amount = format::yen(ch.amount);
-            c.text_fit(
-                col::AMOUNT_RIGHT,
-                base,
-                size::BODY,
-                &amount,
-                amount_w,
-                Align::Right,
-            );
+            amount_cell(c, base, &format::yen(ch.amount));
         }
         Row::Credit(cn) => {
             let label = format!(
@@ -139,15 +128,7 @@ pub(super) fn row(c: &mut Canvas<'_, '_, '_>, row: &Row<'_>, y: f32, continued: 
                 cn.order
             );
             c.text_fit(col::NAME, base, size::BODY, &label, wide_w, Align::Left);
-            let amount = format::minus(cn.amount);
-            c.text_fit(
-                col::AMOUNT_RIGHT,
-                base,
-                size::BODY,
-                &amount,
-                amount_w,
-                Align::Right,
-            );
+            amount_cell(c, base, &format::minus(cn.amount));
         }
     }
     let bottom = y + ROW_H;

@@ -86,29 +86,6 @@ pub struct DocumentSource {
 }
 
 impl Engine {
-    /// Customer `ci`'s orders, newest first (the console's threaded list).
-    pub(crate) fn orders_of_customer(&self, ci: u32) -> impl Iterator<Item = u32> + '_ {
-        let mut cur = self
-            .idx
-            .last_of_customer
-            .get(ci as usize)
-            .copied()
-            .unwrap_or(super::NO_ORDER);
-        std::iter::from_fn(move || {
-            if cur == super::NO_ORDER {
-                return None;
-            }
-            let oi = cur;
-            cur = self
-                .idx
-                .prev_of_customer
-                .get(cur as usize)
-                .copied()
-                .unwrap_or(super::NO_ORDER);
-            Some(oi)
-        })
-    }
-
     /// The facts of invoice `number` for its document. Merchants see their
     /// customers' invoices, operators all; the personal data is in the
     /// source because a document is addressed (the shell renders it for

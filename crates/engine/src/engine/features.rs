@@ -4,7 +4,7 @@
 //! session's device and IP network, and the identity graph. No I/O, no
 //! clock: the same state and order give the same features.
 
-use super::{Engine, NO_ORDER};
+use super::Engine;
 use crate::command::{AuthorizeInput, LineItem};
 use crate::identity::{ClusterCredit, SessionSeen};
 use crate::risk::features::{
@@ -100,27 +100,10 @@ impl Engine {
         let horizon = at
             .unix_ms()
             .saturating_sub(HISTORY_WINDOW_DAYS.saturating_mul(DAY_MS));
-        let mut cur = self
-            .idx
-            .last_of_customer
-            .get(ci as usize)
-            .copied()
-            .unwrap_or(NO_ORDER);
-        std::iter::from_fn(move || {
-            if cur == NO_ORDER {
-                return None;
-            }
-            let o = self.state.orders.get(cur as usize)?;
-            cur = self
-                .idx
-                .prev_of_customer
-                .get(cur as usize)
-                .copied()
-                .unwrap_or(NO_ORDER);
-            Some(o)
-        })
-        .take(max)
-        .take_while(move |o| o.authorized_at.unix_ms() >= horizon)
+        self.orders_of_customer(ci)
+            .map_while(|oi| self.state.orders.get(oi as usize))
+            .take(max)
+            .take_while(move |o| o.authorized_at.unix_ms() >= horizon)
     }
 
     /// Every feature for an order of customer `ci` about to be decided.

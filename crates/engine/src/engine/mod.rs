@@ -119,6 +119,31 @@ pub(crate) struct State {
     pub(crate) documents: documents::DocumentBook,
 }
 
+impl Engine {
+    /// Customer `ci`'s orders, newest first (the console's threaded list).
+    pub(crate) fn orders_of_customer(&self, ci: u32) -> impl Iterator<Item = u32> + '_ {
+        let mut cur = self
+            .idx
+            .last_of_customer
+            .get(ci as usize)
+            .copied()
+            .unwrap_or(NO_ORDER);
+        std::iter::from_fn(move || {
+            if cur == NO_ORDER {
+                return None;
+            }
+            let oi = cur;
+            cur = self
+                .idx
+                .prev_of_customer
+                .get(cur as usize)
+                .copied()
+                .unwrap_or(NO_ORDER);
+            Some(oi)
+        })
+    }
+}
+
 /// Lookup tables derived from [`State`]; rebuilt after a restore.
 #[derive(Default)]
 pub(crate) struct Indexes {

@@ -10,7 +10,7 @@
 //! refunded; declined and cancelled ones nothing). The default catalog has
 //! no caps, so it decides exactly as the engine did before the catalog.
 
-use super::{Engine, NO_ORDER};
+use super::Engine;
 use crate::checked::Bounded;
 use crate::command::AuthorizeInput;
 use crate::error::CommandError;
@@ -101,14 +101,8 @@ impl Engine {
     ) -> CycleSpend {
         let since = at.jst_date().first_of_month().start_at();
         let mut out = CycleSpend::default();
-        let mut cur = self
-            .idx
-            .last_of_customer
-            .get(ci as usize)
-            .copied()
-            .unwrap_or(NO_ORDER);
-        while cur != NO_ORDER {
-            let Some(o) = self.state.orders.get(cur as usize) else {
+        for oi in self.orders_of_customer(ci) {
+            let Some(o) = self.state.orders.get(oi as usize) else {
                 break;
             };
             if o.authorized_at < since {
@@ -129,12 +123,6 @@ impl Engine {
                     out.merchant = add(out.merchant);
                 }
             }
-            cur = self
-                .idx
-                .prev_of_customer
-                .get(cur as usize)
-                .copied()
-                .unwrap_or(NO_ORDER);
         }
         out
     }
